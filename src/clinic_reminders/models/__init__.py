@@ -1,0 +1,42 @@
+"""All tables, imported here so that `Base.metadata` knows every one (Alembic and tests rely on it)."""
+
+from .appointments import ACTIVE_STATUSES, Appointment, AppointmentKind, AppointmentStatus
+from .audit import AuditEntry
+from .base import Base, utcnow
+from .clinics import Clinic, Provider
+from .messages import DeliveryEvent, Direction, Message, MessageStatus
+from .offices import Office, WorkerHeartbeat
+from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
+from .reminders import Reminder, ReminderRule, ReminderStatus, RuleCondition
+from .staff import ApiToken, Role, StaffUser
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "ApiToken",
+    "Appointment",
+    "AppointmentKind",
+    "AppointmentStatus",
+    "AuditEntry",
+    "Base",
+    "Channel",
+    "Clinic",
+    "ConsentAction",
+    "ConsentEvent",
+    "DeliveryEvent",
+    "Direction",
+    "Message",
+    "MessageStatus",
+    "Office",
+    "Patient",
+    "PatientPhone",
+    "PhoneKind",
+    "Provider",
+    "Reminder",
+    "ReminderRule",
+    "ReminderStatus",
+    "Role",
+    "RuleCondition",
+    "StaffUser",
+    "WorkerHeartbeat",
+    "utcnow",
+]

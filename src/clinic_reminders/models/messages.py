@@ -1,0 +1,78 @@
+"""Every text and call, in and out, and the delivery events Twilio reported for them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"  # written, Twilio not yet called (or the call's outcome is unknown)
+    QUEUED = "queued"
+    ACCEPTED = "accepted"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    RECEIVED = "received"
+    # Calls
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    CANCELED = "canceled"
+
+
+class Message(OfficeOwned, Timestamps, Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_patient_created", "patient_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), index=True
+    )
+    reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id", ondelete="SET NULL"), index=True)
+    direction: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(10))
+    to_number: Mapped[str] = mapped_column(String(20))
+    from_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text, default="")
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.PENDING)
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(String(300))
+    num_segments: Mapped[int | None] = mapped_column(Integer)
+    encoding: Mapped[str | None] = mapped_column(String(10))  # GSM-7 or UCS-2
+    price: Mapped[Decimal | None] = mapped_column(Numeric(10, 5))
+    price_unit: Mapped[str | None] = mapped_column(String(3))
+    sent_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    # What the answer was understood as (confirm, cancel, reschedule, opt-out, unknown...).
+    interpretation: Mapped[str | None] = mapped_column(String(30))
+    needs_person: Mapped[bool] = mapped_column(Boolean, default=False)
+    unread: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DeliveryEvent(OfficeOwned, Base):
+    __tablename__ = "delivery_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,59 @@
+"""The office and its configuration: the seed's configuration screen is one row of this table."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Integer, Numeric, String, Text, Time
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Timestamps, UTCDateTime
+
+
+class Office(Timestamps, Base):
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The seed's "External IP" (a domain or an address), "HTTP type" and port: together the public URL.
+    public_host: Mapped[str | None] = mapped_column(String(255))
+    http_type: Mapped[str] = mapped_column(String(5), default="https")
+    public_port: Mapped[int] = mapped_column(Integer, default=8080)
+
+    twilio_account_sid: Mapped[str | None] = mapped_column(String(64))
+    twilio_phone_number: Mapped[str | None] = mapped_column(String(20))
+    twilio_api_key: Mapped[str | None] = mapped_column(String(64))
+    # Fernet tokens (see crypto.py); never the plain secret.
+    twilio_auth_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    twilio_api_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+
+    # Compliance defaults: TCPA window and the FCC healthcare exemption's frequency limits.
+    quiet_hours_start: Mapped[time] = mapped_column(Time, default=time(8, 0))
+    quiet_hours_end: Mapped[time] = mapped_column(Time, default=time(21, 0))
+    max_reminders_per_day: Mapped[int] = mapped_column(Integer, default=1)
+    max_reminders_per_week: Mapped[int] = mapped_column(Integer, default=3)
+    include_visit_reason: Mapped[bool] = mapped_column(Boolean, default=False)
+    sms_price_per_segment: Mapped[Decimal] = mapped_column(Numeric(10, 5), default=Decimal("0.0083"))
+    low_balance_threshold: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("20.00"))
+
+    @property
+    def public_url(self) -> str | None:
+        if not self.public_host:
+            return None
+        default_port = 443 if self.http_type == "https" else 80
+        port = "" if self.public_port == default_port else f":{self.public_port}"
+        return f"{self.http_type}://{self.public_host}{port}"
+
+
+class WorkerHeartbeat(Base):
+    """Each dispatcher process writes its row every few seconds; the set-up doctor reads them."""
+
+    __tablename__ = "worker_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+

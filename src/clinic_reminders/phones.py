@@ -1,0 +1,45 @@
+"""Phone numbers: parse anything a person types into E.164, and guess the line type where the library can."""
+
+from __future__ import annotations
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+from .models import PhoneKind
+
+DEFAULT_REGION = "US"
+
+
+class InvalidPhoneNumber(ValueError):
+    """Not a valid phone number. The message never repeats the number (it may be patient data)."""
+
+
+def to_e164(raw: str, region: str = DEFAULT_REGION) -> str:
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except NumberParseException as exc:
+        raise InvalidPhoneNumber("not a phone number") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhoneNumber("not a valid phone number for its country")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def guess_kind(e164: str) -> PhoneKind:
+    """Mobile or landline where the numbering plan says so; in the US it cannot (both are FIXED_LINE_OR_MOBILE)."""
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    if kind == PhoneNumberType.MOBILE:
+        return PhoneKind.MOBILE
+    if kind == PhoneNumberType.FIXED_LINE:
+        return PhoneKind.LANDLINE
+    return PhoneKind.UNKNOWN
+
+
+def display(e164: str) -> str:
+    """(555) 010-1234 for US numbers, international format otherwise."""
+    parsed = phonenumbers.parse(e164)
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, fmt)

@@ -1,0 +1,137 @@
+"""Typed settings, read from the environment, `.env`, or `NAME_FILE` files.
+
+The office's configuration screen stores the same Twilio and public-URL values in the database
+(`models.offices.Office`); where both exist the environment wins (see `effective.py`).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+# Values that people leave in example files; never acceptable as a real secret key.
+PLACEHOLDER_SECRETS = {"", "changeme", "changethis", "change-me", "secret", "please-change", "xxx"}
+MIN_SECRET_KEY_LENGTH = 32
+DEMO_SECRET_KEY = "demo-only-key-not-secret-do-not-use-in-production"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or unsafe; the message says which and how to fix it."""
+
+
+def _env(name: str) -> Any:
+    return Field(default=None, validation_alias=AliasChoices(name))
+
+
+class FileVariantSource(PydanticBaseSettingsSource):
+    """Reads `NAME_FILE` environment variables: the file's content (stripped) becomes `NAME`.
+
+    This is the Docker/systemd-credentials convention, so secrets never sit in the environment.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            alias = field.validation_alias
+            names = alias.choices if isinstance(alias, AliasChoices) else [field_name.upper()]
+            for name in names:
+                path = os.environ.get(f"{name}_FILE")
+                if path:
+                    try:
+                        values[field_name] = Path(path).read_text().strip()
+                    except OSError as exc:
+                        raise SettingsError(f"{name}_FILE points at {path!r}, which cannot be read: {exc}") from exc
+        return values
+
+
+class Settings(BaseSettings):
+    """Every setting of the contract in DESIGN.md. Secrets are `SecretStr`: redacted in str, repr and JSON."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        default="sqlite:///./var/reminders.db", validation_alias=AliasChoices("REMINDERS_DATABASE_URL")
+    )
+    public_url: str | None = _env("REMINDERS_PUBLIC_URL")
+    secret_key: SecretStr | None = _env("REMINDERS_SECRET_KEY")
+    demo: bool = Field(default=False, validation_alias=AliasChoices("REMINDERS_DEMO"))
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("REMINDERS_HOST"))
+    port: int = Field(default=8080, ge=1, le=65535, validation_alias=AliasChoices("REMINDERS_PORT"))
+    # Dispatch inside `reminders serve`; a deployment with separate `reminders worker` processes turns it off.
+    embedded_worker: bool = Field(default=True, validation_alias=AliasChoices("REMINDERS_EMBEDDED_WORKER"))
+    session_max_age: int = Field(
+        default=8 * 3600, ge=60, validation_alias=AliasChoices("REMINDERS_SESSION_MAX_AGE")
+    )
+
+    twilio_account_sid: str | None = _env("TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr | None = _env("TWILIO_AUTH_TOKEN")
+    twilio_phone_number: str | None = _env("TWILIO_PHONE_NUMBER")
+    twilio_api_key: str | None = _env("TWILIO_API_KEY")
+    twilio_api_secret: SecretStr | None = _env("TWILIO_API_SECRET")
+    twilio_api_base_url: str | None = _env("TWILIO_API_BASE_URL")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileVariantSource(settings_cls), dotenv_settings)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_absolute(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("REMINDERS_PUBLIC_URL must look like https://clinic.example.com:8080")
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError("REMINDERS_PUBLIC_URL must not have a path or query: Twilio calls <it>/app_confirm")
+        return value.rstrip("/")
+
+    def check_secret_key(self) -> None:
+        """Refuse to start outside demo mode without a real secret key."""
+        if self.demo:
+            return
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if key.strip().lower() in PLACEHOLDER_SECRETS or key == DEMO_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(
+                "REMINDERS_SECRET_KEY is missing or a placeholder. It encrypts the Twilio secrets stored in the "
+                f"database and signs logins and patient links: set it to at least {MIN_SECRET_KEY_LENGTH} random "
+                'characters, e.g. REMINDERS_SECRET_KEY="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')", '
+                "or point REMINDERS_SECRET_KEY_FILE at a file that holds it."
+            )
+
+    @property
+    def secret_key_value(self) -> str:
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.demo:
+            return DEMO_SECRET_KEY
+        raise SettingsError("REMINDERS_SECRET_KEY is not set")
+
+    @property
+    def http_type(self) -> Literal["http", "https"] | None:
+        """The seed's "HTTP type": derived from the public URL."""
+        if not self.public_url:
+            return None
+        return "https" if self.public_url.startswith("https://") else "http"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
