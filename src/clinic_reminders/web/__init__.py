@@ -1,0 +1,1 @@
+"""The web service: JSON API, Twilio webhooks, staff pages."""

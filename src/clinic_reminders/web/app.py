@@ -1,0 +1,61 @@
+"""The application factory: one FastAPI app with the API, webhooks and pages, built from settings."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from .. import __version__
+from ..crypto import signing_key
+from ..db import make_engine, make_sessionmaker
+from ..settings import Settings
+from . import health
+from .api import router as api_router
+
+log = logging.getLogger(__name__)
+
+
+def _describe(error: dict[str, object]) -> dict[str, object]:
+    """A validation error a person can act on: the field's dotted name and the message, never the input."""
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    return {"field": ".".join(loc) or "body", "message": str(error.get("msg", "invalid"))}
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_describe(dict(e)) for e in exc.errors()]
+    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    settings.check_secret_key()
+    app = FastAPI(
+        title="clinic-reminders",
+        version=__version__,
+        description="Appointment reminders for medical offices, on Twilio.",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    engine = engine or make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=signing_key(settings.secret_key_value, "session").hex(),
+        session_cookie="reminders_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.http_type == "https",
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(health.router)
+    app.include_router(api_router, prefix="/api")
+    return app
