@@ -59,3 +59,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(api_router, prefix="/api")
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Uvicorn's factory for `reminders serve`: settings from the environment, refused if unsafe."""
+    return create_app(Settings())

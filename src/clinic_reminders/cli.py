@@ -1,0 +1,179 @@
+"""The `reminders` command. Every option also reads an environment variable, shown in `--help`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from . import accounts, demo
+from .db import make_engine, make_sessionmaker, transaction
+from .migrations import upgrade
+from .models import Role
+from .settings import Settings, SettingsError
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except (ValidationError, SettingsError) as exc:
+        raise click.ClickException(f"invalid settings: {exc}") from exc
+    return settings
+
+
+def _option(*names: str, envvar: str, **kwargs: Any) -> Any:
+    return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
+
+
+database_option = _option(
+    "--database-url",
+    envvar="REMINDERS_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (default sqlite:///./var/reminders.db; PostgreSQL as postgresql+psycopg://...).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clinic-reminders")
+def main() -> None:
+    """Appointment reminders for medical offices, on Twilio."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@database_option
+def db_upgrade(database_url: str | None) -> None:
+    """Create or migrate the database schema to the latest version."""
+    settings = _settings(database_url=database_url)
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.group()
+def user() -> None:
+    """Staff users."""
+
+
+@user.command("add")
+@click.argument("email")
+@_option("--role", envvar="REMINDERS_USER_ROLE", type=click.Choice([r.value for r in Role]), default="staff")
+@_option("--name", envvar="REMINDERS_USER_NAME", default="", help="Name shown on the staff pages.")
+@_option(
+    "--password-file",
+    envvar="REMINDERS_USER_PASSWORD_FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Read the password from this file instead of asking for it.",
+)
+@database_option
+def user_add(email: str, role: str, name: str, password_file: str | None, database_url: str | None) -> None:
+    """Create a staff user (the first one should be an admin)."""
+    settings = _settings(database_url=database_url)
+    if password_file:
+        password = Path(password_file).read_text().strip()
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    try:
+        with transaction(sessions) as session:
+            office = accounts.the_office(session)
+            accounts.add_user(session, office, email, Role(role), password, name=name)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"added {role} {email.strip().lower()}")
+
+
+@main.command()
+@click.argument("email")
+@database_option
+def token(email: str, database_url: str | None) -> None:
+    """Print a new API bearer token for a staff user (shown once; only its hash is stored)."""
+    settings = _settings(database_url=database_url)
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    with transaction(sessions) as session:
+        found = accounts.find_user(session, email)
+        if found is None or not found.active:
+            raise click.ClickException(f"no active user {email}")
+        click.echo(accounts.issue_token(session, found))
+
+
+host_option = _option("--host", envvar="REMINDERS_HOST", default="127.0.0.1", show_default=True)
+port_option = _option("--port", envvar="REMINDERS_PORT", default=8080, type=int, show_default=True)
+
+
+@main.command()
+@host_option
+@port_option
+@_option(
+    "--workers",
+    envvar="REMINDERS_WEB_WORKERS",
+    default=1,
+    type=int,
+    show_default=True,
+    help="Web server processes (use PostgreSQL for more than one).",
+)
+@database_option
+def serve(host: str, port: int, workers: int, database_url: str | None) -> None:
+    """Serve the web service (API, Twilio webhooks, staff pages)."""
+    settings = _settings(database_url=database_url, host=host, port=port)
+    try:
+        settings.check_secret_key()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if database_url:
+        os.environ["REMINDERS_DATABASE_URL"] = database_url
+    _run_uvicorn(host, port, workers)
+
+
+def _run_uvicorn(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "clinic_reminders.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )
+
+
+@main.command("demo")
+@host_option
+@port_option
+@database_option
+@_option(
+    "--seed-only", envvar="REMINDERS_DEMO_SEED_ONLY", is_flag=True, help="Seed the database, do not serve."
+)
+def demo_command(host: str, port: int, database_url: str | None, seed_only: bool) -> None:
+    """Migrate and seed a demo office, then serve it on http://HOST:PORT with the built-in Twilio simulator."""
+    os.environ["REMINDERS_DEMO"] = "1"
+    settings = _settings(database_url=database_url, demo=True)
+    upgrade(settings.database_url)
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+    with transaction(sessions) as session:
+        office = accounts.the_office(session)
+        created = demo.seed(session, office)
+        demo.ensure_demo_users(session, office)
+    click.echo("seeded a demo office" if created else "the demo office is already seeded")
+    if seed_only:
+        return
+    if database_url:
+        os.environ["REMINDERS_DATABASE_URL"] = database_url
+    click.echo(
+        f"\n  clinic-reminders demo on http://{host}:{port}/\n"
+        f"  sign in as {demo.DEMO_ADMIN_EMAIL} (admin) or {demo.DEMO_STAFF_EMAIL} (staff),"
+        f" password {demo.DEMO_PASSWORD}\n"
+        f"  the simulated patients' phones are at http://{host}:{port}/simulator/\n",
+    )
+    sys.stdout.flush()
+    _run_uvicorn(host, port, 1)

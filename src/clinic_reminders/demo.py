@@ -1,0 +1,230 @@
+"""A believable office for `reminders demo`: two clinics in two time zones, providers, patients, appointments.
+
+Every name and number here is fictional (555-01xx numbers are reserved for fiction). Seeding is idempotent:
+an office that already has clinics is left as it is, so running the demo twice keeps working.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import accounts, booking
+from .models import (
+    Appointment,
+    AppointmentKind,
+    Channel,
+    Clinic,
+    Office,
+    Patient,
+    PatientPhone,
+    PhoneKind,
+    Provider,
+    Role,
+)
+
+DEMO_ADMIN_EMAIL = "admin@example.com"
+DEMO_STAFF_EMAIL = "frontdesk@example.com"
+DEMO_PASSWORD = "reminders-demo"  # demo mode only: the service refuses demo settings outside it
+DEMO_TWILIO_NUMBER = "+15005550006"
+
+ENGLISH_FIRST = [
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Ava",
+    "James",
+    "Sophia",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Grace",
+    "Henry",
+    "Chloe",
+    "Jack",
+    "Ella",
+    "Owen",
+    "Lily",
+    "Caleb",
+    "Zoe",
+    "Ryan",
+]
+ENGLISH_LAST = [
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Taylor",
+    "Anderson",
+    "Thomas",
+    "Moore",
+    "Clark",
+    "Walker",
+    "Hall",
+    "Young",
+    "King",
+]
+SPANISH_FIRST = [
+    "Sofía",
+    "Mateo",
+    "Valentina",
+    "Santiago",
+    "Camila",
+    "Diego",
+    "Lucía",
+    "Alejandro",
+    "Isabella",
+    "Javier",
+    "María",
+    "José",
+    "Elena",
+    "Carlos",
+    "Ana",
+]
+SPANISH_LAST = [
+    "García",
+    "Martínez",
+    "Rodríguez",
+    "López",
+    "Hernández",
+    "González",
+    "Pérez",
+    "Sánchez",
+    "Ramírez",
+    "Torres",
+    "Flores",
+    "Rivera",
+]
+
+
+@dataclass(frozen=True)
+class ClinicSpec:
+    name: str
+    phone: str
+    timezone: str
+    address: str
+    area_code: str
+    providers: tuple[tuple[str, str], ...]
+
+
+CLINICS = (
+    ClinicSpec(
+        "Riverside Family Medicine",
+        "+13035550100",
+        "America/Denver",
+        "1200 Riverside Dr, Denver, CO 80202",
+        "303",
+        (("Dr.", "Anna Keller"), ("Dr.", "Marcus Reed"), ("NP", "Julia Ortiz")),
+    ),
+    ClinicSpec(
+        "Lakeside Pediatrics",
+        "+13125550100",
+        "America/Chicago",
+        "48 Lake Shore Ave, Chicago, IL 60611",
+        "312",
+        (("Dr.", "Priya Nair"), ("Dr.", "Tomás Vega")),
+    ),
+)
+
+
+def seed(db: Session, office: Office, now: datetime | None = None, patients: int = 60) -> bool:
+    """Fill an empty office. Returns False (and changes nothing) when the office already has clinics."""
+    if db.scalar(select(func.count()).select_from(Clinic).where(Clinic.office_id == office.id)):
+        return False
+    now = now or datetime.now(UTC)
+    rng = random.Random(20261125)  # the same believable office every time
+    office.name = "Riverside & Lakeside Medical Group"
+    office.twilio_phone_number = office.twilio_phone_number or DEMO_TWILIO_NUMBER
+
+    clinics: list[tuple[Clinic, list[Provider], ClinicSpec]] = []
+    for spec in CLINICS:
+        clinic = Clinic(
+            office_id=office.id,
+            name=spec.name,
+            phone=spec.phone,
+            timezone=spec.timezone,
+            address=spec.address,
+        )
+        db.add(clinic)
+        db.flush()
+        providers = [
+            Provider(office_id=office.id, clinic_id=clinic.id, title=t, name=n) for t, n in spec.providers
+        ]
+        db.add_all(providers)
+        clinics.append((clinic, providers, spec))
+    db.flush()
+
+    for i in range(patients):
+        clinic, providers, spec = clinics[i % len(clinics)]
+        patient = _patient(office, spec, i, rng)
+        db.add(patient)
+        db.flush()
+        for slot in range(rng.choice((1, 1, 2))):
+            booking.create(
+                db, _appointment(office, clinic, rng.choice(providers), patient, now, rng, slot), "demo"
+            )
+    return True
+
+
+def _patient(office: Office, spec: ClinicSpec, i: int, rng: random.Random) -> Patient:
+    spanish = i % 3 == 2  # a third of the patients prefer Spanish
+    first = rng.choice(SPANISH_FIRST if spanish else ENGLISH_FIRST)
+    last = rng.choice(SPANISH_LAST if spanish else ENGLISH_LAST)
+    landline = i % 10 == 7  # some patients only have a landline: they get calls
+    number = f"+1{spec.area_code}55501{i % 99 + 1:02d}"  # 555-0101..0199; 555-0100 is the clinic's own
+    kind = PhoneKind.LANDLINE if landline else PhoneKind.MOBILE
+    born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 80 * 365))
+    return Patient(
+        office_id=office.id,
+        external_id=f"DEMO-{i + 1:04d}",
+        first_name=first,
+        last_name=last,
+        date_of_birth=born,
+        language="es" if spanish else "en",
+        preferred_channel=Channel.VOICE if landline else Channel.SMS,
+        phones=[PatientPhone(office_id=office.id, number=number, kind=kind, position=0)],
+    )
+
+
+def _appointment(
+    office: Office,
+    clinic: Clinic,
+    provider: Provider,
+    patient: Patient,
+    now: datetime,
+    rng: random.Random,
+    slot: int,
+) -> Appointment:
+    zone = ZoneInfo(clinic.timezone)
+    local_today = now.astimezone(zone).date()
+    day = local_today + timedelta(days=rng.randrange(0, 6) + slot * 7)
+    while day.weekday() >= 5:  # clinics are closed at the weekend
+        day += timedelta(days=1)
+    start_local = datetime.combine(day, time(rng.randrange(8, 17), rng.choice((0, 15, 30, 45))), zone)
+    return Appointment(
+        office_id=office.id,
+        external_id=f"DEMO-A-{patient.external_id}-{slot}",
+        clinic_id=clinic.id,
+        provider_id=provider.id,
+        patient_id=patient.id,
+        starts_at=start_local.astimezone(UTC),
+        duration_minutes=rng.choice((15, 20, 30, 30, 45)),
+        kind=AppointmentKind.TELEHEALTH if rng.random() < 0.15 else AppointmentKind.IN_PERSON,
+    )
+
+
+def ensure_demo_users(db: Session, office: Office) -> None:
+    for email, role, name in (
+        (DEMO_ADMIN_EMAIL, Role.ADMIN, "Office Manager"),
+        (DEMO_STAFF_EMAIL, Role.STAFF, "Front Desk"),
+    ):
+        if accounts.find_user(db, email) is None:
+            accounts.add_user(db, office, email, role, DEMO_PASSWORD, name=name)
