@@ -17,9 +17,7 @@ from clinic_reminders.models import Base
 
 pytest_plugins = ["tests.fixtures.simulator"]
 
-POSTGRES_URL = os.environ.get(
-    "REMINDERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+POSTGRES_URL = os.environ.get("REMINDERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 

@@ -19,7 +19,5 @@ def record(
     **detail: Any,
 ) -> None:
     db.add(
-        AuditEntry(
-            office_id=office_id, actor=actor, action=action, entity=entity, entity_id=entity_id, detail=detail
-        )
+        AuditEntry(office_id=office_id, actor=actor, action=action, entity=entity, entity_id=entity_id, detail=detail)
     )

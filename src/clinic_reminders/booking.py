@@ -78,7 +78,14 @@ def set_status(db: Session, appointment: Appointment, status: AppointmentStatus,
         raise BookingError("status", f"an appointment that is {current} cannot become {status}")
     appointment.set_status(status, actor)
     audit.record(
-        db, appointment.office_id, actor, "status", "appointment", appointment.id, old=current, new=str(status)
+        db,
+        appointment.office_id,
+        actor,
+        "status",
+        "appointment",
+        appointment.id,
+        old=current,
+        new=str(status),
     )
     replan(db, appointment)
     return appointment

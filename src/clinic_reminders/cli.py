@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -25,7 +26,11 @@ def _settings(**overrides: Any) -> Settings:
     return settings
 
 
-def _option(*names: str, envvar: str, **kwargs: Any) -> Any:
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def _option(*names: str, envvar: str, **kwargs: Any) -> Callable[[FC], FC]:
+    """A click option that also reads `envvar`, and says so in --help."""
     return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
 
 
@@ -151,9 +156,7 @@ def _run_uvicorn(host: str, port: int, workers: int) -> None:
 @host_option
 @port_option
 @database_option
-@_option(
-    "--seed-only", envvar="REMINDERS_DEMO_SEED_ONLY", is_flag=True, help="Seed the database, do not serve."
-)
+@_option("--seed-only", envvar="REMINDERS_DEMO_SEED_ONLY", is_flag=True, help="Seed the database, do not serve.")
 def demo_command(host: str, port: int, database_url: str | None, seed_only: bool) -> None:
     """Migrate and seed a demo office, then serve it on http://HOST:PORT with the built-in Twilio simulator."""
     os.environ["REMINDERS_DEMO"] = "1"

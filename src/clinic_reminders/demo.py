@@ -30,7 +30,7 @@ from .models import (
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_STAFF_EMAIL = "frontdesk@example.com"
-DEMO_PASSWORD = "reminders-demo"  # demo mode only: the service refuses demo settings outside it
+DEMO_PASSWORD = "reminders-demo"  # noqa: S105  (printed by `reminders demo`; demo databases only)
 DEMO_TWILIO_NUMBER = "+15005550006"
 
 ENGLISH_FIRST = [
@@ -155,9 +155,7 @@ def seed(db: Session, office: Office, now: datetime | None = None, patients: int
         )
         db.add(clinic)
         db.flush()
-        providers = [
-            Provider(office_id=office.id, clinic_id=clinic.id, title=t, name=n) for t, n in spec.providers
-        ]
+        providers = [Provider(office_id=office.id, clinic_id=clinic.id, title=t, name=n) for t, n in spec.providers]
         db.add_all(providers)
         clinics.append((clinic, providers, spec))
     db.flush()
@@ -168,9 +166,7 @@ def seed(db: Session, office: Office, now: datetime | None = None, patients: int
         db.add(patient)
         db.flush()
         for slot in range(rng.choice((1, 1, 2))):
-            booking.create(
-                db, _appointment(office, clinic, rng.choice(providers), patient, now, rng, slot), "demo"
-            )
+            booking.create(db, _appointment(office, clinic, rng.choice(providers), patient, now, rng, slot), "demo")
     return True
 
 

@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 # Values that people leave in example files; never acceptable as a real secret key.
 PLACEHOLDER_SECRETS = {"", "changeme", "changethis", "change-me", "secret", "please-change", "xxx"}
 MIN_SECRET_KEY_LENGTH = 32
-DEMO_SECRET_KEY = "demo-only-key-not-secret-do-not-use-in-production"
+DEMO_SECRET_KEY = "demo-only-key-not-secret-do-not-use-in-production"  # noqa: S105  (refused outside demo)
 
 
 class SettingsError(RuntimeError):
@@ -69,9 +69,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535, validation_alias=AliasChoices("REMINDERS_PORT"))
     # Dispatch inside `reminders serve`; a deployment with separate `reminders worker` processes turns it off.
     embedded_worker: bool = Field(default=True, validation_alias=AliasChoices("REMINDERS_EMBEDDED_WORKER"))
-    session_max_age: int = Field(
-        default=8 * 3600, ge=60, validation_alias=AliasChoices("REMINDERS_SESSION_MAX_AGE")
-    )
+    session_max_age: int = Field(default=8 * 3600, ge=60, validation_alias=AliasChoices("REMINDERS_SESSION_MAX_AGE"))
 
     twilio_account_sid: str | None = _env("TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = _env("TWILIO_AUTH_TOKEN")
@@ -112,7 +110,7 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "REMINDERS_SECRET_KEY is missing or a placeholder. It encrypts the Twilio secrets stored in the "
                 f"database and signs logins and patient links: set it to at least {MIN_SECRET_KEY_LENGTH} random "
-                'characters, e.g. REMINDERS_SECRET_KEY="$(python3 -c \'import secrets; print(secrets.token_urlsafe(48))\')", '
+                "characters (python3 -c 'import secrets; print(secrets.token_urlsafe(48))' makes one), "
                 "or point REMINDERS_SECRET_KEY_FILE at a file that holds it."
             )
 

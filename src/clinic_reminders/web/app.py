@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 def _describe(error: dict[str, object]) -> dict[str, object]:
     """A validation error a person can act on: the field's dotted name and the message, never the input."""
-    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    raw_loc = error.get("loc", ())
+    loc = [str(p) for p in raw_loc if p not in ("body", "query", "path")] if isinstance(raw_loc, tuple) else []
     return {"field": ".".join(loc) or "body", "message": str(error.get("msg", "invalid"))}
 
 
