@@ -26,7 +26,9 @@ def the_office(db: Session, name: str = "My medical office") -> Office:
     return office
 
 
-def add_user(db: Session, office: Office, email: str, role: Role, password: str, name: str = "") -> StaffUser:
+def add_user(
+    db: Session, office: Office, email: str, role: Role, password: str, name: str = "", actor: str = "system"
+) -> StaffUser:
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError("email: not an email address")
@@ -37,7 +39,7 @@ def add_user(db: Session, office: Office, email: str, role: Role, password: str,
     user = StaffUser(office_id=office.id, email=email, role=role, name=name, password_hash=hash_password(password))
     db.add(user)
     db.flush()
-    audit.record(db, office.id, "system", "create", "staff_user", user.id, role=str(role))
+    audit.record(db, office.id, actor, "create", "staff_user", user.id, role=str(role))
     return user
 
 

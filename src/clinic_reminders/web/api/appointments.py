@@ -1,0 +1,209 @@
+"""Appointments: every write goes through `booking`, which audits it and re-plans its reminders."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ... import booking
+from ...models import Appointment, AppointmentKind, AppointmentStatus, Clinic, Office, Patient, Provider
+from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
+from .appointment_filters import RANGE_DOC, STATUS_DOC, date_range, parse_bound, parse_statuses
+from .errors import CONFLICT, NOT_FOUND, conflict, invalid
+from .lookups import get_or_404, get_ref, patch_values
+from .pagination import Page, PageDep, paginate
+from .schemas.appointments import AppointmentCreate, AppointmentRead, AppointmentUpdate, StatusChange, end_after_start
+
+router = APIRouter(prefix="/appointments", tags=["appointments"])
+
+
+def to_read(appointment: Appointment) -> AppointmentRead:
+    zone = appointment.clinic.timezone
+    return AppointmentRead.model_validate(
+        {
+            **{k: getattr(appointment, k) for k in AppointmentRead.model_fields if hasattr(appointment, k)},
+            "timezone": zone,
+            "starts_at_local": appointment.starts_at.astimezone(ZoneInfo(zone)),
+        }
+    )
+
+
+def _resolve_refs(db: Session, office: Office, values: dict[str, Any]) -> dict[str, Any]:
+    """Replaces `clinic_id`/`provider_id`/`patient_id` by the rows (in this office; active for new links).
+
+    Booking then sets the relationships themselves, so the re-planner sees the new clinic (and its zone).
+    """
+    refs: dict[str, Any] = {}
+    if "clinic_id" in values:
+        clinic = get_ref(db, Clinic, values.pop("clinic_id"), office, "clinic_id", "clinic")
+        if not clinic.active:
+            invalid("clinic_id", f"clinic {clinic.id} is deactivated")
+        refs["clinic"] = clinic
+    if "provider_id" in values:
+        provider_id = values.pop("provider_id")
+        provider = (
+            None if provider_id is None else get_ref(db, Provider, provider_id, office, "provider_id", "provider")
+        )
+        if provider is not None and not provider.active:
+            invalid("provider_id", f"provider {provider.id} is deactivated")
+        refs["provider"] = provider
+    if "patient_id" in values:
+        refs["patient"] = get_ref(db, Patient, values.pop("patient_id"), office, "patient_id", "patient")
+    return refs
+
+
+def _check_external_id(db: Session, office: Office, external_id: str | None, appointment_id: int | None) -> None:
+    if external_id is None:
+        return
+    stmt = select(Appointment.id).where(Appointment.office_id == office.id, Appointment.external_id == external_id)
+    other = db.scalar(stmt)
+    if other is not None and other != appointment_id:
+        conflict("external_id", f"appointment {other} already has this external id")
+
+
+@router.get(
+    "",
+    summary="List appointments",
+    description="Ordered by start. Filters combine with AND. Date range: " + RANGE_DOC,
+)
+def list_appointments(
+    db: DbDep,
+    office: OfficeDep,
+    page: PageDep,
+    clinic_id: int | None = None,
+    provider_id: int | None = None,
+    patient_id: int | None = None,
+    status: Annotated[list[str] | None, Query(description=STATUS_DOC)] = None,
+    kind: AppointmentKind | None = None,
+    from_: Annotated[str | None, Query(alias="from", description="Start of the range. " + RANGE_DOC)] = None,
+    to: Annotated[str | None, Query(description="End of the range. " + RANGE_DOC)] = None,
+) -> Page[AppointmentRead]:
+    statuses = parse_statuses(status)
+    lo, hi = parse_bound(from_, "from"), parse_bound(to, "to")
+    stmt = select(Appointment).where(Appointment.office_id == office.id)
+    if clinic_id is not None:
+        stmt = stmt.where(Appointment.clinic_id == clinic_id)
+    if provider_id is not None:
+        stmt = stmt.where(Appointment.provider_id == provider_id)
+    if patient_id is not None:
+        stmt = stmt.where(Appointment.patient_id == patient_id)
+    if statuses:
+        stmt = stmt.where(Appointment.status.in_(statuses))
+    if kind is not None:
+        stmt = stmt.where(Appointment.kind == kind)
+    clinics = db.scalars(select(Clinic).where(Clinic.office_id == office.id)).all()
+    in_range = date_range(lo, hi, [c for c in clinics if clinic_id is None or c.id == clinic_id])
+    if in_range is not None:
+        stmt = stmt.where(in_range)
+    stmt = stmt.order_by(Appointment.starts_at, Appointment.id).options(selectinload(Appointment.clinic))
+    return paginate(db, stmt, page, to_read)
+
+
+@router.post("", status_code=201, responses=CONFLICT, summary="Book an appointment")
+def create_appointment(body: AppointmentCreate, db: DbDep, office: OfficeDep, user: CurrentUser) -> AppointmentRead:
+    values = body.model_dump(exclude={"starts_at", "ends_at", "duration_minutes"})
+    refs = _resolve_refs(db, office, values)
+    _check_external_id(db, office, body.external_id, None)
+    appointment = Appointment(
+        office_id=office.id,
+        **values,
+        **refs,
+        starts_at=body.starts_at.astimezone(UTC),
+        duration_minutes=body.minutes(),
+        status=AppointmentStatus.SCHEDULED,
+        status_changed_by=audit_actor(user),
+    )
+    try:
+        booking.create(db, appointment, audit_actor(user))
+    except booking.BookingError as exc:
+        invalid(exc.field, exc.message)
+    db.commit()
+    return to_read(appointment)
+
+
+@router.get("/{appointment_id}", responses=NOT_FOUND, summary="One appointment")
+def get_appointment(appointment_id: int, db: DbDep, office: OfficeDep) -> AppointmentRead:
+    return to_read(get_or_404(db, Appointment, appointment_id, office, "appointment"))
+
+
+def _timing(appointment: Appointment, values: dict[str, Any]) -> None:
+    """Turns starts_at/ends_at/duration_minutes into UTC starts_at and duration_minutes, in place."""
+    if "starts_at" in values:
+        values["starts_at"] = values["starts_at"].astimezone(UTC)
+    if "ends_at" not in values:
+        return
+    start: datetime = values.get("starts_at", appointment.starts_at)
+    try:
+        minutes = end_after_start(start, values.pop("ends_at"))
+    except ValueError as exc:
+        invalid("ends_at", str(exc))
+    if values.get("duration_minutes", minutes) != minutes:
+        invalid("ends_at", "disagrees with duration_minutes; give one of the two")
+    values["duration_minutes"] = minutes
+
+
+@router.patch(
+    "/{appointment_id}",
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Change or move an appointment",
+    description="Only the fields sent change; moving it re-plans its reminders. Use .../status or .../cancel "
+    "to change its status.",
+)
+def update_appointment(
+    appointment_id: int, body: AppointmentUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
+) -> AppointmentRead:
+    appointment = get_or_404(db, Appointment, appointment_id, office, "appointment")
+    values = patch_values(body, nullable=frozenset({"provider_id", "external_id"}))
+    for key in ("clinic_id", "provider_id", "patient_id"):  # unchanged links are kept even if now inactive
+        if key in values and values[key] == getattr(appointment, key):
+            del values[key]
+    values.update(_resolve_refs(db, office, values))
+    if "external_id" in values:
+        _check_external_id(db, office, values["external_id"], appointment.id)
+    _timing(appointment, values)
+    try:
+        booking.update(db, appointment, values, audit_actor(user))
+    except booking.BookingError as exc:
+        invalid(exc.field, exc.message)
+    db.commit()
+    return to_read(appointment)
+
+
+def _set_status(db: Session, appointment: Appointment, status: AppointmentStatus, user: CurrentUser) -> None:
+    try:
+        booking.set_status(db, appointment, status, audit_actor(user))
+    except booking.BookingError as exc:
+        conflict(exc.field, exc.message)
+    db.commit()
+
+
+@router.post(
+    "/{appointment_id}/status",
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Set an appointment's status",
+    description="E.g. confirm it, or mark a no-show. A move the status cannot make (a completed visit "
+    "cannot become confirmed) answers 409 and changes nothing.",
+)
+def set_appointment_status(
+    appointment_id: int, body: StatusChange, db: DbDep, office: OfficeDep, user: CurrentUser
+) -> AppointmentRead:
+    appointment = get_or_404(db, Appointment, appointment_id, office, "appointment")
+    _set_status(db, appointment, body.status, user)
+    return to_read(appointment)
+
+
+@router.post(
+    "/{appointment_id}/cancel",
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Cancel an appointment",
+    description="Its pending reminders are cancelled with it. Cancelling twice is harmless.",
+)
+def cancel_appointment(appointment_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> AppointmentRead:
+    appointment = get_or_404(db, Appointment, appointment_id, office, "appointment")
+    _set_status(db, appointment, AppointmentStatus.CANCELLED, user)
+    return to_read(appointment)

@@ -1,0 +1,146 @@
+"""Patients: names, phones (E.164), language, preferred channel, consent and opt-outs."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from ... import audit
+from ...models import Appointment, Office, Patient, PatientPhone
+from ...phones import InvalidPhoneNumber, to_e164
+from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
+from .errors import CONFLICT, NOT_FOUND, conflict
+from .lookups import apply, get_or_404, patch_values
+from .pagination import Page, PageDep, paginate
+from .patient_changes import apply_consents, set_phones
+from .schemas.common import LanguageCode
+from .schemas.patients import PatientCreate, PatientRead, PatientUpdate
+
+router = APIRouter(prefix="/patients", tags=["patients"])
+
+_CONSENT_FIELDS = frozenset({"sms_consent", "voice_consent", "sms_opted_out", "voice_opted_out"})
+
+
+def _source(user: CurrentUser) -> str:
+    return f"staff:{user.id}"
+
+
+def _search(q: str) -> ColumnElement[bool]:
+    """Every word matches a first or last name, or the text is (part of) one of the patient's numbers."""
+    words = q.split()
+    by_name = (
+        and_(
+            *(
+                or_(Patient.first_name.icontains(w, autoescape=True), Patient.last_name.icontains(w, autoescape=True))
+                for w in words
+            )
+        )
+        if words
+        else false()
+    )
+    digits = re.sub(r"\D", "", q)
+    if len(digits) < 4:
+        return by_name
+    try:
+        by_phone = Patient.phones.any(PatientPhone.number == to_e164(q))
+    except InvalidPhoneNumber:
+        by_phone = Patient.phones.any(PatientPhone.number.contains(digits, autoescape=True))
+    return or_(by_name, by_phone)
+
+
+def _check_external_id(db: Session, office: Office, external_id: str | None, patient_id: int | None) -> None:
+    if external_id is None:
+        return
+    stmt = select(Patient.id).where(Patient.office_id == office.id, Patient.external_id == external_id)
+    other = db.scalar(stmt)
+    if other is not None and other != patient_id:
+        conflict("external_id", f"patient {other} already has this external id")
+
+
+@router.get("", summary="List and search patients")
+def list_patients(
+    db: DbDep,
+    office: OfficeDep,
+    page: PageDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="Words of the first or last name, or a phone number (or 4+ digits of it)."),
+    ] = None,
+    language: Annotated[LanguageCode | None, Query(description="Only patients with this language.")] = None,
+    external_id: Annotated[str | None, Query(max_length=100)] = None,
+) -> Page[PatientRead]:
+    stmt = select(Patient).where(Patient.office_id == office.id).options(selectinload(Patient.phones))
+    if q and q.strip():
+        stmt = stmt.where(_search(q.strip()))
+    if language is not None:
+        stmt = stmt.where(Patient.language == language)
+    if external_id is not None:
+        stmt = stmt.where(Patient.external_id == external_id)
+    stmt = stmt.order_by(Patient.last_name, Patient.first_name, Patient.id)
+    return paginate(db, stmt, page, PatientRead.model_validate)
+
+
+@router.post("", status_code=201, responses=CONFLICT, summary="Add a patient")
+def create_patient(body: PatientCreate, db: DbDep, office: OfficeDep, user: CurrentUser) -> PatientRead:
+    _check_external_id(db, office, body.external_id, None)
+    values = body.model_dump(exclude=set(_CONSENT_FIELDS | {"phones"}))
+    patient = Patient(office_id=office.id, sms_consent=True, voice_consent=True, **values)
+    set_phones(patient, body.phones)
+    db.add(patient)
+    db.flush()
+    apply_consents(db, patient, body.model_dump(include=set(_CONSENT_FIELDS)), _source(user))
+    audit.record(db, office.id, audit_actor(user), "create", "patient", patient.id)
+    db.commit()
+    return PatientRead.model_validate(patient)
+
+
+@router.get("/{patient_id}", responses=NOT_FOUND, summary="One patient")
+def get_patient(patient_id: int, db: DbDep, office: OfficeDep) -> PatientRead:
+    return PatientRead.model_validate(get_or_404(db, Patient, patient_id, office, "patient"))
+
+
+@router.patch(
+    "/{patient_id}",
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Change a patient",
+    description="Only the fields sent change. `phones`, when sent, replaces the list; a number that stays keeps "
+    "its history. Consent and opt-out changes are recorded as consent events with the source `staff:<user id>`.",
+)
+def update_patient(
+    patient_id: int, body: PatientUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
+) -> PatientRead:
+    patient = get_or_404(db, Patient, patient_id, office, "patient")
+    values = patch_values(body, nullable=frozenset({"date_of_birth", "external_id"}))
+    if "external_id" in values:
+        _check_external_id(db, office, values["external_id"], patient.id)
+    consents = {k: values.pop(k) for k in _CONSENT_FIELDS & values.keys()}
+    changed = apply(patient, {k: v for k, v in values.items() if k != "phones"})
+    if body.phones is not None and set_phones(patient, body.phones):
+        changed.append("phones")
+    changed += apply_consents(db, patient, consents, _source(user))
+    if changed:
+        audit.record(db, office.id, audit_actor(user), "update", "patient", patient.id, fields=sorted(changed))
+    db.commit()
+    return PatientRead.model_validate(patient)
+
+
+@router.delete(
+    "/{patient_id}",
+    status_code=204,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Delete a patient without appointments",
+    description="Only a patient who has no appointment at all can be deleted (a mistaken entry); "
+    "otherwise the answer is 409 and the patient stays, with their history.",
+)
+def delete_patient(patient_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> Response:
+    patient = get_or_404(db, Patient, patient_id, office, "patient")
+    if db.scalar(select(exists().where(Appointment.patient_id == patient.id))):
+        conflict("patient", f"patient {patient.id} has appointments and cannot be deleted; cancel them instead")
+    db.delete(patient)
+    audit.record(db, office.id, audit_actor(user), "delete", "patient", patient.id)
+    db.commit()
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Pydantic models of the API: Create, Update (partial) and Read per resource."""
