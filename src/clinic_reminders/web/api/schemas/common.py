@@ -36,9 +36,13 @@ def _e164(value: str) -> str:
         raise ValueError(f"{exc}; give it in E.164, e.g. +12125550123") from None
 
 
+# Files that some systems keep beside the zones: they mean "this machine's zone" or nothing, not a place.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - _NOT_ZONES
 
 
 def check_time_zone(name: str) -> str:
@@ -46,7 +50,7 @@ def check_time_zone(name: str) -> str:
         ZoneInfo(name)
     except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError; odd paths raise ValueError
         raise ValueError("unknown time zone; use an IANA name such as America/New_York") from None
-    if name not in _zone_names():  # e.g. "localtime": a file, not a zone that means the same everywhere
+    if name not in _zone_names():
         raise ValueError("unknown time zone; use an IANA name such as America/New_York")
     return name
 

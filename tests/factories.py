@@ -1,0 +1,152 @@
+"""Small factories for test data. Each creates one row (and nothing it was not asked for), flushes, returns it.
+
+They take a session and leave committing to the caller, so a test can build a whole office and commit once.
+Defaults are believable and unique where the schema needs it (emails, phone numbers).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, time, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from clinic_reminders import booking
+from clinic_reminders.accounts import issue_token
+from clinic_reminders.crypto import hash_password
+from clinic_reminders.models import (
+    Appointment,
+    Clinic,
+    Office,
+    Patient,
+    PatientPhone,
+    PhoneKind,
+    Provider,
+    Role,
+    StaffUser,
+)
+
+DEFAULT_PASSWORD = "correct horse battery staple"
+_serial = itertools.count(1)
+
+
+@cache
+def _password_hash() -> str:
+    """Hashing is deliberately slow: do it once per test run, not once per user."""
+    return hash_password(DEFAULT_PASSWORD)
+
+
+def unique_phone() -> str:
+    """A valid, unused-in-this-run US number (212-555-1xxx)."""
+    return f"+12125551{next(_serial) % 1000:03d}"
+
+
+def make_office(db: Session, name: str = "Riverside Family Medicine", **fields: Any) -> Office:
+    office = Office(name=name, **fields)
+    db.add(office)
+    db.flush()
+    return office
+
+
+def make_clinic(
+    db: Session,
+    office: Office,
+    name: str = "Downtown Clinic",
+    timezone: str = "America/New_York",
+    phone: str = "+12125550100",
+    **fields: Any,
+) -> Clinic:
+    clinic = Clinic(office_id=office.id, name=name, timezone=timezone, phone=phone, **fields)
+    db.add(clinic)
+    db.flush()
+    return clinic
+
+
+def make_provider(
+    db: Session,
+    office: Office,
+    clinic: Clinic | None = None,
+    name: str = "Maria Chen",
+    title: str = "Dr.",
+    **fields: Any,
+) -> Provider:
+    provider = Provider(office_id=office.id, clinic_id=clinic.id if clinic else None, name=name, title=title, **fields)
+    db.add(provider)
+    db.flush()
+    return provider
+
+
+def make_patient(
+    db: Session,
+    office: Office,
+    first_name: str = "Ana",
+    last_name: str = "Lopez",
+    phone: str | None = "",
+    phone_kind: PhoneKind = PhoneKind.MOBILE,
+    language: str = "en",
+    **fields: Any,
+) -> Patient:
+    """`phone=""` gives a fresh unique mobile number; `None` gives no phone at all."""
+    patient = Patient(office_id=office.id, first_name=first_name, last_name=last_name, language=language, **fields)
+    if phone is not None:
+        number = phone or unique_phone()
+        patient.phones = [PatientPhone(office_id=office.id, number=number, kind=phone_kind, position=0)]
+    db.add(patient)
+    db.flush()
+    return patient
+
+
+def local_time(clinic: Clinic, days_ahead: int = 1, at: time = time(10, 0)) -> datetime:
+    """`days_ahead` days from today at `at` on the clinic's clock, as an aware UTC datetime."""
+    zone = ZoneInfo(clinic.timezone)
+    day = datetime.now(zone).date() + timedelta(days=days_ahead)
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def make_appointment(
+    db: Session,
+    clinic: Clinic,
+    patient: Patient,
+    provider: Provider | None = None,
+    starts_at: datetime | None = None,
+    duration_minutes: int = 30,
+    actor: str = "system",
+    **fields: Any,
+) -> Appointment:
+    """Booked through `booking.create`, like every appointment, so reminders are planned as in real life."""
+    appointment = Appointment(
+        office_id=clinic.office_id,
+        clinic=clinic,
+        patient=patient,
+        provider=provider,
+        starts_at=starts_at or local_time(clinic),
+        duration_minutes=duration_minutes,
+        **fields,
+    )
+    return booking.create(db, appointment, actor)
+
+
+def make_user(
+    db: Session, office: Office, role: Role = Role.STAFF, email: str | None = None, **fields: Any
+) -> StaffUser:
+    """A user whose password is DEFAULT_PASSWORD."""
+    user = StaffUser(
+        office_id=office.id,
+        email=email or f"user{next(_serial)}@example.com",
+        role=role,
+        password_hash=_password_hash(),
+        **fields,
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def make_token(db: Session, user: StaffUser) -> str:
+    """A bearer token for the JSON API."""
+    token = issue_token(db, user)
+    db.flush()
+    return token
