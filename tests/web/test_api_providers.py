@@ -45,7 +45,10 @@ def test_it_filters_by_clinic_and_active(admin_client: TestClient, session: Sess
     make_provider(session, office, south, name="B")
     make_provider(session, office, south, name="C", active=False)
     session.commit()
-    names = lambda **params: [p["name"] for p in admin_client.get("/api/providers", params=params).json()["items"]]  # noqa: E731
+
+    def names(**params: str | int) -> list[str]:
+        return [p["name"] for p in admin_client.get("/api/providers", params=params).json()["items"]]
+
     assert names() == ["A", "B", "C"]
     assert names(clinic_id=south.id) == ["B", "C"]
     assert names(clinic_id=south.id, active="true") == ["B"]
