@@ -115,7 +115,8 @@ def test_an_opt_out_is_recorded_with_its_source(
 def test_an_opt_out_at_creation_is_recorded(admin_client: TestClient, session: Session) -> None:
     response = admin_client.post("/api/patients", json={**NEW_PATIENT, "voice_opted_out": True})
     assert response.json()["voice_opted_out_at"] is not None
-    assert [(e.channel, e.action) for e in session.scalars(select(ConsentEvent))] == [("voice", "opt_out")]
+    events = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id))
+    assert [(e.channel, e.action) for e in events] == [("sms", "consent"), ("voice", "consent"), ("voice", "opt_out")]
 
 
 def test_phones_sent_replace_the_list_and_keep_known_numbers(

@@ -1,11 +1,18 @@
 """The JSON API: one router per resource, all behind a staff login."""
 
 from fastapi import APIRouter, Depends
+from fastapi.routing import APIRoute
 
 from ..deps import get_current_user
 from . import appointments, clinics, office, patients, providers, staff_users
 
+
+def _operation_id(route: APIRoute) -> str:
+    """The handler's name (list_clinics, cancel_appointment...): readable in /openapi.json and generated clients."""
+    return route.name
+
+
 # Every route needs a signed-in user; routers add the admin check where it applies.
 router = APIRouter(dependencies=[Depends(get_current_user)])
 for _module in (clinics, providers, patients, appointments, office, staff_users):
-    router.include_router(_module.router)
+    router.include_router(_module.router, generate_unique_id_function=_operation_id)

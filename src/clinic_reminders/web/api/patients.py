@@ -88,7 +88,8 @@ def list_patients(
 def create_patient(body: PatientCreate, db: DbDep, office: OfficeDep, user: CurrentUser) -> PatientRead:
     _check_external_id(db, office, body.external_id, None)
     values = body.model_dump(exclude=set(_CONSENT_FIELDS | {"phones"}))
-    patient = Patient(office_id=office.id, sms_consent=True, voice_consent=True, **values)
+    # Consent starts withheld so that the consent given now is recorded as an event, with who recorded it.
+    patient = Patient(office_id=office.id, sms_consent=False, voice_consent=False, **values)
     set_phones(patient, body.phones)
     db.add(patient)
     db.flush()
