@@ -1,0 +1,146 @@
+"""The simulator object: configuration, state, webhook sender and background tasks, shared by every surface
+(REST API, inspection API, phone page)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Coroutine
+from typing import Any
+
+from .calls import CallEngine
+from .config import SimulatorConfig
+from .magic import DELIVERY_ERROR_MESSAGES, DELIVERY_FAILURES
+from .state import Account, Message, Store, new_sid, now
+from .webhooks import WebhookSender, run_message_lifecycle
+
+log = logging.getLogger(__name__)
+
+GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
+)
+
+
+def segments(body: str) -> int:
+    """SMS segments: GSM-7 160 (153 per part when split), otherwise UCS-2 70 (67 per part)."""
+    if all(ch in GSM7 for ch in body):
+        size = sum(2 if ch in "^{}\\[~]|€" else 1 for ch in body)
+        single, part = 160, 153
+    else:
+        size = len(body.encode("utf-16-le")) // 2
+        single, part = 70, 67
+    return 1 if size <= single else -(-size // part)
+
+
+class Simulator:
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.initial_config = config or SimulatorConfig()
+        self.config = self.initial_config
+        self.store = Store(self.config)
+        self.webhooks = WebhookSender(self)
+        self.calls = CallEngine(self)
+        self.random = random.Random(self.config.fault_seed)
+        self.in_flight = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def reset(self, config: SimulatorConfig | None = None) -> None:
+        """Forget every message, call, room and alert; go back to `config` (default: the starting one)."""
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+        self.config = config or self.initial_config
+        self.random = random.Random(self.config.fault_seed)
+        self.store.reset(self.config)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run in the background; the task is kept until done so it is not garbage-collected mid-flight."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("simulator background task failed: %r", task.exception())
+
+    async def settle(self, limit_s: float = 10.0) -> None:
+        """Wait until no background work (callbacks, call progress) is pending; for tests and scripts."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=deadline - loop.time())
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await self.webhooks.aclose()
+
+    def record_outbound(
+        self,
+        account: Account,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        direction: str = "outbound-api",
+        status_callback: str | None = None,
+        validity_period: int | None = None,
+    ) -> Message:
+        """A message leaving Twilio: stored as queued, then moved along by status callbacks in the background."""
+        moment = now()
+        message = Message(
+            sid=new_sid("SM"),
+            account_sid=account.sid,
+            to=to,
+            from_=from_,
+            body=body,
+            direction=direction,
+            status="queued",
+            date_created=moment,
+            date_updated=moment,
+            date_sent=moment,
+            num_segments=segments(body),
+            status_callback=status_callback,
+            validity_period=validity_period,
+        )
+        self.store.messages[message.sid] = message
+        if status_callback:
+            self.spawn(run_message_lifecycle(self, account, message))
+        else:  # nobody listens: timers are far cheaper than a task per message under load
+            loop = asyncio.get_running_loop()
+            delay = self.config.callback_delay_ms / 1000
+            failure = DELIVERY_FAILURES.get(to)
+            if failure is None:
+                loop.call_later(delay, _move, message, "sent", None)
+                loop.call_later(2 * delay, _move, message, "delivered", None)
+            else:
+                loop.call_later(delay, _move, message, failure[1], failure[0])
+        return message
+
+    def record_inbound(self, account: Account, *, from_: str, to: str, body: str) -> Message:
+        moment = now()
+        message = Message(
+            sid=new_sid("SM"),
+            account_sid=account.sid,
+            to=to,
+            from_=from_,
+            body=body,
+            direction="inbound",
+            status="received",
+            date_created=moment,
+            date_updated=moment,
+            date_sent=moment,
+            num_segments=segments(body),
+        )
+        self.store.messages[message.sid] = message
+        return message
+
+
+def _move(message: Message, status: str, code: int | None) -> None:
+    message.status = status
+    message.date_updated = now()
+    if code is not None:
+        message.error_code = code
+        message.error_message = DELIVERY_ERROR_MESSAGES.get(code)
