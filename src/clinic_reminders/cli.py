@@ -159,7 +159,6 @@ def _run_uvicorn(host: str, port: int, workers: int) -> None:
 @_option("--seed-only", envvar="REMINDERS_DEMO_SEED_ONLY", is_flag=True, help="Seed the database, do not serve.")
 def demo_command(host: str, port: int, database_url: str | None, seed_only: bool) -> None:
     """Migrate and seed a demo office, then serve it on http://HOST:PORT with the built-in Twilio simulator."""
-    os.environ["REMINDERS_DEMO"] = "1"
     settings = _settings(database_url=database_url, demo=True)
     upgrade(settings.database_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
@@ -170,6 +169,7 @@ def demo_command(host: str, port: int, database_url: str | None, seed_only: bool
     click.echo("seeded a demo office" if created else "the demo office is already seeded")
     if seed_only:
         return
+    os.environ["REMINDERS_DEMO"] = "1"  # read by the server process's app factory
     if database_url:
         os.environ["REMINDERS_DATABASE_URL"] = database_url
     click.echo(
