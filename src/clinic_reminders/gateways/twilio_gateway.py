@@ -12,7 +12,7 @@ SDK's own request logging, which prints query strings, is kept quiet).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,7 @@ class TwilioGateway:
         api_key: str | None = None,
         api_secret: str | None = None,
         base_url: str | None = None,
+        domain_urls: Mapping[str, str] | None = None,
         timeout: float = 15.0,
         max_connections: int = 100,
     ) -> None:
@@ -75,6 +76,7 @@ class TwilioGateway:
             raise ValueError("TwilioGateway needs the auth token or an API key and secret")
         self.account_sid = account_sid
         self.base_url = base_url.rstrip("/") if base_url else None
+        self.domain_urls = dict(domain_urls or {})
         self.timeout = timeout
         self._max_connections = max_connections
         self._client = self._make_client(TwilioHttpClient(timeout=timeout, logger=SDK_LOGGER))
@@ -96,7 +98,7 @@ class TwilioGateway:
         )
 
     def _make_client(self, http_client: Any) -> Any:
-        return make_client(self._credentials, self.account_sid, self.base_url, http_client)
+        return make_client(self._credentials, self.account_sid, self.base_url, http_client, self.domain_urls)
 
     @property
     def _account(self) -> Any:

@@ -50,6 +50,7 @@ def call_summary(call: Call) -> dict[str, Any]:
 class CallEngine:
     def __init__(self, sim: Simulator) -> None:
         self._sim = sim
+        self._event_locks: dict[str, asyncio.Lock] = {}  # one per call: its callbacks go out in order
 
     def _account(self, call: Call) -> Account:
         return self._sim.store.accounts[call.account_sid]
@@ -67,7 +68,7 @@ class CallEngine:
     async def _ring(self, call: Call) -> None:
         await self._event(call)  # initiated
         await asyncio.sleep(self._sim.config.callback_delay_ms / 1000)
-        if call.status in FINAL:
+        if call.status != "queued":  # answered or ended meanwhile
             return
         self._set(call, "ringing")
         await self._event(call)
@@ -88,6 +89,9 @@ class CallEngine:
         call = self.get(sid)
         if call.status not in ("queued", "ringing"):
             raise CallStateError(f"the call is {call.status}, not ringing")
+        if call.status == "queued":  # a phone rings before anyone picks it up
+            self._set(call, "ringing")
+            await self._event(call)
         call.answered_by = answered_by if call.machine_detection else None
         call.start_time = now()
         self._set(call, "in-progress")
@@ -234,24 +238,28 @@ class CallEngine:
         await self._event(call)
 
     async def _event(self, call: Call) -> None:
-        """Status callback for the call's current status, if the caller asked for that event."""
-        event = "completed" if call.status in FINAL else EVENT_OF_STATUS.get(call.status, "")
+        """Status callback for the call's current status, if the caller asked for that event.
+
+        The parameters are taken now; a per-call lock sends them in order even when the call moves on meanwhile.
+        """
+        final = call.status in FINAL
+        event = "completed" if final else EVENT_OF_STATUS.get(call.status, "")
         if not call.status_callback or event not in call.status_callback_events:
             return
         call.sequence += 1
-        params = self._params(call)
-        if event == "initiated":
-            params = [(k, "initiated" if k == "CallStatus" else v) for k, v in params]
+        params = [(k, "initiated" if k == "CallStatus" and event == "initiated" else v) for k, v in self._params(call)]
         params += [
             ("CallbackSource", "call-progress-events"),
             ("SequenceNumber", str(call.sequence - 1)),
             ("Timestamp", now().strftime("%a, %d %b %Y %H:%M:%S +0000")),
         ]
-        if call.status in FINAL:
+        if final:
             params += [("CallDuration", str(call.duration or 0)), ("Duration", str(-(-(call.duration or 0) // 60)))]
-        await self._sim.webhooks.send(
-            self._account(call), call.status_callback, call.status_callback_method, params, resource_sid=call.sid
-        )
+        account, url, method = self._account(call), call.status_callback, call.status_callback_method
+        async with self._event_locks.setdefault(call.sid, asyncio.Lock()):
+            await self._sim.webhooks.send(account, url, method, params, resource_sid=call.sid)
+        if final:
+            self._event_locks.pop(call.sid, None)
 
 
 def _wrap(verb: ET.Element) -> ET.Element:

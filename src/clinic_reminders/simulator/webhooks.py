@@ -39,6 +39,28 @@ class WebhookResult:
     url: str  # as requested (with the query, for a GET)
 
 
+def prepare_webhook(
+    auth_token: str, method: str, url: str, params: FormParams
+) -> tuple[str, str, str | None, dict[str, str]]:
+    """Method, URL, body and headers of a webhook exactly as Twilio sends it, signature included.
+
+    GET: the parameters join the URL's query and the signature covers that URL alone. POST: they form the
+    body and the signature covers the URL plus every parameter, sorted.
+    """
+    method = method.upper()
+    headers = {"User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": new_sid("")}
+    body: str | None = None
+    if method == "GET":
+        if params:
+            url = url + ("&" if "?" in url else "?") + urlencode(params)
+        headers[SIGNATURE_HEADER] = compute_signature(auth_token, url)
+    else:
+        body = urlencode(params)
+        headers[SIGNATURE_HEADER] = compute_signature(auth_token, url, params)
+        headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+    return method, url, body, headers
+
+
 class WebhookSender:
     def __init__(self, sim: Simulator) -> None:
         self._sim = sim
@@ -62,17 +84,7 @@ class WebhookSender:
         self, account: Account, url: str, method: str, params: FormParams, *, resource_sid: str | None = None
     ) -> WebhookResult:
         """Request `url` as Twilio would, signed with `account`'s auth token."""
-        method = method.upper()
-        headers = {"User-Agent": "TwilioProxy/1.1", "I-Twilio-Idempotency-Token": new_sid("")}
-        body: str | None = None
-        if method == "GET":
-            if params:
-                url = url + ("&" if "?" in url else "?") + urlencode(params)
-            headers[SIGNATURE_HEADER] = compute_signature(account.auth_token, url)
-        else:
-            body = urlencode(params)
-            headers[SIGNATURE_HEADER] = compute_signature(account.auth_token, url, params)
-            headers["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8"
+        method, url, body, headers = prepare_webhook(account.auth_token, method, url, params)
         try:
             async with self._client().request(
                 method, URL(url, encoded=True), data=body, headers=headers, allow_redirects=False
