@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, planning
 from .crypto import hash_password, new_api_token, verify_password
 from .models import ApiToken, Office, Role, StaffUser, utcnow
 
@@ -23,6 +23,7 @@ def the_office(db: Session, name: str = "My medical office") -> Office:
         office = Office(name=name)
         db.add(office)
         db.flush()
+        planning.ensure_default_rules(db, office)
     return office
 
 

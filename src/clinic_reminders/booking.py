@@ -6,29 +6,19 @@ match it: `replan` is called here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, planning
 from .models import Appointment, AppointmentStatus
-
-# The reminder engine registers its planner here; with none registered, appointments simply have no reminders.
-Replanner = Callable[[Session, Appointment], None]
-_replanners: list[Replanner] = []
-
-
-def register_replanner(replanner: Replanner) -> None:
-    if replanner not in _replanners:
-        _replanners.append(replanner)
 
 
 def replan(db: Session, appointment: Appointment) -> None:
     db.flush()
-    for replanner in _replanners:
-        replanner(db, appointment)
+    db.refresh(appointment, ["clinic", "patient"])  # a changed clinic_id must be seen as the new clinic
+    planning.replan(db, appointment)
 
 
 class BookingError(ValueError):

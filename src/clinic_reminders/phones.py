@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
+from phonenumbers import timezone as number_zones
 
 from .models import PhoneKind
 
@@ -43,3 +44,12 @@ def display(e164: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(parsed, fmt)
+
+
+def local_zone(e164: str, fallback: str) -> str:
+    """The phone's time zone when its numbering plan pins one (area codes mostly do), else `fallback`.
+
+    Quiet hours are the patient's local hours; a patient's number is the best hint we have of where they are.
+    """
+    zones = number_zones.time_zones_for_number(phonenumbers.parse(e164))
+    return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else fallback

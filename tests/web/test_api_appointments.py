@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from clinic_reminders import booking
+from clinic_reminders import booking, planning
 from clinic_reminders.models import Appointment, AppointmentStatus, Clinic, Office, Patient, Provider, StaffUser
 from tests.factories import make_appointment, make_clinic, make_patient, make_provider
 from tests.web.helpers import audit_trail, count, error_fields
@@ -37,7 +37,8 @@ def schedule(session: Session, office: Office) -> Schedule:
 def replanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """The ids of appointments that booking asked the reminder planner to re-plan."""
     calls: list[int] = []
-    monkeypatch.setattr(booking, "_replanners", [lambda _db, appointment: calls.append(appointment.id)])
+    real = planning.replan
+    monkeypatch.setattr(planning, "replan", lambda db, appointment: (calls.append(appointment.id), real(db, appointment)))
     yield calls
 
 

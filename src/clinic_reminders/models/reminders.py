@@ -63,6 +63,8 @@ class Reminder(OfficeOwned, Timestamps, Base):
     rule_id: Mapped[int] = mapped_column(ForeignKey("reminder_rules.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(10))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The appointment start this reminder was planned for: a move re-plans even reminders already sent.
+    planned_for: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=ReminderStatus.PLANNED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(100))

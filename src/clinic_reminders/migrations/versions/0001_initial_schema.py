@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 19:39:16.009641
+Create Date: 2026-11-25 19:55:55.031816
 """
 
 from __future__ import annotations
@@ -109,9 +109,7 @@ def upgrade() -> None:
         sa.Column("voice_consent", sa.Boolean(), nullable=False),
         sa.Column("sms_opted_out_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sms_opt_out_source", sa.String(length=50), nullable=True),
-        sa.Column(
-            "voice_opted_out_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("voice_opted_out_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("voice_opt_out_source", sa.String(length=50), nullable=True),
         sa.Column("office_id", sa.Integer(), nullable=False),
         sa.Column("created_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),
@@ -155,10 +153,7 @@ def upgrade() -> None:
         sa.Column("last_used_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["staff_users.id"],
-            name=op.f("fk_api_tokens_user_id_staff_users"),
-            ondelete="CASCADE",
+            ["user_id"], ["staff_users.id"], name=op.f("fk_api_tokens_user_id_staff_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
@@ -176,16 +171,10 @@ def upgrade() -> None:
         sa.Column("at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("office_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["office_id"],
-            ["offices.id"],
-            name=op.f("fk_consent_events_office_id_offices"),
-            ondelete="CASCADE",
+            ["office_id"], ["offices.id"], name=op.f("fk_consent_events_office_id_offices"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patients.id"],
-            name=op.f("fk_consent_events_patient_id_patients"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patients.id"], name=op.f("fk_consent_events_patient_id_patients"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_events")),
     )
@@ -204,16 +193,10 @@ def upgrade() -> None:
         sa.Column("invalid_reason", sa.String(length=200), nullable=True),
         sa.Column("office_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["office_id"],
-            ["offices.id"],
-            name=op.f("fk_patient_phones_office_id_offices"),
-            ondelete="CASCADE",
+            ["office_id"], ["offices.id"], name=op.f("fk_patient_phones_office_id_offices"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patients.id"],
-            name=op.f("fk_patient_phones_patient_id_patients"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patients.id"], name=op.f("fk_patient_phones_patient_id_patients"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_patient_phones")),
     )
@@ -261,16 +244,10 @@ def upgrade() -> None:
         sa.Column("created_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["clinic_id"],
-            ["clinics.id"],
-            name=op.f("fk_reminder_rules_clinic_id_clinics"),
-            ondelete="CASCADE",
+            ["clinic_id"], ["clinics.id"], name=op.f("fk_reminder_rules_clinic_id_clinics"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["office_id"],
-            ["offices.id"],
-            name=op.f("fk_reminder_rules_office_id_offices"),
-            ondelete="CASCADE",
+            ["office_id"], ["offices.id"], name=op.f("fk_reminder_rules_office_id_offices"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reminder_rules")),
     )
@@ -290,9 +267,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=30), nullable=False),
-        sa.Column(
-            "status_changed_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("status_changed_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status_changed_by", sa.String(length=100), nullable=False),
         sa.Column("staff_flag", sa.String(length=300), nullable=True),
         sa.Column("office_id", sa.Integer(), nullable=False),
@@ -305,16 +280,10 @@ def upgrade() -> None:
             ["office_id"], ["offices.id"], name=op.f("fk_appointments_office_id_offices"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patients.id"],
-            name=op.f("fk_appointments_patient_id_patients"),
-            ondelete="RESTRICT",
+            ["patient_id"], ["patients.id"], name=op.f("fk_appointments_patient_id_patients"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["provider_id"],
-            ["providers.id"],
-            name=op.f("fk_appointments_provider_id_providers"),
-            ondelete="SET NULL",
+            ["provider_id"], ["providers.id"], name=op.f("fk_appointments_provider_id_providers"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_appointments")),
         sa.UniqueConstraint("office_id", "external_id", name=op.f("uq_appointments_office_id_external_id")),
@@ -333,6 +302,7 @@ def upgrade() -> None:
         sa.Column("rule_id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=10), nullable=False),
         sa.Column("due_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("planned_for", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_owner", sa.String(length=100), nullable=True),
@@ -351,10 +321,7 @@ def upgrade() -> None:
             ["office_id"], ["offices.id"], name=op.f("fk_reminders_office_id_offices"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["rule_id"],
-            ["reminder_rules.id"],
-            name=op.f("fk_reminders_rule_id_reminder_rules"),
-            ondelete="CASCADE",
+            ["rule_id"], ["reminder_rules.id"], name=op.f("fk_reminders_rule_id_reminder_rules"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
         sa.UniqueConstraint("appointment_id", "rule_id", name=op.f("uq_reminders_appointment_id_rule_id")),
@@ -403,10 +370,7 @@ def upgrade() -> None:
             ["patient_id"], ["patients.id"], name=op.f("fk_messages_patient_id_patients"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["reminder_id"],
-            ["reminders.id"],
-            name=op.f("fk_messages_reminder_id_reminders"),
-            ondelete="SET NULL",
+            ["reminder_id"], ["reminders.id"], name=op.f("fk_messages_reminder_id_reminders"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["sent_by_user_id"],
@@ -433,16 +397,10 @@ def upgrade() -> None:
         sa.Column("received_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("office_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["message_id"],
-            ["messages.id"],
-            name=op.f("fk_delivery_events_message_id_messages"),
-            ondelete="CASCADE",
+            ["message_id"], ["messages.id"], name=op.f("fk_delivery_events_message_id_messages"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["office_id"],
-            ["offices.id"],
-            name=op.f("fk_delivery_events_office_id_offices"),
-            ondelete="CASCADE",
+            ["office_id"], ["offices.id"], name=op.f("fk_delivery_events_office_id_offices"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_events")),
     )
