@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 from .magic import LANDLINES
 from .rest import ApiError, RestRequest, Result, Route, page_v1, route
-from .shapes import alert_json, lookup_json, room_json
+from .shapes import alert_instance_json, alert_json, lookup_json, room_json
 from .state import Room, new_sid, now
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def fetch_alert(sim: Simulator, req: RestRequest) -> Result:
     alert = next((a for a in sim.store.alerts if a.sid == req.match["sid"]), None)
     if alert is None or alert.account_sid != req.account.sid:
         raise ApiError(20404, path=req.path)
-    return 200, alert_json(alert, req.base_url)
+    return 200, alert_instance_json(alert, req.base_url)
 
 
 def _iso(value: str | None) -> datetime | None:

@@ -275,3 +275,14 @@ def lookup_json(phone_number: str, line_type: str, base_url: str) -> dict[str, A
         "pre_fill": None,
         "url": f"{base_url}/v2/PhoneNumbers/{phone_number}",
     }
+
+
+def alert_instance_json(a: AlertRecord, base_url: str) -> dict[str, Any]:
+    """A single alert carries what Twilio sent and what it got back."""
+    return {
+        **alert_json(a, base_url),
+        "request_variables": a.request_variables,
+        "response_body": a.response_body,
+        "response_headers": "",
+        "request_headers": "",
+    }

@@ -175,6 +175,8 @@ class AlertRecord:
     request_method: str
     request_url: str
     resource_sid: str | None
+    request_variables: str = ""
+    response_body: str = ""
     date_created: datetime = field(default_factory=now)
 
 
@@ -240,8 +242,12 @@ class Store:
                 return number
         return None
 
-    def add_alert(self, account_sid: str, error_code: str, text: str, method: str, url: str, sid: str | None) -> None:
-        self.alerts.append(AlertRecord(new_sid("NO"), account_sid, error_code, "error", text, method, url, sid))
+    def add_alert(
+        self, account_sid: str, text: str, method: str, url: str, sid: str | None, variables: str, response: str
+    ) -> None:
+        """Twilio's alert 11200: a webhook could not be retrieved."""
+        alert = AlertRecord(new_sid("NO"), account_sid, "11200", "error", text, method, url, sid, variables, response)
+        self.alerts.append(alert)
 
 
 def make_number(account_sid: str, config: NumberConfig) -> Number:

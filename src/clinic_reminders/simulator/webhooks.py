@@ -96,7 +96,8 @@ class WebhookSender:
             result = WebhookResult(None, "", "", url)
         if result.status is None or result.status >= 400:
             text = urlencode({"Msg": "HTTP retrieval failure", "httpResponse": str(result.status or 502), "url": url})
-            self._sim.store.add_alert(account.sid, "11200", text, method, url, resource_sid)
+            variables = urlencode(params)
+            self._sim.store.add_alert(account.sid, text, method, url, resource_sid, variables, result.body[:1000])
         return result
 
 
