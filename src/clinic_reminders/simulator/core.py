@@ -52,6 +52,7 @@ class Simulator:
         self._tasks.clear()
         self.config = config or self.initial_config
         self.random = random.Random(self.config.fault_seed)
+        self.calls = CallEngine(self)
         self.store.reset(self.config)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:

@@ -14,7 +14,6 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .core import Simulator
-from .magic import MAGIC_FROM_OK
 from .state import Call, Message
 
 STYLE = """
@@ -25,7 +24,8 @@ nav a.on{color:#fff;font-weight:600}nav small{color:#8fa3bb}main{flex:1;padding:
 .in{background:#e2e8f0}.out{background:#2563eb;color:#fff;margin-left:auto}.meta{font-size:.75rem;opacity:.7}
 .row{display:flex}.call{border:1px solid #cbd5e1;border-radius:.5rem;padding:.6rem;margin:.5rem 0;background:#fff}
 .call .say{font-style:italic}button{padding:.4rem .9rem;margin:.15rem;border-radius:.4rem;border:1px solid #94a3b8}
-.keypad button{width:3rem}textarea,input,select{font:inherit;padding:.4rem;border:1px solid #94a3b8;border-radius:.4rem}
+.keypad{display:grid;grid-template-columns:repeat(3,3.4rem);gap:.2rem}.keypad button{margin:0}
+textarea,input,select{font:inherit;padding:.4rem;border:1px solid #94a3b8;border-radius:.4rem}
 form{margin:.8rem 0}#log{min-height:6rem}.err{color:#b91c1c}
 """
 
@@ -78,16 +78,15 @@ def _ours(sim: Simulator) -> list[str]:
     return [n.phone_number for a in sim.store.accounts.values() for n in a.numbers.values()]
 
 
-def _phone_of(message: Message, ours: set[str]) -> str:
+def _phone_of(message: Message) -> str:
     return message.from_ if message.direction == "inbound" else message.to
 
 
 def _phones(sim: Simulator) -> list[str]:
     """Patients' phones, most recently active first."""
-    ours = set(_ours(sim)) | {MAGIC_FROM_OK}
     latest: dict[str, float] = {}
     for m in sim.store.messages.values():
-        latest[_phone_of(m, ours)] = m.date_created.timestamp()
+        latest[_phone_of(m)] = m.date_created.timestamp()
     for c in sim.store.calls.values():
         other = c.from_ if c.direction == "inbound" else c.to
         latest[other] = max(latest.get(other, 0.0), c.date_created.timestamp())
