@@ -152,6 +152,36 @@ def _run_uvicorn(host: str, port: int, workers: int) -> None:
     )
 
 
+@main.command()
+@_option("--once", envvar="REMINDERS_WORKER_ONCE", is_flag=True, help="Send what is due now, then exit.")
+@_option("--batch-size", envvar="REMINDERS_WORKER_BATCH_SIZE", default=200, type=int, show_default=True)
+@database_option
+def worker(once: bool, batch_size: int, database_url: str | None) -> None:
+    """Dispatch due reminders (run several on PostgreSQL; on SQLite one is enough)."""
+    import asyncio
+
+    from .dispatcher.worker import Worker
+
+    settings = _settings(database_url=database_url)
+    try:
+        settings.check_secret_key()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(settings.database_url)
+    runner = Worker(settings, make_sessionmaker(engine), batch_size=batch_size)
+    asyncio.run(_run_worker(runner, once))
+
+
+async def _run_worker(runner: Any, once: bool) -> None:
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runner.stop)  # finish in-flight sends and record them, then exit
+    await runner.run(once=once)
+
+
 @main.command("demo")
 @host_option
 @port_option

@@ -69,6 +69,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535, validation_alias=AliasChoices("REMINDERS_PORT"))
     # Dispatch inside `reminders serve`; a deployment with separate `reminders worker` processes turns it off.
     embedded_worker: bool = Field(default=True, validation_alias=AliasChoices("REMINDERS_EMBEDDED_WORKER"))
+    # Dispatch tuning. Pacing is per sending number (Twilio: long code 1 segment/s, toll-free 3/s, short code 100/s).
+    sender_rate: float = Field(default=1.0, gt=0, validation_alias=AliasChoices("REMINDERS_SENDER_RATE"))
+    sender_rates: dict[str, float] = Field(
+        default_factory=dict, validation_alias=AliasChoices("REMINDERS_SENDER_RATES")
+    )
+    twilio_concurrency: int = Field(
+        default=50, ge=1, le=1000, validation_alias=AliasChoices("REMINDERS_TWILIO_CONCURRENCY")
+    )
+    twilio_timeout: float = Field(default=15.0, gt=0, validation_alias=AliasChoices("REMINDERS_TWILIO_TIMEOUT"))
+    lease_seconds: float = Field(default=120.0, gt=0, validation_alias=AliasChoices("REMINDERS_LEASE_SECONDS"))
+    heartbeat_seconds: float = Field(default=5.0, gt=0, validation_alias=AliasChoices("REMINDERS_HEARTBEAT_SECONDS"))
     session_max_age: int = Field(default=8 * 3600, ge=60, validation_alias=AliasChoices("REMINDERS_SESSION_MAX_AGE"))
 
     twilio_account_sid: str | None = _env("TWILIO_ACCOUNT_SID")

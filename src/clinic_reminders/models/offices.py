@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Integer, Numeric, String, Text, Time
+from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Timestamps, UTCDateTime
@@ -34,6 +34,8 @@ class Office(Timestamps, Base):
     max_reminders_per_day: Mapped[int] = mapped_column(Integer, default=1)
     max_reminders_per_week: Mapped[int] = mapped_column(Integer, default=3)
     include_visit_reason: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The office's own SMS templates by language ("en", "es"); a language without one uses the default.
+    sms_templates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     sms_price_per_segment: Mapped[Decimal] = mapped_column(Numeric(10, 5), default=Decimal("0.0083"))
     low_balance_threshold: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("20.00"))
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 19:55:55.031816
+Create Date: 2026-11-25 20:00:30.628139
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("max_reminders_per_day", sa.Integer(), nullable=False),
         sa.Column("max_reminders_per_week", sa.Integer(), nullable=False),
         sa.Column("include_visit_reason", sa.Boolean(), nullable=False),
+        sa.Column("sms_templates", sa.JSON(), nullable=False),
         sa.Column("sms_price_per_segment", sa.Numeric(precision=10, scale=5), nullable=False),
         sa.Column("low_balance_threshold", sa.Numeric(precision=10, scale=2), nullable=False),
         sa.Column("created_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=False),

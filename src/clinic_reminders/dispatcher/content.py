@@ -1,0 +1,40 @@
+"""What a reminder says: the office's template (or the default) filled in from the appointment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..messaging.compose import ReminderContext, normalize_language, render_sms
+from ..models import Appointment, Office
+from ..phones import display
+
+
+@dataclass(frozen=True)
+class RenderedReminder:
+    body: str
+    segments: int
+    encoding: str
+
+
+def reminder_context(appointment: Appointment, office: Office, link: str | None = None) -> ReminderContext:
+    patient, clinic, provider = appointment.patient, appointment.clinic, appointment.provider
+    return ReminderContext(
+        patient_first_name=patient.first_name,
+        clinic_name=clinic.name,
+        clinic_phone=display(clinic.phone),
+        provider_name=provider.display_name if provider else "",
+        starts_at=appointment.starts_at,
+        timezone=clinic.timezone,
+        language=patient.language,
+        kind=appointment.kind,
+        visit_reason=appointment.reason or None,
+        include_visit_reason=office.include_visit_reason,
+        link=link,
+    )
+
+
+def render_reminder(appointment: Appointment, office: Office) -> RenderedReminder:
+    ctx = reminder_context(appointment, office)
+    template = (office.sms_templates or {}).get(normalize_language(ctx.language))
+    rendered = render_sms(template, ctx)
+    return RenderedReminder(rendered.body, rendered.segments.segments, rendered.segments.encoding)

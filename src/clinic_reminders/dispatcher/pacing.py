@@ -1,0 +1,32 @@
+"""Per-sender pacing: a long code sends about one segment a second; Twilio queues the rest for hours.
+
+Pacing here, not at Twilio, keeps the queue short so that no message waits past the quiet-hours window. It is
+per worker process: with several workers, give each its share (REMINDERS_SENDER_RATE / workers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+
+class Pacer:
+    def __init__(self, default_rate: float, rates: Mapping[str, float], clock: Callable[[], float] = time.monotonic):
+        self.default_rate = default_rate
+        self.rates = dict(rates)
+        self.clock = clock
+        self._next_free: dict[str, float] = {}
+
+    def rate(self, sender: str) -> float:
+        return self.rates.get(sender, self.default_rate)
+
+    def reserve(self, sender: str, segments: int) -> float:
+        """Book `segments` on `sender`; returns the monotonic time at which they may be sent."""
+        start = max(self.clock(), self._next_free.get(sender, 0.0))
+        self._next_free[sender] = start + segments / self.rate(sender)
+        return start
+
+    def cancel(self, sender: str, segments: int) -> None:
+        """Give back the most recent reservation (the job was not sent after all)."""
+        if sender in self._next_free:
+            self._next_free[sender] -= segments / self.rate(sender)

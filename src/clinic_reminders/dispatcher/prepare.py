@@ -1,0 +1,307 @@
+"""Re-checking claimed reminders and writing their outbound messages before Twilio is called.
+
+Between planning and sending, anything may have changed: the appointment was cancelled, the patient opted out,
+the night began, another reminder already went out today. Each claimed reminder ends here either as a job to
+send (with its message row committed), or planned again for later, or retired with a readable reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..effective import TwilioConfig
+from ..models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    Channel,
+    Direction,
+    Message,
+    MessageStatus,
+    Office,
+    Patient,
+    PatientPhone,
+    PhoneKind,
+    Reminder,
+    ReminderStatus,
+    RuleCondition,
+)
+from ..planning import patient_zone, window_of
+from ..scheduling.timing import next_allowed, seconds_left_in_window
+from .content import render_reminder
+from .leases import release
+from .pacing import Pacer
+
+# Twilio keeps a queued message for at most 10 h; we ask for less when the quiet-hours window closes sooner.
+MAX_VALIDITY = 36_000
+MIN_VALIDITY = 60
+# Outbound statuses that mean "this patient was (or is being) contacted".
+CONTACTED = (
+    MessageStatus.PENDING,
+    MessageStatus.QUEUED,
+    MessageStatus.ACCEPTED,
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.READ,
+    MessageStatus.RINGING,
+    MessageStatus.IN_PROGRESS,
+    MessageStatus.COMPLETED,
+    MessageStatus.BUSY,
+    MessageStatus.NO_ANSWER,
+)
+
+
+@dataclass(frozen=True)
+class SendJob:
+    reminder_id: int
+    message_id: int
+    channel: str
+    to: str
+    from_: str
+    body: str  # the SMS text, or the TwiML URL for a call
+    status_callback: str | None
+    validity_period: int | None
+    not_before: float  # monotonic time the sender's pacing allows it
+
+
+def load(db: Session, ids: list[int]) -> list[Reminder]:
+    return list(
+        db.scalars(
+            select(Reminder)
+            .where(Reminder.id.in_(ids))
+            .options(
+                selectinload(Reminder.rule),
+                selectinload(Reminder.appointment).selectinload(Appointment.patient).selectinload(Patient.phones),
+                selectinload(Reminder.appointment).selectinload(Appointment.clinic),
+                selectinload(Reminder.appointment).selectinload(Appointment.provider),
+            )
+            .order_by(Reminder.due_at, Reminder.id)
+        )
+    )
+
+
+def _retire(reminder: Reminder, status: ReminderStatus, reason: str) -> None:
+    reminder.status = status
+    reminder.reason = reason
+    release(reminder)
+
+
+def _defer(reminder: Reminder, until: datetime, reason: str) -> None:
+    reminder.status = ReminderStatus.PLANNED
+    reminder.due_at = until
+    reminder.reason = reason
+    release(reminder)
+
+
+def usable_phone(patient: Patient, channel: str) -> PatientPhone | None:
+    for phone in patient.phones:
+        if phone.invalid_at is not None:
+            continue
+        if channel == Channel.SMS and phone.kind == PhoneKind.LANDLINE:
+            continue
+        return phone
+    return None
+
+
+class Preparer:
+    """Turns one batch of claimed reminders into send jobs, inside one transaction."""
+
+    def __init__(self, db: Session, config: TwilioConfig, pacer: Pacer, now: datetime) -> None:
+        self.db = db
+        self.config = config
+        self.pacer = pacer
+        self.now = now
+        self._offices: dict[int, Office] = {}
+        self._day_counts: Counter[int] = Counter()
+        self._week_counts: Counter[int] = Counter()
+
+    def run(self, reminders: list[Reminder]) -> list[SendJob]:
+        self._count_recent_contacts({r.appointment.patient_id for r in reminders})
+        jobs = []
+        for reminder in reminders:
+            job = self._prepare(reminder)
+            if job is not None:
+                jobs.append(job)
+        return jobs
+
+    def _office(self, office_id: int) -> Office:
+        if office_id not in self._offices:
+            office = self.db.get(Office, office_id)
+            assert office is not None
+            self._offices[office_id] = office
+        return self._offices[office_id]
+
+    def _count_recent_contacts(self, patient_ids: set[int]) -> None:
+        since = self.now - timedelta(days=7)
+        rows = self.db.execute(
+            select(Message.patient_id, Message.created_at).where(
+                Message.patient_id.in_(patient_ids),
+                Message.direction == Direction.OUTBOUND,
+                Message.reminder_id.is_not(None),
+                Message.created_at >= since,
+                Message.status.in_(CONTACTED),
+            )
+        )
+        for patient_id, created_at in rows:
+            assert patient_id is not None
+            self._week_counts[patient_id] += 1
+            if created_at >= self.now - timedelta(hours=20):  # "one a day", with slack for a daily rule's drift
+                self._day_counts[patient_id] += 1
+
+    def _prepare(self, reminder: Reminder) -> SendJob | None:
+        appointment = reminder.appointment
+        patient, clinic = appointment.patient, appointment.clinic
+        office = self._office(reminder.office_id)
+        pending = self.db.scalar(
+            select(Message).where(Message.reminder_id == reminder.id, Message.status == MessageStatus.PENDING)
+        )
+
+        def stop(status: ReminderStatus, reason: str) -> None:
+            _retire(reminder, status, reason)
+            if pending is not None:
+                pending.status = MessageStatus.CANCELED
+                pending.error_message = reason
+
+        if appointment.status not in ACTIVE_STATUSES:
+            stop(ReminderStatus.CANCELLED, f"appointment is {appointment.status}")
+            return None
+        if appointment.starts_at <= self.now:
+            stop(ReminderStatus.MISSED, "the appointment started before the reminder could go out")
+            return None
+        if appointment.status == "confirmed" and reminder.rule.skip_if_confirmed:
+            stop(ReminderStatus.SKIPPED, "already confirmed")
+            return None
+        if not patient.can_receive(reminder.channel):
+            stop(ReminderStatus.SKIPPED, f"patient has no consent for {reminder.channel} or opted out")
+            return None
+        if reason := self._condition_unmet(reminder):
+            stop(ReminderStatus.SKIPPED, reason)
+            return None
+        phone = usable_phone(patient, reminder.channel)
+        if phone is None:
+            stop(ReminderStatus.SKIPPED, f"no phone number that can receive {reminder.channel}")
+            return None
+
+        zone = patient_zone(patient, clinic)
+        window = window_of(office)
+        opens = next_allowed(self.now, zone, window)
+        left = seconds_left_in_window(self.now, zone, window)
+        if opens > self.now or left < MIN_VALIDITY:
+            later = (
+                opens if opens > self.now else next_allowed(self.now + timedelta(seconds=MIN_VALIDITY), zone, window)
+            )
+            if later >= appointment.starts_at:
+                stop(ReminderStatus.MISSED, "no moment inside the allowed hours before the appointment")
+            else:
+                _defer(reminder, later, "outside the allowed hours")
+            return None
+        if pending is None and self._day_counts[patient.id] >= office.max_reminders_per_day:
+            stop(ReminderStatus.SKIPPED, f"patient already had {office.max_reminders_per_day} reminder(s) today")
+            return None
+        if pending is None and self._week_counts[patient.id] >= office.max_reminders_per_week:
+            stop(ReminderStatus.SKIPPED, f"patient already had {office.max_reminders_per_week} reminders this week")
+            return None
+
+        if reminder.channel == Channel.SMS:
+            sender = clinic.twilio_number or self.config.phone_number
+            callback = self.config.url("/twilio/status")
+        else:
+            sender = clinic.phone  # the clinic's own number as caller ID: it must be verified at Twilio
+            callback = self.config.url("/twilio/status")
+        if not sender:
+            _defer(reminder, self.now + timedelta(minutes=15), "no sending number configured (TWILIO_PHONE_NUMBER)")
+            return None
+
+        if pending is None:
+            pending = self._new_message(reminder, phone.number, sender, zone)
+            if pending is None:
+                _defer(reminder, self.now + timedelta(minutes=15), "no public URL configured for call instructions")
+                return None
+        not_before = self.pacer.reserve(sender, pending.num_segments or 1)
+        if not_before > self.pacer.clock() + 30:
+            # The sender's pace is the bottleneck: hand the reminder back rather than hold its lease for long.
+            _defer(reminder, self.now + timedelta(seconds=not_before - self.pacer.clock()), "paced")
+            self.pacer.cancel(sender, pending.num_segments or 1)
+            return None
+
+        reminder.attempts += 1
+        self._day_counts[patient.id] += 1
+        self._week_counts[patient.id] += 1
+        body = pending.body if reminder.channel == Channel.SMS else self._call_url(pending)
+        assert body is not None
+        return SendJob(
+            reminder_id=reminder.id,
+            message_id=pending.id,
+            channel=reminder.channel,
+            to=pending.to_number,
+            from_=pending.from_number,
+            body=body,
+            status_callback=callback,
+            validity_period=max(MIN_VALIDITY, min(MAX_VALIDITY, int(left))) if reminder.channel == "sms" else None,
+            not_before=not_before,
+        )
+
+    def _condition_unmet(self, reminder: Reminder) -> str | None:
+        condition = reminder.rule.condition
+        if condition == RuleCondition.ALWAYS:
+            return None
+        appointment = reminder.appointment
+        answered = self.db.scalar(
+            select(Message.id)
+            .where(Message.appointment_id == appointment.id, Message.direction == Direction.INBOUND)
+            .limit(1)
+        )
+        if answered is not None:
+            return "the patient already answered"
+        if condition == RuleCondition.UNANSWERED_AND_NO_SMS:
+            has_mobile = usable_phone(appointment.patient, Channel.SMS) is not None
+            sms_failed = self.db.scalar(
+                select(Message.id)
+                .where(
+                    Message.appointment_id == appointment.id,
+                    Message.channel == Channel.SMS,
+                    Message.direction == Direction.OUTBOUND,
+                    Message.status.in_((MessageStatus.FAILED, MessageStatus.UNDELIVERED)),
+                )
+                .limit(1)
+            )
+            if has_mobile and sms_failed is None and appointment.patient.can_receive(Channel.SMS):
+                return "the patient can be reached by text"
+        return None
+
+    def _new_message(self, reminder: Reminder, to: str, sender: str, zone: ZoneInfo) -> Message | None:
+        appointment = reminder.appointment
+        message = Message(
+            office_id=reminder.office_id,
+            patient_id=appointment.patient_id,
+            appointment_id=appointment.id,
+            reminder_id=reminder.id,
+            direction=Direction.OUTBOUND,
+            channel=reminder.channel,
+            to_number=to,
+            from_number=sender,
+            status=MessageStatus.PENDING,
+        )
+        if reminder.channel == Channel.SMS:
+            rendered = render_reminder(appointment, self._office(reminder.office_id))
+            message.body = rendered.body
+            message.num_segments = rendered.segments
+            message.encoding = rendered.encoding
+        elif not self.config.public_url:
+            return None
+        else:
+            message.body = "(voice reminder call)"
+        self.db.add(message)
+        self.db.flush()
+        return message
+
+    def _call_url(self, message: Message) -> str:
+        url = self.config.url(f"/app_confirm?call={message.id}")
+        assert url is not None
+        return url

@@ -1,0 +1,88 @@
+"""Before anything is sent again, ask Twilio whether it already was.
+
+A message row that is still pending with no SID means a worker died (or lost its connection) between writing
+the row and recording Twilio's answer. Twilio's message list, filtered by To, From and date, tells whether the
+request got through; only when it did not is the reminder sent again, reusing the same row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..gateways import TwilioGateway
+from ..models import Channel, Message, MessageStatus, Reminder, ReminderStatus
+from .leases import release
+from .outcomes import Sent, record_sent
+
+# Clocks differ between us and Twilio; look a little earlier than the row's creation.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    reminder_id: int
+    message_id: int
+    channel: str
+    to: str
+    from_: str
+    body: str
+    since: datetime
+
+
+def lookups_for(db: Session, reminder_ids: list[int], now: datetime) -> list[Lookup]:
+    """For each taken-over reminder: re-plan it at once if it has no pending message, else look it up."""
+    lookups = []
+    for reminder in db.scalars(select(Reminder).where(Reminder.id.in_(reminder_ids))):
+        message = db.scalar(
+            select(Message).where(Message.reminder_id == reminder.id, Message.status == MessageStatus.PENDING)
+        )
+        if message is None:
+            _send_again(reminder, now)
+            continue
+        lookups.append(
+            Lookup(
+                reminder_id=reminder.id,
+                message_id=message.id,
+                channel=message.channel,
+                to=message.to_number,
+                from_=message.from_number,
+                body=message.body,
+                since=message.created_at - CLOCK_SKEW,
+            )
+        )
+    return lookups
+
+
+async def find_at_twilio(gateway: TwilioGateway, lookup: Lookup) -> list[Sent]:
+    """Twilio's records that could be this message, oldest first."""
+    if lookup.channel == Channel.SMS:
+        records = await gateway.list_messages(to=lookup.to, from_=lookup.from_, sent_after=lookup.since)
+        matches = [r for r in records if r.body == lookup.body]
+        matches.sort(key=lambda r: r.date_created or lookup.since)
+        return [Sent(sid=r.sid, status=r.status, segments=r.num_segments) for r in matches]
+    calls = await gateway.list_calls(to=lookup.to, from_=lookup.from_, started_after=lookup.since)
+    return [Sent(sid=c.sid, status=c.status) for c in calls]
+
+
+def apply(db: Session, lookup: Lookup, candidates: list[Sent], now: datetime) -> bool:
+    """Record the first candidate no other row claims; returns True when the message was found at Twilio."""
+    reminder = db.get(Reminder, lookup.reminder_id)
+    message = db.get(Message, lookup.message_id)
+    assert reminder is not None and message is not None
+    for candidate in candidates:
+        if db.scalar(select(Message.id).where(Message.twilio_sid == candidate.sid)) is None:
+            record_sent(reminder, message, candidate)
+            return True
+    _send_again(reminder, now)
+    return False
+
+
+def _send_again(reminder: Reminder, now: datetime) -> None:
+    reminder.status = ReminderStatus.PLANNED
+    reminder.due_at = now
+    reminder.reason = "re-sending: the earlier attempt never reached Twilio"
+    release(reminder)

@@ -1,0 +1,69 @@
+"""The Twilio account and public URL in force: the environment wins over the configuration screen's row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import SecretStr
+
+from .crypto import SecretBox
+from .gateways import TwilioGateway
+from .models import Office
+from .settings import Settings
+
+
+class NotConfigured(RuntimeError):
+    """Twilio cannot be used yet; the message names the missing settings (the set-up page fixes them)."""
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    account_sid: str | None
+    auth_token: str | None = field(repr=False)
+    phone_number: str | None
+    api_key: str | None
+    api_secret: str | None = field(repr=False)
+    base_url: str | None
+    public_url: str | None
+
+    def missing(self) -> list[str]:
+        needed = {
+            "TWILIO_ACCOUNT_SID": self.account_sid,
+            "TWILIO_AUTH_TOKEN": self.auth_token,
+            "TWILIO_PHONE_NUMBER": self.phone_number,
+        }
+        return [name for name, value in needed.items() if not value]
+
+    def gateway(self, *, timeout: float = 15.0, max_connections: int = 100) -> TwilioGateway:
+        if not self.account_sid or not self.auth_token:
+            raise NotConfigured("Twilio is not configured: set " + ", ".join(self.missing()))
+        return TwilioGateway(
+            self.account_sid,
+            self.auth_token,
+            base_url=self.base_url,
+            timeout=timeout,
+            max_connections=max_connections,
+        )
+
+    def url(self, path: str) -> str | None:
+        """An absolute URL Twilio can call back, or None when no public URL is configured."""
+        return f"{self.public_url}{path}" if self.public_url else None
+
+
+def twilio_config(settings: Settings, office: Office) -> TwilioConfig:
+    box = SecretBox(settings.secret_key_value)
+
+    def secret(env: SecretStr | None, stored: str | None) -> str | None:
+        if env is not None:
+            return env.get_secret_value()
+        return box.decrypt(stored) if stored else None
+
+    return TwilioConfig(
+        account_sid=settings.twilio_account_sid or office.twilio_account_sid,
+        auth_token=secret(settings.twilio_auth_token, office.twilio_auth_token_encrypted),
+        phone_number=settings.twilio_phone_number or office.twilio_phone_number,
+        api_key=settings.twilio_api_key or office.twilio_api_key,
+        api_secret=secret(settings.twilio_api_secret, office.twilio_api_secret_encrypted),
+        base_url=settings.twilio_api_base_url,
+        public_url=settings.public_url or office.public_url,
+    )
