@@ -153,6 +153,9 @@ def test_it_sends_dispatch_operations_as_the_spec_says(prism_gateway: TwilioGate
             "place_call": lambda: prism_gateway.place_call(
                 PATIENT, CLINIC_NUMBER, "https://c.example/voice", status_callback="https://c.example/s"
             ),
+            "list_calls": lambda: prism_gateway.list_calls(
+                to=PATIENT, from_=CLINIC_NUMBER, started_after=now - timedelta(hours=1), started_before=now, limit=1
+            ),
             "list_messages": lambda: prism_gateway.list_messages(
                 to=PATIENT,
                 from_=CLINIC_NUMBER,

@@ -388,8 +388,28 @@ def test_it_ends_unanswered_calls_as_twilio_would(simulator: SimulatorClient, tw
 
     no_answer, busy = asyncio.run(both())
     wait_until(lambda: simulator.call(no_answer)["status"] == "no-answer" and simulator.call(busy)["status"] == "busy")
+
+    async def listed() -> list[list[tuple[str, str]]]:
+        try:
+            since = datetime.now(UTC) - timedelta(minutes=5)
+            return [
+                [(c.sid, c.status) for c in await twilio_gateway.list_calls(to="+15005554002", started_after=since)],
+                [(c.sid, c.status) for c in await twilio_gateway.list_calls(from_=CLINIC_NUMBER)],
+                [(c.sid, c.status) for c in await twilio_gateway.list_calls(started_before=since)],
+            ]
+        finally:
+            await twilio_gateway.aclose()
+
+    assert asyncio.run(listed()) == [[(busy, "busy")], [(busy, "busy"), (no_answer, "no-answer")], []]
+
+    async def invalid() -> str:
+        try:
+            return await place("+15005550001")
+        finally:
+            await twilio_gateway.aclose()
+
     with pytest.raises(TwilioError) as caught:
-        asyncio.run(place("+15005550001"))
+        asyncio.run(invalid())
     assert caught.value.code == 21217 and caught.value.is_permanent
 
 

@@ -41,6 +41,21 @@ class PlacedCall:
 
 
 @dataclass(frozen=True, slots=True)
+class CallRecord:
+    """A call as Twilio lists it, for reconciliation."""
+
+    sid: str
+    status: str
+    direction: str
+    to: str = field(repr=False)
+    from_: str = field(repr=False)
+    start_time: datetime | None = None
+    date_created: datetime | None = None
+    duration: int | None = None
+    answered_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AccountInfo:
     sid: str
     friendly_name: str

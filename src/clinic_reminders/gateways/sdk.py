@@ -17,7 +17,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from .errors import TRANSPORT_ERRORS, TwilioError, from_page_exception, from_rest_exception, from_transport_error
-from .records import IncomingNumber, MessageRecord
+from .records import CallRecord, IncomingNumber, MessageRecord
 
 # The SDK logs every request URL with its query string (To=+1...) at INFO: keep it below that.
 SDK_LOGGER = logging.getLogger("clinic_reminders.gateways.twilio_sdk")
@@ -136,6 +136,20 @@ def message_record(m: Any) -> MessageRecord:
         date_created=m.date_created,
         error_code=as_int(m.error_code),
         num_segments=as_int(m.num_segments),
+    )
+
+
+def call_record(c: Any) -> CallRecord:
+    return CallRecord(
+        sid=str(c.sid),
+        status=str(c.status),
+        direction=str(c.direction or ""),
+        to=str(c.to or ""),
+        from_=str(getattr(c, "_from", None) or ""),  # CallInstance says `_from`, MessageInstance `from_`
+        start_time=c.start_time,
+        date_created=c.date_created,
+        duration=as_int(c.duration),
+        answered_by=c.answered_by,
     )
 
 

@@ -27,6 +27,7 @@ from .records import (
     Balance,
     CallerId,
     CallerIdVerification,
+    CallRecord,
     IncomingNumber,
     LineType,
     MessageRecord,
@@ -38,6 +39,7 @@ from .sdk import (
     SDK_LOGGER,
     AsyncHttpClient,
     as_int,
+    call_record,
     capable,
     incoming_number,
     make_client,
@@ -190,6 +192,27 @@ class TwilioGateway:
                 page_size=min(limit, 1000),
             )
         return [message_record(m) for m in messages]
+
+    async def list_calls(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        limit: int = 200,
+    ) -> list[CallRecord]:
+        """Calls matching Twilio's filters (StartTime>, StartTime< are inclusive), newest first."""
+        with translated():
+            calls = await self._async_account().calls.list_async(
+                to=to,
+                from_=from_,
+                start_time_after=utc(started_after),
+                start_time_before=utc(started_before),
+                limit=limit,
+                page_size=min(limit, 1000),
+            )
+        return [call_record(c) for c in calls]
 
     # --- account and set-up (sync) ----------------------------------------------------------------------------
 

@@ -133,7 +133,7 @@ def _moment(value: str | None, *, end: bool) -> datetime | None:
             return datetime.combine(date.fromisoformat(value), time.max if end else time.min, UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ApiError(20001, value="DateSent") from None
+        raise ApiError(20001, value="a date filter") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -186,14 +186,21 @@ def create_call(sim: Simulator, req: RestRequest) -> Result:
 @route(ROUTES, "GET", ACCOUNT + r"/Calls\.json")
 def list_calls(sim: Simulator, req: RestRequest) -> Result:
     to, from_, status = req.arg("To"), req.arg("From"), req.arg("Status")
-    found = [
-        c
-        for c in reversed(sim.store.calls.values())
-        if c.account_sid == req.account.sid
-        and (to is None or c.to == to)
-        and (from_ is None or c.from_ == from_)
-        and (status is None or c.status == status)
-    ]
+    after = _moment(req.arg("StartTime>"), end=False)
+    before = _moment(req.arg("StartTime<"), end=True)
+
+    def keep(c: Call) -> bool:
+        started = c.start_time or c.date_created
+        return (
+            c.account_sid == req.account.sid
+            and (to is None or c.to == to)
+            and (from_ is None or c.from_ == from_)
+            and (status is None or c.status == status)
+            and (after is None or started >= after)
+            and (before is None or started <= before)
+        )
+
+    found = [c for c in reversed(sim.store.calls.values()) if keep(c)]
     return page_2010(req, "calls", found, call_json)
 
 
