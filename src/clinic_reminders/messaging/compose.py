@@ -175,10 +175,8 @@ def render_sms(template: str | None, ctx: ReminderContext, *, gsm_safe: bool = T
         if template is not None:
             body = _render(template, variables)
         else:
-            for source in DEFAULT_TEMPLATES[ctx.lang]:
-                body = _render(source, variables)
-                if count_segments(body).segments <= 1:
-                    break
+            bodies = [_render(source, variables) for source in DEFAULT_TEMPLATES[ctx.lang]]
+            body = min(bodies, key=lambda text: max(count_segments(text).segments, 1))  # first of the cheapest
     except TemplateError as exc:
         raise TemplateRenderError(f"the template could not be rendered: {type(exc).__name__}") from None
     return RenderedSms(body, count_segments(body))

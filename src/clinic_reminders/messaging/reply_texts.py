@@ -33,8 +33,7 @@ _TEXTS: dict[Language, dict[ReplyKind, str]] = {
         ReplyKind.RESCHEDULE_REQUESTED: "Thank you. {clinic} will call you to find a new time. {phone}",
         ReplyKind.NOT_UNDERSTOOD: "Sorry, we could not read your answer. {clinic} will call you soon. {phone}",
         ReplyKind.WHICH_APPOINTMENT: (
-            "You have several appointments ({choices}). Please call {clinic} at {phone} so we apply your answer "
-            "to the right one."
+            "You have several appointments: {choices}. Please call {phone} so we apply your answer to the right one."
         ),
         ReplyKind.OPTED_OUT: "You will get no more texts from {clinic}. Reply START to get them again.",
         ReplyKind.OPTED_IN: "You will get appointment texts from {clinic} again. Reply STOP to opt out.",
@@ -47,8 +46,7 @@ _TEXTS: dict[Language, dict[ReplyKind, str]] = {
         ReplyKind.RESCHEDULE_REQUESTED: "Gracias. {clinic} le va a llamar para buscar otra hora. {phone}",
         ReplyKind.NOT_UNDERSTOOD: "Perdone, no entendimos su respuesta. {clinic} le va a llamar pronto. {phone}",
         ReplyKind.WHICH_APPOINTMENT: (
-            "Tiene varias citas ({choices}). Por favor llame a {clinic} al {phone} para aplicar su respuesta "
-            "a la cita correcta."
+            "Tiene varias citas: {choices}. Por favor llame al {phone} para aplicar su respuesta a la cita correcta."
         ),
         ReplyKind.OPTED_OUT: "Ya no le enviaremos mensajes de {clinic}. Responda START para recibirlos de nuevo.",
         ReplyKind.OPTED_IN: "De nuevo le enviaremos mensajes de {clinic}. Responda STOP para darse de baja.",
