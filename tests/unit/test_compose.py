@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -243,14 +244,16 @@ def test_it_measures_templates_with_the_sample_names() -> None:
 
 # Reply texts -------------------------------------------------------------------------------------------------------
 
-CLINIC = {"clinic_name": "Riverside Family Medicine", "clinic_phone": "(303) 555-0100"}
+
+def text_for(kind: ReplyKind, language: str | None, **options: Any) -> str | None:
+    return reply_text(kind, language, clinic_name="Riverside Family Medicine", clinic_phone="(303) 555-0100", **options)
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("kind", list(ReplyKind))
 def test_it_has_every_reply_text_in_one_gsm_segment(language: str, kind: ReplyKind) -> None:
     when = format_when(ctx(language))[2]
-    text = reply_text(kind, language, when=when, choices=[when, when], **CLINIC)
+    text = text_for(kind, language, when=when, choices=[when, when])
     assert text is not None
     info = count_segments(text)
     assert (info.encoding, info.segments) == ("GSM-7", 1), text
@@ -274,26 +277,24 @@ def test_it_has_every_reply_text_in_one_gsm_segment(language: str, kind: ReplyKi
     ],
 )
 def test_it_answers_in_the_patients_language(kind: ReplyKind, language: str, expected: str) -> None:
-    text = reply_text(kind, language, when=format_when(ctx(language))[2], **CLINIC)
+    text = text_for(kind, language, when=format_when(ctx(language))[2])
     assert text is not None and expected in text
 
 
 def test_it_lists_the_appointments_when_it_must_ask_which() -> None:
-    text = reply_text(
-        ReplyKind.WHICH_APPOINTMENT, "en", choices=["Thu Nov 26 at 10:30 AM", "Fri Dec 4 at 9:00 AM"], **CLINIC
-    )
+    text = text_for(ReplyKind.WHICH_APPOINTMENT, "en", choices=["Thu Nov 26 at 10:30 AM", "Fri Dec 4 at 9:00 AM"])
     assert text is not None
     assert "appointments: Thu Nov 26 at 10:30 AM; Fri Dec 4 at 9:00 AM." in text and "(303) 555-0100" in text
 
 
 def test_it_leaves_carrier_keyword_opt_outs_and_opt_ins_to_twilio() -> None:
     for kind in (ReplyKind.OPTED_OUT, ReplyKind.OPTED_IN):
-        assert reply_text(kind, "en", carrier_keyword=True, **CLINIC) is None
-        assert reply_text(kind, "en", carrier_keyword=False, **CLINIC) is not None
-    assert reply_text(ReplyKind.HELP, "es", carrier_keyword=True, **CLINIC) is not None
+        assert text_for(kind, "en", carrier_keyword=True) is None
+        assert text_for(kind, "en", carrier_keyword=False) is not None
+    assert text_for(ReplyKind.HELP, "es", carrier_keyword=True) is not None
 
 
 def test_it_answers_other_languages_in_english_and_confirms_without_a_date() -> None:
-    assert reply_text(ReplyKind.CONFIRMED, "de", **CLINIC) == (
+    assert text_for(ReplyKind.CONFIRMED, "de") == (
         "Thank you, your appointment is confirmed. Riverside Family Medicine"
     )
