@@ -16,6 +16,7 @@ from .db import make_engine, make_sessionmaker, transaction
 from .migrations import upgrade
 from .models import Role
 from .settings import Settings, SettingsError
+from .simulator.cli import bench_simulator_command, simulator_command
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -46,6 +47,15 @@ database_option = _option(
 @click.version_option(package_name="clinic-reminders")
 def main() -> None:
     """Appointment reminders for medical offices, on Twilio."""
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that print their figures (ratios against a baseline measured in the same run)."""
+
+
+main.add_command(simulator_command, "simulator")
+bench.add_command(bench_simulator_command, "simulator")
 
 
 @main.group()

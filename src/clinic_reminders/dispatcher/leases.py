@@ -64,3 +64,9 @@ def renew(db: Session, worker_id: str, now: datetime, lease: timedelta, started_
 def release(reminder: Reminder) -> None:
     reminder.lease_owner = None
     reminder.lease_expires_at = None
+
+
+def unfinished(db: Session, now: datetime) -> bool:
+    """Is anything due or in some worker's hands? (`worker --once` waits for abandoned rows to be reconciled.)"""
+    due = (Reminder.status == ReminderStatus.PLANNED) & (Reminder.due_at <= now)
+    return db.scalar(select(Reminder.id).where(due | (Reminder.status == ReminderStatus.SENDING)).limit(1)) is not None

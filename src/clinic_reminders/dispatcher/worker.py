@@ -29,7 +29,7 @@ from ..gateways import TwilioError, TwilioGateway
 from ..models import Channel, Message, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
-from .leases import claim_due, renew, take_over_abandoned
+from .leases import claim_due, renew, take_over_abandoned, unfinished
 from .outcomes import Failed, Outcome, Sent, Unknown, is_unknown, record_failure, record_sent
 from .pacing import Pacer
 from .prepare import Preparer, SendJob, load
@@ -83,7 +83,8 @@ class Worker:
             while not self._stopping.is_set():
                 busy = await self.tick()
                 if once and not busy and not self._in_flight and not self._results:
-                    break
+                    if not await self._db(lambda db: unfinished(db, self.clock())):
+                        break
                 if not busy:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), self.poll_interval)

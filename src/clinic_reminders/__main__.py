@@ -1,0 +1,5 @@
+"""`python -m clinic_reminders` is the `reminders` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,174 @@
+"""Exactly once, whatever happens: workers killed with SIGKILL at random moments, Twilio failing 20% of requests.
+
+The simulator's ledger is the judge: every reminder's patient received exactly one text.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic_reminders import planning
+from clinic_reminders.db import make_engine, make_sessionmaker
+from clinic_reminders.models import Appointment, Clinic, Office, Patient, PatientPhone, Reminder, ReminderRule
+from clinic_reminders.models import ReminderStatus as RS
+from tests.conftest import TEST_SECRET_KEY
+from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
+
+pytestmark = pytest.mark.slow
+
+
+def noon_somewhere() -> str:
+    """A fixed-offset zone where it is now around noon, so quiet hours never hold the run back."""
+    offset = (12 - datetime.now(UTC).hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    # Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.
+    return "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
+
+
+def seed(sessions: sessionmaker[Session], count: int) -> list[str]:
+    """`count` patients, each with one appointment tomorrow and one reminder due now; returns their numbers."""
+    numbers = [f"+1500555{1000 + i:04d}" for i in range(count)]  # no area code: the clinic's zone applies
+    with sessions() as db, db.begin():
+        office = Office(name="Crash test office")
+        db.add(office)
+        db.flush()
+        db.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", minutes_before=36 * 60))
+        clinic = Clinic(office_id=office.id, name="Clinic", phone="+12125550100", timezone=noon_somewhere())
+        db.add(clinic)
+        db.flush()
+        starts = datetime.now(UTC) + timedelta(hours=24)
+        appointments = []
+        for i, number in enumerate(numbers):
+            patient = Patient(
+                office_id=office.id,
+                first_name=f"P{i}",
+                last_name="Test",
+                phones=[PatientPhone(office_id=office.id, number=number, kind="mobile")],
+            )
+            db.add(patient)
+            appointments.append(Appointment(office_id=office.id, clinic=clinic, patient=patient, starts_at=starts))
+        db.add_all(appointments)
+        db.flush()
+        planning.plan_many(db, office, appointments)
+    return numbers
+
+
+@dataclass
+class Workers:
+    database_url: str
+    simulator: SimulatorClient
+    log_dir: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "REMINDERS_DATABASE_URL": self.database_url,
+            "REMINDERS_SECRET_KEY": TEST_SECRET_KEY,
+            "TWILIO_ACCOUNT_SID": self.simulator.account_sid,
+            "TWILIO_AUTH_TOKEN": self.simulator.auth_token,
+            "TWILIO_PHONE_NUMBER": CLINIC_NUMBER,
+            "TWILIO_API_BASE_URL": self.simulator.base_url,
+            "REMINDERS_SENDER_RATE": "100000",
+            "REMINDERS_TWILIO_CONCURRENCY": "20",
+            "REMINDERS_LEASE_SECONDS": "2",
+            "REMINDERS_HEARTBEAT_SECONDS": "0.3",
+            "REMINDERS_TWILIO_TIMEOUT": "2",
+        }
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"worker-{time.monotonic_ns()}.log").open("wb")
+        return subprocess.Popen(
+            [sys.executable, "-m", "clinic_reminders", "worker", "--batch-size", "50", *args],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def finish(self, sessions: sessionmaker[Session], deadline_s: float = 240) -> None:
+        """Workers with --once, until every reminder is sent: the first reconciles what killed ones left,
+        later ones pick up retries whose backoff had not yet expired."""
+        deadline = time.monotonic() + deadline_s
+        while True:
+            final = self.start("--once")
+            assert final.wait(timeout=deadline_s) == 0, f"a worker failed: see its log in {self.log_dir}"
+            with sessions() as db:
+                left = db.scalar(select(func.count()).select_from(Reminder).where(Reminder.status != RS.SENT))
+            if not left or time.monotonic() > deadline:
+                return
+            time.sleep(1)
+
+
+def assert_each_sent_once(simulator: SimulatorClient, numbers: list[str], sessions: sessionmaker[Session]) -> None:
+    ledger = Counter(m["to"] for m in simulator.messages())
+    twice = {n: c for n, c in ledger.items() if c > 1}
+    assert not twice, f"{len(twice)} patients got more than one text"
+    missing = [n for n in numbers if n not in ledger]
+    assert not missing, f"{len(missing)} patients got no text"
+    with sessions() as db:
+        statuses = dict(db.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all())
+    assert statuses == {RS.SENT: len(numbers)}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, sessionmaker[Session]]]:
+    """A migrated database that subprocesses can open (a file for SQLite, a private schema on PostgreSQL)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'crash.db'}"
+        from clinic_reminders.migrations import upgrade
+
+        upgrade(url)
+        engine = make_engine(url)
+        yield url, make_sessionmaker(engine)
+        engine.dispose()
+        return
+    from clinic_reminders.migrations import upgrade
+    from tests.conftest import postgres_schema
+
+    with postgres_schema() as url:
+        upgrade(url)
+        engine = make_engine(url)
+        yield url, make_sessionmaker(engine)
+        engine.dispose()
+
+
+def test_workers_killed_at_random_moments_send_each_reminder_exactly_once(
+    database: tuple[str, sessionmaker[Session]], simulator: SimulatorClient, tmp_path: Path
+) -> None:
+    url, sessions = database
+    numbers = seed(sessions, 2000)
+    workers = Workers(url, simulator, tmp_path)
+    parallel = 2 if url.startswith("postgresql") else 1  # SQLite has one writer; PostgreSQL takes several
+    rng = random.Random(os.getpid())
+    for _ in range(6):
+        running = [workers.start() for _ in range(parallel)]
+        time.sleep(rng.uniform(0.5, 2.5))
+        for process in running:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+    workers.finish(sessions)
+    assert_each_sent_once(simulator, numbers, sessions)
+
+
+def test_twilio_failing_a_fifth_of_requests_still_sends_each_reminder_exactly_once(
+    database: tuple[str, sessionmaker[Session]], simulator: SimulatorClient, tmp_path: Path
+) -> None:
+    url, sessions = database
+    numbers = seed(sessions, 300)
+    simulator.set_faults(rate_429=0.07, rate_500=0.07, rate_timeout=0.06, timeout_hang_s=3)
+    workers = Workers(url, simulator, tmp_path)
+    workers.finish(sessions)
+    assert_each_sent_once(simulator, numbers, sessions)
