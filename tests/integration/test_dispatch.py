@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clinic_reminders import booking, planning
+from clinic_reminders import booking
 from clinic_reminders.dispatcher.worker import Worker
 from clinic_reminders.models import (
     Appointment,

@@ -82,9 +82,9 @@ class Worker:
         try:
             while not self._stopping.is_set():
                 busy = await self.tick()
-                if once and not busy and not self._in_flight and not self._results:
-                    if not await self._db(lambda db: unfinished(db, self.clock())):
-                        break
+                idle = not busy and not self._in_flight and not self._results
+                if once and idle and not await self._db(lambda db: unfinished(db, self.clock())):
+                    break
                 if not busy:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
