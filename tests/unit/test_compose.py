@@ -217,6 +217,9 @@ def test_it_finds_no_problem_in_its_own_default_templates(language: str) -> None
             "at most 160 characters",
         ),
         ("Hola {{ first_name }}, su cita del día {{ when }}. {{ options }}. STOP", "UCS-2 because of í"),
+        ("{{ 1 / 0 }} {{ options }} STOP", "could not be rendered: ZeroDivisionError"),
+        ("{{ first_name.nope() }} {{ options }} STOP", "has no attribute 'nope'"),
+        ("{{ clinic.__class__ }} {{ options }} STOP", "unsafe"),
     ],
 )
 def test_it_explains_what_is_wrong_with_a_template(template: str, problem: str) -> None:

@@ -177,8 +177,10 @@ def render_sms(template: str | None, ctx: ReminderContext, *, gsm_safe: bool = T
         else:
             bodies = [_render(source, variables) for source in DEFAULT_TEMPLATES[ctx.lang]]
             body = min(bodies, key=lambda text: max(count_segments(text).segments, 1))  # first of the cheapest
-    except TemplateError as exc:
-        raise TemplateRenderError(f"the template could not be rendered: {type(exc).__name__}") from None
+    except TemplateError as exc:  # Jinja's messages name template parts (a variable, an attribute), never values
+        raise TemplateRenderError(f"The template could not be rendered: {exc.message}.") from None
+    except Exception as exc:  # staff-written code can fail any way ({{ 1/0 }}); Python's messages may hold values
+        raise TemplateRenderError(f"The template could not be rendered: {type(exc).__name__}.") from None
     return RenderedSms(body, count_segments(body))
 
 

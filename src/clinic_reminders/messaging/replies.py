@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .compose import Language, normalize_language
 from .reply_lexicon import (
@@ -41,6 +42,9 @@ __all__ = ["Intent", "Interpretation", "interpret"]
 
 MAX_WORDS = 15  # longer texts are conversations, not answers
 _DIGITS = {"1": Intent.CONFIRM, "2": Intent.CANCEL, "3": Intent.RESCHEDULE}
+_BY_FIRST_WORD: dict[str, list[tuple[int, tuple[str, ...]]]] = {}  # PHRASES indexed by first word, with their rank
+for _rank, (_phrase, _meaning) in enumerate(PHRASES):
+    _BY_FIRST_WORD.setdefault(_phrase[0], []).append((_rank, _phrase))
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,10 @@ def _osa(a: str, b: str) -> int:
     return prev[-1]
 
 
+@lru_cache(maxsize=4096)
 def _typo(word: str) -> Intent | None:
     """A misspelt keyword of >= 5 letters: one edit allowed, two from 8 letters; never when two intents fit."""
-    if len(word) < 5 or word in NO_FUZZ or not word.isalpha():
+    if len(word) < 5 or word in NO_FUZZ or word in EN_WORDS or word in ES_WORDS or not word.isalpha():
         return None
     limit = 1 if len(word) < 8 else 2
     found = {i for key, i in FUZZY_KEYWORDS.items() if abs(len(key) - len(word)) <= limit and _osa(word, key) <= limit}
@@ -123,12 +128,17 @@ class _Reading:
 def _read_clause(clause: list[str], whole_message: bool, out: _Reading) -> None:
     used = [False] * len(clause)
     starts: dict[int, tuple[Intent | str, bool]] = {}  # phrase start -> (meaning, the phrase itself is negative)
-    for phrase, meaning in PHRASES:  # longest first: "won't be there" is taken before "be there"
+    found = [
+        (rank, i, phrase)
+        for i, word in enumerate(clause)
+        for rank, phrase in _BY_FIRST_WORD.get(word, ())
+        if tuple(clause[i : i + len(phrase)]) == phrase
+    ]
+    for rank, i, phrase in sorted(found):  # longest first: "won't be there" is taken before "be there"
         n = len(phrase)
-        for i in range(len(clause) - n + 1):
-            if tuple(clause[i : i + n]) == phrase and not any(used[i : i + n]):
-                used[i : i + n] = [True] * n
-                starts[i] = (meaning, phrase[0] in NEGATIONS)
+        if not any(used[i : i + n]):
+            used[i : i + n] = [True] * n
+            starts[i] = (PHRASES[rank][1], phrase[0] in NEGATIONS)
     for i, word in enumerate(clause):
         if used[i]:
             continue
