@@ -52,6 +52,8 @@ REPLIES: list[tuple[str, Intent]] = [
     ("De acuerdo, gracias", C),
     ("Perfecto", C),
     ("sí asistiré", C),
+    ("¡Cómo no!", C),
+    ("Vale", C),
     # emoji
     ("👍", C),
     ("✅", C),
@@ -82,6 +84,8 @@ REPLIES: list[tuple[str, Intent]] = [
     ("Cancelar", X),
     ("cancelar mi cita por favor", X),
     ("No voy a poder ir", X),
+    ("Not coming", X),
+    ("Estoy enfermo, no puedo ir", X),
     # reschedule
     ("Reschedule", R),
     ("I need to reschedule", R),
@@ -94,6 +98,8 @@ REPLIES: list[tuple[str, Intent]] = [
     ("Reprogramar", R),
     ("No puedo, necesito otro día", R),
     ("Necesito reagendar", R),
+    ("I need to cancel and reschedule", R),
+    ("Cancel, I'll call to reschedule", R),
     # opt-outs and help in words (not carrier keywords)
     ("Stop texting me", OUT),
     ("please stop", OUT),
@@ -126,6 +132,11 @@ REPLIES: list[tuple[str, Intent]] = [
     ("thanks", UNK),
     ("Gracias", UNK),
     ("Can I bring my son?", UNK),
+    ("yes I will be there, is parking free", UNK),
+    ("Ok, do I need to fast", UNK),
+    ("See you on the 26th", UNK),
+    ("Si no puedo te aviso", UNK),
+    ("Ya no necesito la cita", UNK),
     ("can we do another day", UNK),
     ("I'll be there at 10", UNK),
     ("Is it at 3:30?", UNK),

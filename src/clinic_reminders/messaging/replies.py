@@ -123,6 +123,7 @@ class _Reading:
     negated: bool = False  # a "no"/"not" bearing on an answer: "don't cancel", "not confirmed"
     lone_no: bool = False  # a "no" standing apart: fine with "can't make it", contradicts "I'll be there"
     numbers: bool = False  # "at 10", "the 26th": the patient is negotiating, not answering
+    question: bool = False  # a clause opening like a question, "?" or not: "yes, is parking free"
 
 
 def _read_clause(clause: list[str], whole_message: bool, out: _Reading) -> None:
@@ -139,6 +140,8 @@ def _read_clause(clause: list[str], whole_message: bool, out: _Reading) -> None:
         if not any(used[i : i + n]):
             used[i : i + n] = [True] * n
             starts[i] = (PHRASES[rank][1], phrase[0] in NEGATIONS)
+    if not used[0] and any(tuple(clause[: len(q)]) == q for q in QUESTION_STARTS):
+        out.question = True  # unless a phrase owns the opening words: "como no" is "of course"
     for i, word in enumerate(clause):
         if used[i]:
             continue
@@ -201,7 +204,7 @@ def interpret(body: str, language_hint: str | None = None) -> Interpretation:
         more = len(intents) > 1 or reading.hedged or reading.negated
         reason = "opt-out with another request" if more else "clear answer"
         return Interpretation(Intent.OPT_OUT, detected_language=lang, needs_person=more, reason=reason)
-    if "?" in body or "¿" in body or any(tuple(words[: len(q)]) == q for q in QUESTION_STARTS):
+    if reading.question or "?" in body or "¿" in body:
         return unknown("question")
     if reading.hedged:
         return unknown("hedged or conditional")

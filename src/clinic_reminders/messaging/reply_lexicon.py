@@ -37,7 +37,7 @@ see ya|ill be there|i will be there|will be there|be there|well be there|we will
 im coming|ill make it|i can make it|i will make it|i will attend|attending|
 si|claro|confirmo|confirmado|confirmada|confirmar|confirmamos|ahi estare|ahi estaremos|alli estare|alla estare|
 estare ahi|estare alli|ahi nos vemos|nos vemos|si voy|voy|ire|asistire|de acuerdo|perfecto|listo|por supuesto|
-esta bien|okas
+esta bien|okas|vale|dale|como no
 """
 _CANCEL = """
 cancel|cancelled|canceled|cancelling|canceling|cancellation|please cancel|cancel it|cancel my appointment|
@@ -106,7 +106,7 @@ NEGATIONS = _words("no not nope nah never dont didnt doesnt isnt cant cannot won
 QUESTION_STARTS = frozenset(
     _phrases(
         "who|what|whats|when|where|why|how|which|whos|quien|que|cuando|donde|por que|como|cual|cuanto|"
-        "can i|can we|could i|could we|is it|is this|do i|do we|should i|should we|puedo cambiar|se puede"
+        "can i|can we|could i|could we|is|are|does|do i|do we|do you|did|should i|should we|puedo cambiar|se puede"
     )
 )
 
@@ -144,5 +144,5 @@ ES_WORDS = _words(
     "si confirmo confirmado confirmada confirmar cancelar cancelo cancela cancelen cita puedo podre voy gracias "
     "hola estare ahi alli nos vemos claro cambiar otro otra dia hora reprogramar reagendar mi por favor pero tal "
     "vez quien que baja ayuda asistire perfecto listo cuando donde mas tarde manana semana de la el ire "
-    "acuerdo esta bien"
+    "acuerdo esta bien vale dale"
 )
