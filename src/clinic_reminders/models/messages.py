@@ -66,10 +66,14 @@ class Message(OfficeOwned, Timestamps, Base):
 
 
 class DeliveryEvent(OfficeOwned, Base):
+    """A status callback as received. One that arrives before its message's SID is recorded (Twilio can be
+    faster than our own bookkeeping) waits here with `message_id` unset until the SID is known."""
+
     __tablename__ = "delivery_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    twilio_sid: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(20))
     error_code: Mapped[int | None] = mapped_column(Integer)
     params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
