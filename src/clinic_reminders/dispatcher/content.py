@@ -22,6 +22,7 @@ def reminder_context(appointment: Appointment, office: Office, link: str | None 
         patient_first_name=patient.first_name,
         clinic_name=clinic.name,
         clinic_phone=display(clinic.phone),
+        clinic_phone_e164=clinic.phone,
         provider_name=provider.display_name if provider else "",
         starts_at=appointment.starts_at,
         timezone=clinic.timezone,

@@ -6,23 +6,11 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..gateways import ErrorAction, TwilioError
-from ..models import (
-    Channel,
-    ConsentAction,
-    ConsentEvent,
-    Message,
-    MessageStatus,
-    Patient,
-    PatientPhone,
-    PhoneKind,
-    Reminder,
-    ReminderStatus,
-)
+from ..conversations import delivery
+from ..gateways import TwilioError
+from ..models import Message, MessageStatus, Reminder, ReminderStatus
 from .leases import release
 
 MAX_ATTEMPTS = 8
@@ -60,15 +48,16 @@ def backoff(attempts: int, hint: float | None) -> timedelta:
     return timedelta(seconds=min(3600.0, base * random.uniform(0.5, 1.5)))  # jitter spreads a thundering herd
 
 
-def record_sent(reminder: Reminder, message: Message, outcome: Sent) -> None:
+def record_sent(db: Session, reminder: Reminder, message: Message, outcome: Sent, now: datetime) -> None:
     message.twilio_sid = outcome.sid
-    if message.status == MessageStatus.PENDING:  # a status callback may already have moved it further
+    if message.status == MessageStatus.PENDING:
         message.status = outcome.status or MessageStatus.QUEUED
     if outcome.segments:
         message.num_segments = outcome.segments
     reminder.status = ReminderStatus.SENT
     reminder.reason = None
     release(reminder)
+    delivery.adopt(db, message, now)  # status callbacks that beat us here
 
 
 def record_failure(db: Session, reminder: Reminder, message: Message, error: TwilioError, now: datetime) -> None:
@@ -92,40 +81,4 @@ def record_failure(db: Session, reminder: Reminder, message: Message, error: Twi
     reminder.status = ReminderStatus.FAILED
     reminder.reason = error.reason if error.is_permanent else f"gave up after {reminder.attempts} attempts"
     release(reminder)
-    act_on_error(db, message, error, now)
-
-
-def act_on_error(db: Session, message: Message, error: TwilioError, now: datetime) -> None:
-    """What a permanent error teaches about the patient's number (shared with status callbacks)."""
-    if message.patient_id is None:
-        return
-    patient = db.get(Patient, message.patient_id)
-    phone = db.scalar(
-        select(PatientPhone).where(
-            PatientPhone.patient_id == message.patient_id, PatientPhone.number == message.to_number
-        )
-    )
-    if patient is None:
-        return
-    source = f"twilio:{error.code}" if error.code else "twilio"
-    if error.action == ErrorAction.OPT_OUT and patient.sms_opted_out_at is None:
-        patient.sms_opted_out_at = now
-        patient.sms_opt_out_source = source
-        db.add(
-            ConsentEvent(
-                office_id=patient.office_id,
-                patient_id=patient.id,
-                channel=Channel.SMS,
-                action=ConsentAction.OPT_OUT,
-                source=source,
-                at=now,
-            )
-        )
-    elif error.action in (ErrorAction.SWITCH_TO_VOICE, ErrorAction.TRY_VOICE) and phone is not None:
-        phone.kind = PhoneKind.LANDLINE  # later texts skip it; the voice rule calls instead
-    elif error.action == ErrorAction.FLAG_INVALID_NUMBER and phone is not None:
-        phone.invalid_at = now
-        phone.invalid_reason = error.reason
-    else:
-        return
-    audit.record(db, patient.office_id, source, str(error.action), "patient", patient.id)
+    delivery.act_on_error(db, message, error, now)

@@ -75,7 +75,7 @@ def apply(db: Session, lookup: Lookup, candidates: list[Sent], now: datetime) ->
     assert reminder is not None and message is not None
     for candidate in candidates:
         if db.scalar(select(Message.id).where(Message.twilio_sid == candidate.sid)) is None:
-            record_sent(reminder, message, candidate)
+            record_sent(db, reminder, message, candidate, now)
             return True
     _send_again(reminder, now)
     return False

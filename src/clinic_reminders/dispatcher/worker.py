@@ -208,7 +208,7 @@ class Worker:
         for job, outcome in batch:
             reminder, message = reminders[job.reminder_id], messages[job.message_id]
             if isinstance(outcome, Sent):
-                record_sent(reminder, message, outcome)
+                record_sent(db, reminder, message, outcome, now)
                 metrics.SENT.labels(channel=job.channel).inc()
             elif isinstance(outcome, Failed):
                 record_failure(db, reminder, message, outcome.error, now)

@@ -16,6 +16,7 @@ from ..db import make_engine, make_sessionmaker
 from ..settings import Settings
 from . import health
 from .api import router as api_router
+from .webhooks import app_confirm, status
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health.router)
     app.include_router(api_router, prefix="/api")
+    app.include_router(app_confirm.router)
+    app.include_router(status.router)
     return app
 
 

@@ -1,0 +1,128 @@
+"""Status callbacks at /twilio/status: forward-only, idempotent, and acting on what error codes teach.
+
+A callback can beat the dispatcher to its own bookkeeping (Twilio answers the create request, then calls back
+within milliseconds): such an event is kept with its SID and applied when the SID is recorded (`adopt`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..accounts import the_office
+from ..gateways import ErrorAction, TwilioError, error_for_code
+from ..messaging.delivery import advances
+from ..models import Channel, DeliveryEvent, Message, Patient, PatientPhone, PhoneKind, Reminder, ReminderStatus
+from . import consent
+
+# Kept with each event for the trail; numbers and bodies are already on the message.
+_KEPT = (
+    "MessageStatus",
+    "SmsStatus",
+    "CallStatus",
+    "ErrorCode",
+    "NumSegments",
+    "Price",
+    "PriceUnit",
+    "CallDuration",
+    "AnsweredBy",
+    "SequenceNumber",
+)
+
+
+def handle(db: Session, params: Mapping[str, str], now: datetime) -> None:
+    sid = params.get("MessageSid") or params.get("SmsSid") or params.get("CallSid") or ""
+    status = params.get("MessageStatus") or params.get("SmsStatus") or params.get("CallStatus") or ""
+    if not sid or not status:
+        return
+    if db.scalar(select(DeliveryEvent.id).where(DeliveryEvent.twilio_sid == sid, DeliveryEvent.status == status)):
+        return  # the same callback again: nothing new
+    message = db.scalar(select(Message).where(Message.twilio_sid == sid))
+    event = DeliveryEvent(
+        office_id=message.office_id if message else the_office(db).id,
+        message_id=message.id if message else None,
+        twilio_sid=sid,
+        status=status,
+        error_code=_int(params.get("ErrorCode")),
+        params={k: params[k] for k in _KEPT if k in params},
+        received_at=now,
+    )
+    db.add(event)
+    if message is not None:
+        apply(db, message, event, now)
+
+
+def adopt(db: Session, message: Message, now: datetime) -> None:
+    """Apply callbacks that arrived before the message's SID was recorded."""
+    for event in db.scalars(
+        select(DeliveryEvent).where(DeliveryEvent.twilio_sid == message.twilio_sid, DeliveryEvent.message_id.is_(None))
+    ):
+        event.message_id = message.id
+        apply(db, message, event, now)
+
+
+def apply(db: Session, message: Message, event: DeliveryEvent, now: datetime) -> None:
+    params = event.params
+    if params.get("NumSegments", "").isdigit():
+        message.num_segments = int(params["NumSegments"])
+    if params.get("Price"):
+        try:
+            message.price = abs(Decimal(params["Price"]))
+            message.price_unit = params.get("PriceUnit") or message.price_unit
+        except InvalidOperation:
+            pass
+    if not advances(message.channel, message.status, event.status):
+        return
+    message.status = event.status
+    if event.error_code:
+        error = error_for_code(event.error_code)
+        message.error_code, message.error_message = event.error_code, error.reason
+        act_on_error(db, message, error, now)
+        _retry_reminder(db, message, error, now)
+
+
+def _retry_reminder(db: Session, message: Message, error: TwilioError, now: datetime) -> None:
+    """A handset unreachable for now (30003) gets one more try later; other failures end the reminder."""
+    if message.reminder_id is None:
+        return
+    reminder = db.get(Reminder, message.reminder_id)
+    if reminder is None or reminder.status != ReminderStatus.SENT:
+        return
+    if error.is_transient and reminder.attempts < 2:
+        reminder.status = ReminderStatus.PLANNED
+        reminder.due_at = now + timedelta(seconds=error.retry_after or 3600)
+        reminder.reason = f"retrying: {error.reason}"
+    else:
+        reminder.status = ReminderStatus.FAILED
+        reminder.reason = error.reason
+
+
+def act_on_error(db: Session, message: Message, error: TwilioError, now: datetime) -> None:
+    """What a permanent error teaches about the patient's number: opted out, a landline, or not a number."""
+    patient = db.get(Patient, message.patient_id) if message.patient_id else None
+    if patient is None:
+        return
+    phone = db.scalar(
+        select(PatientPhone).where(PatientPhone.patient_id == patient.id, PatientPhone.number == message.to_number)
+    )
+    source = f"twilio:{error.code}" if error.code else "twilio"
+    if error.action == ErrorAction.OPT_OUT:
+        consent.opt_out(db, patient, Channel.SMS, source, now)
+    elif error.action in (ErrorAction.SWITCH_TO_VOICE, ErrorAction.TRY_VOICE) and phone is not None:
+        phone.kind = PhoneKind.LANDLINE  # later texts skip it; the voice rule calls instead
+        audit.record(db, patient.office_id, source, "landline", "patient", patient.id)
+    elif error.action == ErrorAction.FLAG_INVALID_NUMBER and phone is not None:
+        phone.invalid_at, phone.invalid_reason = now, error.reason
+        audit.record(db, patient.office_id, source, "invalid_number", "patient", patient.id)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
