@@ -45,7 +45,7 @@ async def verified(request: Request) -> TwilioRequest:
     """The request's parameters, or 403 when the signature does not match (nothing is changed then)."""
     config = await _config(request)
     query = dict(request.query_params)
-    form = dict(await request.form()) if request.method == "POST" else None
+    form = [(k, str(v)) for k, v in (await request.form()).multi_items()] if request.method == "POST" else None
     signature = request.headers.get(SIGNATURE_HEADER)
     valid = (
         config.auth_token is not None
@@ -61,5 +61,5 @@ async def verified(request: Request) -> TwilioRequest:
         REJECTED.labels(path=request.url.path).inc()
         log.warning("refused a webhook with a missing or invalid Twilio signature on %s", request.url.path)
         raise HTTPException(status_code=403, detail="invalid Twilio signature")
-    params = {k: str(v) for k, v in form.items()} if form is not None else query
+    params = dict(form) if form is not None else query
     return TwilioRequest(params=params, query=query, config=config)
