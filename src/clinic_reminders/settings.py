@@ -89,6 +89,15 @@ class Settings(BaseSettings):
     twilio_api_secret: SecretStr | None = _env("TWILIO_API_SECRET")
     twilio_api_base_url: str | None = _env("TWILIO_API_BASE_URL")
 
+    # HTTPS served by `reminders serve` itself, or by a reverse proxy in front of it (doctor/tls.py).
+    tls_certfile: str | None = _env("REMINDERS_TLS_CERTFILE")
+    tls_keyfile: str | None = _env("REMINDERS_TLS_KEYFILE")
+    behind_proxy: bool = Field(default=False, validation_alias=AliasChoices("REMINDERS_BEHIND_PROXY"))
+    # Admin alerts on low balance and certificate expiry (doctor/alerts.py): email through SMTP, or SMS.
+    alert_email: str | None = _env("REMINDERS_ALERT_EMAIL")
+    alert_sms: str | None = _env("REMINDERS_ALERT_SMS")
+    smtp_url: SecretStr | None = _env("REMINDERS_SMTP_URL")  # smtp://user:password@host:587?starttls=1&from=...
+
     @classmethod
     def settings_customise_sources(
         cls,
