@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -45,8 +46,10 @@ database_option = _option(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clinic-reminders")
-def main() -> None:
+@_option("--log-level", envvar="REMINDERS_LOG_LEVEL", default="INFO", show_default=True)
+def main(log_level: str) -> None:
     """Appointment reminders for medical offices, on Twilio."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @main.group()
@@ -159,6 +162,7 @@ def _run_uvicorn(host: str, port: int, workers: int) -> None:
         proxy_headers=False,
         server_header=False,
         log_level="info",
+        access_log=False,  # web.access_log logs requests without their query strings (patient data)
     )
 
 
@@ -212,6 +216,8 @@ def demo_command(host: str, port: int, database_url: str | None, seed_only: bool
     os.environ["REMINDERS_DEMO"] = "1"  # read by the server process's app factory
     if database_url:
         os.environ["REMINDERS_DATABASE_URL"] = database_url
+    if not settings.twilio_account_sid:  # no real account given: the built-in simulator stands in for Twilio
+        os.environ.update(demo.simulator_environment(host, port))
     click.echo(
         f"\n  clinic-reminders demo on http://{host}:{port}/\n"
         f"  sign in as {demo.DEMO_ADMIN_EMAIL} (admin) or {demo.DEMO_STAFF_EMAIL} (staff),"

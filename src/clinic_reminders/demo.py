@@ -217,6 +217,20 @@ def _appointment(
     )
 
 
+def simulator_environment(host: str, port: int) -> dict[str, str]:
+    """Settings that point the demo at the simulator mounted in the same server."""
+    from .simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    base = f"http://{host}:{port}"
+    return {
+        "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
+        "TWILIO_PHONE_NUMBER": DEMO_TWILIO_NUMBER,
+        "TWILIO_API_BASE_URL": f"{base}/simulator",
+        "REMINDERS_PUBLIC_URL": base,
+    }
+
+
 def ensure_demo_users(db: Session, office: Office) -> None:
     for email, role, name in (
         (DEMO_ADMIN_EMAIL, Role.ADMIN, "Office Manager"),

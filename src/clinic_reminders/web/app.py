@@ -14,7 +14,9 @@ from .. import __version__
 from ..crypto import signing_key
 from ..db import make_engine, make_sessionmaker
 from ..settings import Settings
-from . import health
+from . import health, lifecycle
+from .access_log import AccessLog
+from .admin import install as install_pages
 from .api import router as api_router
 from .webhooks import app_confirm, status
 
@@ -43,6 +45,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         description="Appointment reminders for medical offices, on Twilio.",
         docs_url="/api/docs",
         redoc_url=None,
+        lifespan=lifecycle.lifespan(settings),
     )
     engine = engine or make_engine(settings.database_url)
     app.state.settings = settings
@@ -57,11 +60,15 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.http_type == "https",
     )
+    app.add_middleware(AccessLog)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health.router)
     app.include_router(api_router, prefix="/api")
     app.include_router(app_confirm.router)
     app.include_router(status.router)
+    install_pages(app)  # staff pages (session login) and /static
+    if settings.demo and settings.twilio_api_base_url and "/simulator" in settings.twilio_api_base_url:
+        lifecycle.mount_demo_simulator(app, settings)
     return app
 
 

@@ -1,0 +1,61 @@
+"""What runs beside the web app: the embedded dispatcher, and in demo mode the Twilio simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from ..db import transaction
+from ..dispatcher.worker import Worker
+from ..models import Clinic
+from ..settings import Settings
+from ..simulator import SimulatorConfig, create_simulator_app
+
+log = logging.getLogger(__name__)
+
+
+def mount_demo_simulator(app: FastAPI, settings: Settings) -> None:
+    """The fake Twilio at /simulator, owning the demo's number and pointing it at our /app_confirm."""
+    assert settings.twilio_account_sid and settings.twilio_auth_token and settings.public_url
+    with transaction(app.state.sessions) as db:
+        clinic_phones = list(db.scalars(select(Clinic.phone)))
+    config = SimulatorConfig.for_account(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.get_secret_value(),
+        phone_numbers=[settings.twilio_phone_number or "+15005550006"],
+        sms_url=f"{settings.public_url}/app_confirm",
+        sms_method="GET",
+        voice_url=f"{settings.public_url}/app_confirm",
+        verified_caller_ids=clinic_phones,
+    )
+    simulator = create_simulator_app(config)
+    app.mount("/simulator", simulator)
+    app.state.demo_simulator = simulator
+
+
+def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        task: asyncio.Task[None] | None = None
+        worker: Worker | None = None
+        if settings.embedded_worker:
+            worker = Worker(settings, app.state.sessions)
+            task = asyncio.create_task(worker.run(), name="dispatcher")
+            log.info("embedded dispatcher started")
+        try:
+            yield
+        finally:
+            if worker is not None and task is not None:
+                worker.stop()
+                await task
+            simulator: Any = getattr(app.state, "demo_simulator", None)
+            if simulator is not None:
+                await simulator.simulator.aclose()  # mounted apps get no shutdown event of their own
+
+    return run
