@@ -51,7 +51,7 @@ def test_it_adds_an_admin_whose_token_opens_the_api(db_url: str, tmp_path: Path)
         "user", "add", "Boss@Example.com", "--role", "admin", "--password-file", str(password), "--database-url", db_url
     )
     token = _invoke("token", "boss@example.com", "--database-url", db_url).strip()
-    app = create_app(Settings(database_url=db_url, secret_key=TEST_SECRET_KEY))
+    app = create_app(Settings(database_url=db_url, secret_key=TEST_SECRET_KEY, embedded_worker=False))
     with TestClient(app) as client:
         assert client.get("/api/clinics").status_code == 401
         assert client.get("/api/clinics", headers={"Authorization": f"Bearer {token}"}).status_code == 200

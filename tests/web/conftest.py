@@ -19,7 +19,7 @@ from tests.factories import make_office, make_token, make_user
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key=TEST_SECRET_KEY)
+    return Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, embedded_worker=False)
 
 
 @pytest.fixture

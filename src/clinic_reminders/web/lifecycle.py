@@ -54,6 +54,8 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             if worker is not None and task is not None:
                 worker.stop()
                 await task
+            for gateway in getattr(app.state, "gateways", {}).values():
+                await gateway.aclose()
             simulator: Any = getattr(app.state, "demo_simulator", None)
             if simulator is not None:
                 await simulator.simulator.aclose()  # mounted apps get no shutdown event of their own

@@ -1,0 +1,120 @@
+"""Staff texting a patient: the same rules as reminders (consent, opt-out, quiet hours) and the same order of
+writes (the message row before Twilio is called, the SID after), with an audited override for urgent texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..dispatcher.prepare import usable_phone
+from ..effective import TwilioConfig
+from ..gateways import TwilioError, TwilioGateway
+from ..messaging.segments import count_segments
+from ..models import Channel, Clinic, Direction, Message, MessageStatus, Office, Patient, StaffUser
+from ..planning import patient_zone, window_of
+from ..scheduling.timing import next_allowed
+from .delivery import act_on_error
+
+MAX_LENGTH = 1600  # Twilio's limit for one message body
+
+
+class CannotSend(ValueError):
+    """The text may not or cannot go out; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    message_id: int
+    to: str
+    from_: str
+    body: str
+    status_callback: str | None
+
+
+def draft(
+    db: Session,
+    office: Office,
+    config: TwilioConfig,
+    patient: Patient,
+    user: StaffUser,
+    body: str,
+    urgent: bool,
+    now: datetime,
+) -> Draft:
+    """Check and record the staff message (committed by the caller before sending)."""
+    body = body.strip()
+    if not body:
+        raise CannotSend("body: write a message first")
+    if len(body) > MAX_LENGTH:
+        raise CannotSend(f"body: at most {MAX_LENGTH} characters")
+    if patient.sms_opted_out_at is not None:
+        raise CannotSend("the patient opted out of texts; call them instead")
+    phone = usable_phone(patient, Channel.SMS)
+    if phone is None:
+        raise CannotSend("the patient has no number that can receive texts")
+    if not patient.sms_consent and not urgent:
+        raise CannotSend("the patient has not consented to texts; mark the message urgent to send it anyway")
+    clinic = db.query(Clinic).filter(Clinic.office_id == office.id, Clinic.active.is_(True)).first()
+    if clinic is not None and not urgent:
+        zone = patient_zone(patient, clinic)
+        opens = next_allowed(now, zone, window_of(office))
+        if opens > now:
+            local = opens.astimezone(zone).strftime("%H:%M")
+            raise CannotSend(
+                f"outside the allowed hours in the patient's time; texts may go from {local}, "
+                "or mark the message urgent to send it now"
+            )
+    sender = (clinic.twilio_number if clinic else None) or config.phone_number
+    if not sender:
+        raise CannotSend("no Twilio number is configured (TWILIO_PHONE_NUMBER)")
+    segments = count_segments(body)
+    message = Message(
+        office_id=office.id,
+        patient_id=patient.id,
+        direction=Direction.OUTBOUND,
+        channel=Channel.SMS,
+        to_number=phone.number,
+        from_number=sender,
+        body=body,
+        status=MessageStatus.PENDING,
+        num_segments=segments.segments,
+        encoding=segments.encoding,
+        sent_by_user_id=user.id,
+    )
+    db.add(message)
+    db.flush()
+    audit.record(
+        db,
+        office.id,
+        f"user:{user.id}",
+        "urgent_text" if urgent else "text",
+        "patient",
+        patient.id,
+        message_id=message.id,
+    )
+    return Draft(message.id, phone.number, sender, body, config.url("/twilio/status"))
+
+
+async def send(gateway: TwilioGateway, outgoing: Draft) -> tuple[str | None, TwilioError | None]:
+    try:
+        sent = await gateway.send_sms(
+            outgoing.to, outgoing.from_, outgoing.body, status_callback=outgoing.status_callback
+        )
+    except TwilioError as error:
+        return None, error
+    return sent.sid, None
+
+
+def record(db: Session, message: Message, sid: str | None, error: TwilioError | None, now: datetime) -> None:
+    if sid is not None:
+        message.twilio_sid = sid
+        message.status = MessageStatus.QUEUED if message.status == MessageStatus.PENDING else message.status
+        return
+    assert error is not None
+    message.status = MessageStatus.FAILED
+    message.error_code, message.error_message = error.code, error.reason
+    if error.is_permanent:
+        act_on_error(db, message, error, now)

@@ -1,0 +1,139 @@
+"""Two-way texting: each patient's conversation, the inbox, and staff texts (see conversations/)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from ... import audit
+from ...conversations import staff_sms, threads
+from ...db import transaction
+from ...effective import NotConfigured, TwilioConfig, twilio_config
+from ...gateways import TwilioGateway
+from ...models import Message, Office, Patient, utcnow
+from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
+from .errors import NOT_FOUND
+from .lookups import get_or_404
+from .pagination import Page, PageDep, paginate
+from .schemas.messages import Conversation, ConversationSummary, MessageRead, StaffText
+
+router = APIRouter(tags=["conversations"])
+
+
+@router.get("/conversations", summary="The inbox: conversations, those needing a person and unread first")
+def list_conversations(
+    db: DbDep,
+    office: OfficeDep,
+    page: PageDep,
+    unread: Annotated[bool, Query(description="Only conversations with unread answers.")] = False,
+    needs_person: Annotated[bool, Query(description="Only conversations flagged for a person.")] = False,
+) -> Page[ConversationSummary]:
+    rows, total = threads.inbox(
+        db, office.id, only_unread=unread, only_needs_person=needs_person, limit=page.limit, offset=page.offset
+    )
+    items = [ConversationSummary(**vars(r)) for r in rows]
+    return Page[ConversationSummary](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/conversations/{patient_id}", responses=NOT_FOUND, summary="One patient's conversation, oldest first")
+def read_conversation(patient_id: int, db: DbDep, office: OfficeDep) -> Conversation:
+    patient = get_or_404(db, Patient, patient_id, office, "patient")
+    messages = [MessageRead.model_validate(m) for m in threads.messages_of(db, patient.id)]
+    return Conversation(patient_id=patient.id, patient_name=patient.full_name, messages=messages)
+
+
+@router.post("/conversations/{patient_id}/read", responses=NOT_FOUND, summary="Mark the patient's answers read")
+def mark_read(patient_id: int, db: DbDep, office: OfficeDep) -> dict[str, int]:
+    patient = get_or_404(db, Patient, patient_id, office, "patient")
+    count = threads.mark_read(db, patient.id)
+    db.commit()
+    return {"marked_read": count}
+
+
+@router.post(
+    "/conversations/{patient_id}/messages",
+    status_code=201,
+    responses={**NOT_FOUND, 409: {"description": "The text may not go out now; `detail` says why."}},
+    summary="Text the patient",
+)
+async def send_text(patient_id: int, body: StaffText, request: Request, user: CurrentUser) -> MessageRead:
+    sessions = request.app.state.sessions
+    settings = request.app.state.settings
+
+    def prepare() -> tuple[staff_sms.Draft, TwilioGateway]:
+        with transaction(sessions) as db:
+            office = db.get(Office, user.office_id)
+            assert office is not None
+            patient = get_or_404(db, Patient, patient_id, office, "patient")
+            config = twilio_config(settings, office)
+            try:
+                gateway = _gateway(request, config)
+                outgoing = staff_sms.draft(db, office, config, patient, user, body.body, body.urgent, utcnow())
+            except (staff_sms.CannotSend, NotConfigured) as exc:
+                raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+            return outgoing, gateway
+
+    outgoing, gateway = await run_in_threadpool(prepare)
+    sid, error = await staff_sms.send(gateway, outgoing)
+
+    def record() -> MessageRead:
+        with transaction(sessions) as db:
+            message = db.get(Message, outgoing.message_id)
+            assert message is not None
+            staff_sms.record(db, message, sid, error, utcnow())
+            db.flush()
+            return MessageRead.model_validate(message)
+
+    result = await run_in_threadpool(record)
+    if error is not None:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"Twilio refused the text: {error.reason}")
+    return result
+
+
+def _gateway(request: Request, config: TwilioConfig) -> TwilioGateway:
+    """One gateway (and connection pool) per account for the web process, made on first use."""
+    state = request.app.state
+    if not hasattr(state, "gateways"):
+        state.gateways = {}
+    cache: dict[tuple[str | None, str | None, str | None], TwilioGateway] = state.gateways
+    key = (config.account_sid, config.auth_token, config.base_url)
+    if key not in cache:
+        cache[key] = config.gateway()
+    return cache[key]
+
+
+@router.get("/messages", summary="Messages, newest first")
+def list_messages(
+    db: DbDep,
+    office: OfficeDep,
+    page: PageDep,
+    patient_id: int | None = None,
+    appointment_id: int | None = None,
+    direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
+    needs_person: bool | None = None,
+    unread: bool | None = None,
+) -> Page[MessageRead]:
+    stmt = select(Message).where(Message.office_id == office.id)
+    for column, value in (
+        (Message.patient_id, patient_id),
+        (Message.appointment_id, appointment_id),
+        (Message.direction, direction),
+        (Message.needs_person, needs_person),
+        (Message.unread, unread),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return paginate(db, stmt.order_by(Message.created_at.desc(), Message.id.desc()), page, MessageRead.model_validate)
+
+
+@router.post("/messages/{message_id}/resolve", responses=NOT_FOUND, summary="A person has dealt with this answer")
+def resolve(message_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> MessageRead:
+    message = get_or_404(db, Message, message_id, office, "message")
+    message.needs_person = False
+    message.unread = False
+    audit.record(db, office.id, audit_actor(user), "resolve", "message", message.id)
+    db.commit()
+    return MessageRead.model_validate(message)
