@@ -14,10 +14,11 @@ from .. import __version__
 from ..crypto import signing_key
 from ..db import make_engine, make_sessionmaker
 from ..settings import Settings
-from . import health, lifecycle
+from . import health, lifecycle, metrics
 from .access_log import AccessLog
 from .admin import install as install_pages
 from .api import router as api_router
+from .portal import install as install_portal
 from .webhooks import app_confirm, status
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,12 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.add_middleware(AccessLog)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(api_router, prefix="/api")
     app.include_router(app_confirm.router)
     app.include_router(status.router)
     install_pages(app)  # staff pages (session login) and /static
+    install_portal(app)  # patient links /p/..., video visits and their status callbacks
     if settings.demo and settings.twilio_api_base_url and "/simulator" in settings.twilio_api_base_url:
         lifecycle.mount_demo_simulator(app, settings)
     return app

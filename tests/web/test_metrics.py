@@ -1,0 +1,37 @@
+"""/metrics: Prometheus text with the dispatcher's figures, behind a login."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic_reminders import planning
+from clinic_reminders.models import Office, Reminder
+from tests.factories import make_appointment, make_clinic, make_patient
+
+
+def test_it_needs_a_login(anon_client: TestClient) -> None:
+    assert anon_client.get("/metrics").status_code == 401
+
+
+def test_it_reports_due_reminders_and_their_lag(staff_client: TestClient, session: Session, office: Office) -> None:
+    planning.ensure_default_rules(session, office)
+    appointment = make_appointment(
+        session,
+        make_clinic(session, office),
+        make_patient(session, office),
+        starts_at=datetime.now(UTC) + timedelta(days=5),
+    )
+    reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).first()
+    assert reminder is not None
+    reminder.due_at = datetime.now(UTC) - timedelta(minutes=10)
+    session.commit()
+    text = staff_client.get("/metrics").text
+    assert "reminders_due 1.0" in text
+    lag = next(line for line in text.splitlines() if line.startswith("reminders_oldest_due_lag_seconds "))
+    assert 590 < float(lag.split()[1]) < 900
+    assert 'reminders{status="planned"} 3.0' in text
+    assert "twilio_request_seconds_bucket" in text
