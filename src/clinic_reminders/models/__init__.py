@@ -9,6 +9,7 @@ from .offices import Office, WorkerHeartbeat
 from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
 from .reminders import Reminder, ReminderRule, ReminderStatus, RuleCondition
 from .staff import ApiToken, Role, StaffUser
+from .telehealth import PatientLink, VideoEvent, VideoPurpose, VideoRoomStatus, VideoVisit
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -28,6 +29,7 @@ __all__ = [
     "MessageStatus",
     "Office",
     "Patient",
+    "PatientLink",
     "PatientPhone",
     "PhoneKind",
     "Provider",
@@ -37,6 +39,10 @@ __all__ = [
     "Role",
     "RuleCondition",
     "StaffUser",
+    "VideoEvent",
+    "VideoPurpose",
+    "VideoRoomStatus",
+    "VideoVisit",
     "WorkerHeartbeat",
     "utcnow",
 ]
