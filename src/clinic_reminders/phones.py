@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 from phonenumbers import timezone as number_zones
+from phonenumbers.tzdata import TIMEZONE_LONGEST_PREFIX
 
 from .models import PhoneKind
 
@@ -50,6 +51,16 @@ def local_zone(e164: str, fallback: str) -> str:
     """The phone's time zone when its numbering plan pins one (area codes mostly do), else `fallback`.
 
     Quiet hours are the patient's local hours; a patient's number is the best hint we have of where they are.
+    The zone map is keyed by at most TIMEZONE_LONGEST_PREFIX leading digits, so numbers sharing those share
+    their zones: the answer is cached by that prefix (planning 100,000 appointments parses few numbers).
     """
-    zones = number_zones.time_zones_for_number(phonenumbers.parse(e164))
+    prefix = e164[: 1 + TIMEZONE_LONGEST_PREFIX]
+    zones = _ZONES_BY_PREFIX.get(prefix)
+    if zones is None:
+        zones = tuple(number_zones.time_zones_for_geographical_number(phonenumbers.parse(e164)))
+        if len(_ZONES_BY_PREFIX) < 100_000:
+            _ZONES_BY_PREFIX[prefix] = zones
     return zones[0] if len(zones) == 1 and zones[0] != "Etc/Unknown" else fallback
+
+
+_ZONES_BY_PREFIX: dict[str, tuple[str, ...]] = {}

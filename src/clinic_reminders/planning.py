@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -102,8 +103,8 @@ class Planner:
             self._by_clinic[clinic_id] = [(r, rule_facts(r)) for r in effective_rules(self._rules, clinic_id)]
         return self._by_clinic[clinic_id]
 
-    def plan(self, appointment: Appointment, existing: Sequence[Reminder]) -> list[Reminder]:
-        """Bring `existing` (this appointment's rows) in line with the rules; returns rows to add."""
+    def plan(self, appointment: Appointment, existing: Sequence[Reminder]) -> list[dict[str, Any]]:
+        """Bring `existing` (this appointment's rows) in line with the rules; returns the rows to insert."""
         facts = AppointmentFacts(
             starts_at=appointment.starts_at,
             status=appointment.status,
@@ -112,7 +113,7 @@ class Planner:
             patient_zone=patient_zone(appointment.patient, appointment.clinic),
         )
         rows = {row.rule_id: row for row in existing}
-        new: list[Reminder] = []
+        new: list[dict[str, Any]] = []
         for rule, rfacts in self.rules_for(appointment.clinic_id):
             decision = decide(facts, rfacts, self.window, self.now)
             row = rows.pop(rule.id, None)
@@ -120,15 +121,23 @@ class Planner:
                 continue  # already sent (or being sent) for this very time: history, not a plan
             if row is not None and row.status == ReminderStatus.SENDING:
                 continue  # in a worker's hands; it re-checks the appointment before sending
-            if isinstance(decision, Wanted):
-                if row is None:
-                    row = Reminder(
-                        office_id=appointment.office_id,
-                        appointment_id=appointment.id,
-                        rule_id=rule.id,
-                        channel=rule.channel,
-                    )
-                    new.append(row)
+            if isinstance(decision, Wanted) and row is None:
+                new.append(
+                    {
+                        "office_id": appointment.office_id,
+                        "appointment_id": appointment.id,
+                        "rule_id": rule.id,
+                        "channel": rule.channel,
+                        "status": ReminderStatus.PLANNED,
+                        "due_at": decision.due_at,
+                        "planned_for": appointment.starts_at,
+                        "attempts": 0,
+                        "created_at": self.now,
+                        "updated_at": self.now,
+                    }
+                )
+            elif isinstance(decision, Wanted):
+                assert row is not None
                 row.status = ReminderStatus.PLANNED
                 row.due_at = decision.due_at
                 row.planned_for = appointment.starts_at
@@ -153,7 +162,7 @@ def replan(db: Session, appointment: Appointment) -> None:
     office = db.get(Office, appointment.office_id)
     assert office is not None
     existing = list(db.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)))
-    db.add_all(Planner(db, office).plan(appointment, existing))
+    _insert(db, Planner(db, office).plan(appointment, existing))
 
 
 def plan_many(db: Session, office: Office, appointments: Sequence[Appointment], now: datetime | None = None) -> int:
@@ -164,9 +173,13 @@ def plan_many(db: Session, office: Office, appointments: Sequence[Appointment], 
     for chunk in range(0, len(ids), 900):  # SQLite's bound-parameter limit
         for row in db.scalars(select(Reminder).where(Reminder.appointment_id.in_(ids[chunk : chunk + 900]))):
             existing[row.appointment_id].append(row)
-    added = 0
-    for appointment in appointments:
-        rows = planner.plan(appointment, existing[appointment.id])
-        db.add_all(rows)
-        added += len(rows)
-    return added
+    new = [row for appointment in appointments for row in planner.plan(appointment, existing[appointment.id])]
+    _insert(db, new)
+    return len(new)
+
+
+def _insert(db: Session, rows: list[dict[str, Any]]) -> None:
+    """One executemany for all new reminders (ORM objects would cost one INSERT each)."""
+    if rows:
+        db.flush()
+        db.execute(insert(Reminder), rows)

@@ -1,0 +1,1 @@
+"""`reminders bench ...`: scripts that measure and print, each against a baseline measured in the same run."""
