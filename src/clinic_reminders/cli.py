@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from . import accounts, demo
 from .db import make_engine, make_sessionmaker, transaction
+from .doctor.cli import cert_group, doctor_command, setup_group
 from .migrations import upgrade
 from .models import Role
 from .settings import Settings, SettingsError
@@ -59,6 +60,9 @@ def bench() -> None:
 
 main.add_command(simulator_command, "simulator")
 bench.add_command(bench_simulator_command, "simulator")
+main.add_command(doctor_command, "doctor")
+main.add_command(setup_group, "setup")
+main.add_command(cert_group, "cert")
 
 
 @main.group()
@@ -138,7 +142,35 @@ port_option = _option("--port", envvar="REMINDERS_PORT", default=8080, type=int,
     help="Web server processes (use PostgreSQL for more than one).",
 )
 @database_option
-def serve(host: str, port: int, workers: int, database_url: str | None) -> None:
+@_option(
+    "--certfile",
+    envvar="REMINDERS_TLS_CERTFILE",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Serve HTTPS (TLS 1.2+, strong ciphers) with this PEM certificate chain.",
+)
+@_option(
+    "--keyfile",
+    envvar="REMINDERS_TLS_KEYFILE",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The certificate's private key.",
+)
+@_option(
+    "--behind-proxy",
+    envvar="REMINDERS_BEHIND_PROXY",
+    is_flag=True,
+    help="A reverse proxy terminates TLS: trust its X-Forwarded-* (signatures still use the public URL).",
+)
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    database_url: str | None,
+    certfile: str | None,
+    keyfile: str | None,
+    behind_proxy: bool,
+) -> None:
     """Serve the web service (API, Twilio webhooks, staff pages)."""
     settings = _settings(database_url=database_url, host=host, port=port)
     try:
@@ -147,22 +179,39 @@ def serve(host: str, port: int, workers: int, database_url: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     if database_url:
         os.environ["REMINDERS_DATABASE_URL"] = database_url
-    _run_uvicorn(host, port, workers)
+    for name, value in (("REMINDERS_TLS_CERTFILE", certfile), ("REMINDERS_TLS_KEYFILE", keyfile)):
+        if value:
+            os.environ[name] = value  # the server process's doctor and certificate watch read them
+    _run_uvicorn(host, port, workers, certfile=certfile, keyfile=keyfile, behind_proxy=behind_proxy)
 
 
-def _run_uvicorn(host: str, port: int, workers: int) -> None:
+def _run_uvicorn(
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    behind_proxy: bool = False,
+) -> None:
     import uvicorn
 
+    from .doctor.tls import uvicorn_ssl_context
+
+    tls: dict[str, Any] = {}
+    if certfile:
+        tls = {"ssl_certfile": certfile, "ssl_keyfile": keyfile, "ssl_context_factory": uvicorn_ssl_context}
     uvicorn.run(
         "clinic_reminders.web.app:app_from_environment",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=False,
+        proxy_headers=behind_proxy,
         server_header=False,
         log_level="info",
         access_log=False,  # web.access_log logs requests without their query strings (patient data)
+        **tls,
     )
 
 

@@ -10,11 +10,14 @@ phone's side of the conversation (reply to a text, answer a call, press digits),
     POST api/faults  {"latency_ms", "rate_429", ...}   change fault injection on the fly
     POST api/account {"sid"?, "trial", "balance", "status"}   change the account on the fly
     GET  api/config                     the configuration in force
+    POST api/webhook {"url", "method"?, "params"?, "account_sid"?}   send a signed webhook now; its answer back
+    POST api/alerts  {"error_code", "request_url", "minutes_ago"?, ...}   record a Monitor alert (doctor tests)
 """
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -25,7 +28,7 @@ from .calls import CallStateError, call_summary
 from .config import Faults, SimulatorConfig
 from .core import Simulator
 from .inbound import UnknownNumberError, deliver_inbound_sms
-from .state import Call, Message, new_sid, now
+from .state import AlertRecord, Call, Message, new_sid, now
 
 
 def message_summary(m: Message) -> dict[str, Any]:
@@ -157,6 +160,36 @@ def inspection_routes(sim: Simulator) -> list[Route]:
     async def config(request: Request) -> JSONResponse:
         return JSONResponse(sim.config.to_dict())
 
+    async def webhook(request: Request) -> JSONResponse:
+        """What the set-up doctor uses to see whether Twilio could reach the service and sign for it."""
+        data = await _json(request)
+        url, params = data.get("url"), data.get("params") or {}
+        account = sim.store.accounts.get(str(data.get("account_sid") or next(iter(sim.store.accounts), "")))
+        if not isinstance(url, str) or not isinstance(params, dict) or account is None:
+            return _error(400, 'send JSON {"url": ..., "method": "POST", "params": {...}, "account_sid": ...}')
+        pairs = [(str(k), str(v)) for k, v in params.items()]
+        result = await sim.webhooks.send(account, url, str(data.get("method") or "POST"), pairs)
+        return JSONResponse({"status": result.status, "body": result.body[:2000], "url": result.url})
+
+    async def add_alert(request: Request) -> JSONResponse:
+        data = await _json(request)
+        account_sid = str(data.get("account_sid") or next(iter(sim.store.accounts), ""))
+        if account_sid not in sim.store.accounts or not data.get("error_code"):
+            return _error(400, 'send JSON {"error_code": "11200", "request_url": ..., "minutes_ago": 0}')
+        alert = AlertRecord(
+            new_sid("NO"),
+            account_sid,
+            str(data["error_code"]),
+            str(data.get("log_level") or "error"),
+            str(data.get("alert_text") or ""),
+            str(data.get("request_method") or "POST"),
+            str(data.get("request_url") or ""),
+            None,
+            date_created=now() - timedelta(minutes=float(data.get("minutes_ago") or 0)),
+        )
+        sim.store.alerts.append(alert)
+        return JSONResponse({"sid": alert.sid})
+
     return [
         Route("/api/messages", messages, methods=["GET"]),
         Route("/api/calls", calls, methods=["GET"]),
@@ -167,4 +200,6 @@ def inspection_routes(sim: Simulator) -> list[Route]:
         Route("/api/faults", faults, methods=["POST"]),
         Route("/api/account", account, methods=["POST"]),
         Route("/api/config", config, methods=["GET"]),
+        Route("/api/webhook", webhook, methods=["POST"]),
+        Route("/api/alerts", add_alert, methods=["POST"]),
     ]

@@ -19,7 +19,7 @@ from .access_log import AccessLog
 from .admin import install as install_pages
 from .api import router as api_router
 from .portal import install as install_portal
-from .webhooks import app_confirm, status
+from .webhooks import app_confirm, doctor_ping, status
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api")
     app.include_router(app_confirm.router)
     app.include_router(status.router)
+    app.include_router(doctor_ping.router)  # the doctor's signed test webhook; runs the balance/certificate watch
     install_pages(app)  # staff pages (session login) and /static
     install_portal(app)  # patient links /p/..., video visits and their status callbacks
     if settings.demo and settings.twilio_api_base_url and "/simulator" in settings.twilio_api_base_url:

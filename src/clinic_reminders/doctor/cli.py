@@ -1,0 +1,192 @@
+"""Commands `reminders doctor`, `reminders setup twilio` and `reminders cert self-signed`.
+
+The main cli.py registers them. Every option also reads an environment variable, shown in --help. Secrets are
+never printed: not the auth token, not the API key secret (only the key's SID).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..db import make_engine, make_sessionmaker
+from ..gateways import AvailableNumber, TwilioGateway
+from ..settings import Settings, SettingsError
+from .checks import Status
+from .context import DoctorContext
+from .provision import Provisioner, Step
+from .runner import Report, run_doctor
+from .tls import TEST_LABEL, write_self_signed
+
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def _option(*names: str, envvar: str, **kwargs: Any) -> Callable[[FC], FC]:
+    return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except (ValidationError, SettingsError) as exc:
+        raise click.ClickException(f"invalid settings: {exc}") from exc
+
+
+database_option = _option("--database-url", envvar="REMINDERS_DATABASE_URL", default=None, help="SQLAlchemy URL.")
+
+STYLES = {
+    Status.OK: ("ok", "green"),
+    Status.WARNING: ("WARN", "yellow"),
+    Status.FAILED: ("FAIL", "red"),
+    Status.SKIPPED: ("skip", "bright_black"),
+}
+
+
+def format_report(report: Report) -> str:
+    width = max(len(r.id) for r in report.results)
+    lines = []
+    for result in report.results:
+        label, color = STYLES[result.status]
+        lines.append(f"{click.style(f'{label:<4}', fg=color)}  {result.id:<{width}}  {result.explanation}")
+        if result.fix and result.status in (Status.FAILED, Status.WARNING):
+            lines.append(f"      {'':<{width}}  fix: {result.fix}")
+    counts = report.counts
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    lines.append("")
+    lines.append(("all set: " if report.ok else "needs attention: ") + summary)
+    return "\n".join(lines)
+
+
+def _doctor(settings: Settings) -> Report:
+    engine = make_engine(settings.database_url)
+    try:
+        return run_doctor(DoctorContext(settings, make_sessionmaker(engine)))
+    finally:
+        engine.dispose()
+
+
+@click.command("doctor")
+@_option("--json", "as_json", envvar="REMINDERS_DOCTOR_JSON", is_flag=True, help="Print the report as JSON.")
+@database_option
+def doctor_command(as_json: bool, database_url: str | None) -> None:
+    """Check the set-up (settings, database, HTTPS certificate, Twilio account, number, webhooks, caller IDs,
+    API key, dispatcher) and say how to fix what is wrong. Exits with 1 when a check failed."""
+    report = _doctor(_settings(database_url=database_url))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(format_report(report))
+    sys.exit(0 if report.ok else 1)
+
+
+@click.group("setup")
+def setup_group() -> None:
+    """Set up the Twilio account through its API instead of by hand."""
+
+
+def _prompt_choice(candidates: Sequence[AvailableNumber]) -> str | None:
+    for index, number in enumerate(candidates[:10], start=1):
+        where = ", ".join(p for p in (number.locality, number.region) if p)
+        click.echo(f"  {index:>2}. {number.friendly_name or number.phone_number}  {where}")
+    picked = click.prompt("Number to buy", type=click.IntRange(1, min(10, len(candidates))), default=1)
+    return candidates[int(picked) - 1].phone_number
+
+
+MARKS = {"done": ("✓", "green"), "unchanged": ("=", "bright_black"), "action_needed": ("!", "yellow")}
+
+
+def _print_step(step: Step) -> None:
+    mark, color = MARKS.get(step.status, ("✗", "red"))
+    click.echo(f"{click.style(mark, fg=color)} {step.id:<11} {step.message}")
+    for verification in step.data.get("verifications", []):
+        click.echo(
+            f"    Twilio is calling {verification['clinic']} at {verification['phone_number']}: "
+            f"answer and type {click.style(verification['validation_code'], bold=True)}"
+        )
+
+
+@setup_group.command("twilio")
+@_option("--account-sid", envvar="TWILIO_ACCOUNT_SID", default=None, help="Account SID (AC...); default: saved one.")
+@_option("--auth-token", envvar="TWILIO_AUTH_TOKEN", default=None, help="Auth Token; asked for (hidden) if missing.")
+@_option("--area-code", envvar="REMINDERS_SETUP_AREA_CODE", type=int, default=None, help="Buy a number here.")
+@_option("--city", envvar="REMINDERS_SETUP_CITY", default=None, help="Or in this city (US).")
+@_option("--number", envvar="REMINDERS_SETUP_NUMBER", default=None, help="Buy (or adopt) exactly this number.")
+@_option("--yes", "-y", envvar="REMINDERS_SETUP_YES", is_flag=True, help="Do not ask; take the first number found.")
+@_option("--public-url", envvar="REMINDERS_PUBLIC_URL", default=None, help="https://host:port Twilio calls back.")
+@database_option
+def setup_twilio(
+    account_sid: str | None,
+    auth_token: str | None,
+    area_code: int | None,
+    city: str | None,
+    number: str | None,
+    yes: bool,
+    public_url: str | None,
+    database_url: str | None,
+) -> None:
+    """Buy (or adopt) a number, point its SMS (GET) and voice URLs at /app_confirm, verify the clinics' phones
+    as caller IDs, create the video API key, save it all encrypted in the office row, then run the doctor.
+    Running it again changes nothing that is already right and never buys a second number."""
+    settings = _settings(database_url=database_url, public_url=public_url)
+    try:
+        settings.check_secret_key()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        stored = DoctorContext(settings, sessions).twilio
+        account_sid = account_sid or stored.account_sid or (None if yes else click.prompt("Twilio Account SID"))
+        if not auth_token and account_sid == stored.account_sid:
+            auth_token = stored.auth_token
+        if not auth_token and not yes:
+            auth_token = click.prompt("Twilio Auth Token", hide_input=True)
+        if not account_sid or not auth_token:
+            raise click.ClickException("give --account-sid and --auth-token (or TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN)")
+        gateway = TwilioGateway(account_sid, auth_token, base_url=settings.twilio_api_base_url)
+        provisioner = Provisioner(settings, sessions, gateway, auth_token=auth_token)
+        steps = provisioner.run(
+            choice=number, area_code=area_code, city=city, choose=None if yes or number else _prompt_choice
+        )
+        for step in steps:
+            _print_step(step)
+        click.echo("")
+        click.echo(format_report(_doctor(settings)))
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"the database is not ready ({type(exc).__name__}): run `reminders db upgrade`"
+        ) from None
+    finally:
+        engine.dispose()
+    if any(step.status == "failed" for step in steps):
+        sys.exit(1)
+
+
+@click.group("cert")
+def cert_group() -> None:
+    """Certificates for HTTPS."""
+
+
+@cert_group.command("self-signed")
+@_option("--host", envvar="REMINDERS_CERT_HOST", default="localhost", show_default=True, help="DNS name or IP.")
+@_option(
+    "--out-dir",
+    envvar="REMINDERS_CERT_OUT_DIR",
+    default="var/tls",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@_option("--days", envvar="REMINDERS_CERT_DAYS", default=30, show_default=True, type=click.IntRange(1, 825))
+@_option("--key-type", envvar="REMINDERS_CERT_KEY_TYPE", default="rsa", type=click.Choice(["rsa", "ec"]))
+def cert_self_signed(host: str, out_dir: Path, days: int, key_type: str) -> None:
+    """Make a self-signed certificate FOR TESTING ONLY: Twilio refuses self-signed certificates."""
+    cert_path, key_path = write_self_signed(host, out_dir, days=days, key_kind=key_type)
+    click.echo(f"wrote {cert_path} and {key_path} ({TEST_LABEL}; {days} days, {key_type})")
+    click.echo(f"try it: reminders serve --certfile {cert_path} --keyfile {key_path}")
