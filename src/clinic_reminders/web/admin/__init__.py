@@ -1,0 +1,30 @@
+"""The staff pages: server-rendered HTML under `/`, a session login, and static files under `/static`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from . import auth, clinics_pages, config_page, config_rules, dashboard, inbox, patients_pages, schedule, setup_page
+from .rendering import STATIC_DIR
+
+ROUTERS = (
+    auth.router,
+    schedule.router,
+    inbox.router,
+    patients_pages.router,
+    dashboard.router,
+    clinics_pages.router,
+    config_page.router,
+    config_rules.router,
+    setup_page.router,
+)
+
+
+def install(app: FastAPI) -> None:
+    """Registers the pages, their error handling (sign-in redirect, 403 pages) and `/static` on `app`."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    for router in ROUTERS:
+        app.include_router(router)
+    for exc_class, handler in auth.EXCEPTION_HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)

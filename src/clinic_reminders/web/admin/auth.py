@@ -1,0 +1,151 @@
+"""Signing in and out of the staff pages, session expiry, and the role checks the pages depend on.
+
+A session lasts `REMINDERS_SESSION_MAX_AGE` seconds from sign-in, however busy: the cookie is refused after that
+and so is a session whose sign-in time is older (the cookie's own age restarts whenever the session changes).
+Roles: admins see everything; staff see the schedule, the inbox and patients.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from ... import audit
+from ...accounts import authenticate
+from ...models import StaffUser
+from ..deps import DbDep, SettingsDep
+from .csrf import CsrfRejected, check_csrf, new_csrf_token
+from .rendering import flash, render
+
+clock: Callable[[], float] = time.time  # tests move it to expire sessions
+
+
+class LoginRequired(Exception):
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__("sign in first")
+        self.expired = expired
+
+
+class NotAllowed(Exception):
+    """The signed-in user's role does not open this page."""
+
+
+def _end_session(request: Request) -> None:
+    request.session.clear()
+
+
+def page_user(request: Request, db: DbDep, settings: SettingsDep) -> StaffUser:
+    """The signed-in staff user of a page (session cookie only: bearer tokens are for the API)."""
+    user_id, login_at = request.session.get("user_id"), request.session.get("login_at")
+    if user_id is None:
+        raise LoginRequired
+    if not isinstance(login_at, (int, float)) or clock() - login_at > settings.session_max_age:
+        _end_session(request)
+        raise LoginRequired(expired=True)
+    user = db.get(StaffUser, user_id)
+    if user is None or not user.active:
+        _end_session(request)
+        raise LoginRequired
+    return user
+
+
+PageUser = Annotated[StaffUser, Depends(page_user)]
+
+
+def admin_page(user: PageUser) -> StaffUser:
+    if not user.is_admin:
+        raise NotAllowed
+    return user
+
+
+AdminPage = Annotated[StaffUser, Depends(admin_page)]
+
+
+def wants_fragment(request: Request) -> bool:
+    """htmx or a script is asking (it cannot follow a redirect to the sign-in page sensibly)."""
+    return request.headers.get("hx-request") == "true" or "application/json" in request.headers.get("accept", "")
+
+
+def safe_next(target: str | None, default: str = "/schedule") -> str:
+    """Only a path on this site: never `//evil.example` or a full URL."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+async def login_required_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    if exc.expired:
+        flash(request, "Your session expired. Please sign in again.", "warn")
+    if wants_fragment(request):
+        return JSONResponse({"detail": "sign in first", "login": "/login"}, 401, headers={"HX-Redirect": "/login"})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+async def not_allowed_handler(request: Request, _exc: Exception) -> Response:
+    message = "This page is for office administrators."
+    if wants_fragment(request):
+        return JSONResponse({"detail": message}, 403)
+    return render(request, "error.html", {"title": "Not allowed", "message": message}, status_code=403)
+
+
+async def csrf_handler(request: Request, _exc: Exception) -> Response:
+    assert isinstance(_exc, CsrfRejected)
+    message = "This form was not accepted: it is out of date. Go back, reload the page and try again."
+    if wants_fragment(request):
+        return JSONResponse({"detail": message}, 403)
+    return render(request, "error.html", {"title": "Form refused", "message": message}, status_code=403)
+
+
+EXCEPTION_HANDLERS = {
+    LoginRequired: login_required_handler,
+    NotAllowed: not_allowed_handler,
+    CsrfRejected: csrf_handler,
+}
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+
+
+@router.get("/")
+def home(request: Request) -> RedirectResponse:
+    return RedirectResponse("/schedule" if request.session.get("user_id") else "/login", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> Response:
+    if request.session.get("user_id"):
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    db: DbDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    user = authenticate(db, email, password) if email and password else None
+    if user is None:
+        context = {"next": safe_next(next), "email": email, "error": "The email or the password is not right."}
+        return render(request, "login.html", context, status_code=401)
+    audit.record(db, user.office_id, f"user:{user.id}", "login", "staff_user", user.id)
+    db.commit()
+    request.session.clear()  # a new session: nothing from before sign-in carries over
+    request.session.update(user_id=user.id, login_at=clock())
+    new_csrf_token(request)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> RedirectResponse:
+    _end_session(request)
+    flash(request, "You are signed out.")
+    return RedirectResponse("/login", status_code=303)

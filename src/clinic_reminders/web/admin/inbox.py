@@ -1,0 +1,196 @@
+"""The inbox: each patient's conversation, those needing a person and unread ones first, and a reply box.
+
+Lists and threads come from `conversations.threads`; a reply goes through the conversations API's `send_text`
+(consent, opt-out and quiet-hour checks, the message written before Twilio is called). Open threads poll for
+new messages and status changes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ... import audit
+from ...conversations import threads
+from ...models import Appointment, Clinic, Direction, Message, Office, Patient, StaffUser, utcnow
+from ..api import conversations as conversations_api
+from ..api.schemas.messages import StaffText
+from ..deps import DbDep
+from .auth import PageUser
+from .csrf import check_csrf
+from .rendering import flash, render, render_fragment
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+
+PAGE_SIZE = 50
+POLL_SECONDS = 3
+OVERLAP = timedelta(seconds=10)
+
+
+def _zone(db: Session, office_id: int) -> str:
+    zone = db.scalar(select(Clinic.timezone).where(Clinic.office_id == office_id).order_by(Clinic.id).limit(1))
+    return zone or "UTC"
+
+
+def _last_messages(db: Session, patient_ids: list[int]) -> dict[int, Message]:
+    """The latest message of each of these conversations (two small queries)."""
+    if not patient_ids:
+        return {}
+    latest = select(func.max(Message.id)).where(Message.patient_id.in_(patient_ids)).group_by(Message.patient_id)
+    rows = db.scalars(select(Message).where(Message.id.in_(latest)))
+    return {m.patient_id: m for m in rows if m.patient_id is not None}
+
+
+def _list_context(db: Session, user: StaffUser, page: int, only: str) -> dict[str, Any]:
+    summaries, total = threads.inbox(
+        db,
+        user.office_id,
+        only_unread=only == "unread",
+        only_needs_person=only == "needs-person",
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return {
+        "conversations": summaries,
+        "last": _last_messages(db, [s.patient_id for s in summaries]),
+        "total": total,
+        "page": page,
+        "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        "only": only,
+        "zone": _zone(db, user.office_id),
+    }
+
+
+def _only(value: str) -> str:
+    return value if value in ("unread", "needs-person") else ""
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(request: Request, db: DbDep, user: PageUser, page: int = 1, only: str = "") -> Response:
+    context = {"title": "Inbox", "section": "inbox", **_list_context(db, user, max(page, 1), _only(only))}
+    return render(request, "inbox.html", context, user=user, db=db)
+
+
+@router.get("/inbox/list", response_class=HTMLResponse)
+def inbox_list(db: DbDep, user: PageUser, page: int = 1, only: str = "") -> HTMLResponse:
+    """The conversation list alone, for the page to refresh itself."""
+    return HTMLResponse(render_fragment("_conversations.html", **_list_context(db, user, max(page, 1), _only(only))))
+
+
+def _patient(db: Session, user: StaffUser, patient_id: int) -> Patient | None:
+    patient = db.get(Patient, patient_id)
+    return patient if patient is not None and patient.office_id == user.office_id else None
+
+
+def _not_found(request: Request, user: StaffUser) -> Response:
+    return render(
+        request, "error.html", {"title": "Not found", "message": "No such patient."}, user=user, status_code=404
+    )
+
+
+@router.get("/inbox/{patient_id}", response_class=HTMLResponse)
+def thread_page(request: Request, patient_id: int, db: DbDep, user: PageUser) -> Response:
+    patient = db.scalar(select(Patient).where(Patient.id == patient_id).options(selectinload(Patient.phones)))
+    if patient is None or patient.office_id != user.office_id:
+        return _not_found(request, user)
+    messages = threads.messages_of(db, patient.id)
+    if threads.mark_read(db, patient.id):
+        db.commit()
+    upcoming = db.scalars(
+        select(Appointment)
+        .where(Appointment.patient_id == patient.id, Appointment.starts_at > utcnow() - timedelta(hours=1))
+        .options(selectinload(Appointment.clinic))
+        .order_by(Appointment.starts_at)
+        .limit(3)
+    )
+    context = {
+        "title": f"Conversation with {patient.full_name}",
+        "section": "inbox",
+        "patient": patient,
+        "messages": messages,
+        "needs_person": any(m.needs_person for m in messages),
+        "appointments": list(upcoming),
+        "zone": _zone(db, user.office_id),
+        "since": utcnow().isoformat(),
+        "poll_seconds": POLL_SECONDS,
+        "price": _price(db, user),
+        "draft": request.session.pop("draft", "") if request.session.get("draft") else "",
+    }
+    return render(request, "thread.html", context, user=user, db=db)
+
+
+def _price(db: Session, user: StaffUser) -> str:
+    office = db.get(Office, user.office_id)
+    return str(office.sms_price_per_segment) if office else "0"
+
+
+@router.get("/inbox/{patient_id}/updates")
+def thread_updates(patient_id: int, db: DbDep, user: PageUser, since: str = "") -> JSONResponse:
+    """Messages of the thread written or changed since `since`, as HTML; answers shown are marked read."""
+    now = utcnow()
+    patient = _patient(db, user, patient_id)
+    if patient is None:
+        return JSONResponse({"detail": "no such patient"}, 404)
+    try:
+        after = datetime.fromisoformat(since).astimezone(UTC) - OVERLAP
+    except ValueError:
+        after = now - OVERLAP
+    changed = list(
+        db.scalars(
+            select(Message)
+            .where(Message.patient_id == patient.id, Message.updated_at > after)
+            .order_by(Message.created_at, Message.id)
+            .limit(200)
+        )
+    )
+    if any(m.unread and m.direction == Direction.INBOUND for m in changed) and threads.mark_read(db, patient.id):
+        db.commit()
+    zone = _zone(db, user.office_id)
+    html = {str(m.id): render_fragment("_message.html", m=m, zone=zone) for m in changed}
+    return JSONResponse({"now": now.isoformat(), "messages": html})
+
+
+@router.post("/inbox/{patient_id}/reply")
+async def reply(
+    request: Request,
+    patient_id: int,
+    user: PageUser,
+    body: Annotated[str, Form(max_length=1600)] = "",
+    urgent: Annotated[str, Form()] = "",
+) -> Response:
+    """Sends through the conversations API; a refusal (opt-out, quiet hours, Twilio) keeps the draft."""
+    back = RedirectResponse(f"/inbox/{patient_id}", status_code=303)
+    if not body.strip():
+        flash(request, "Write a message first.", "error")
+        return back
+    try:
+        await conversations_api.send_text(patient_id, StaffText(body=body, urgent=bool(urgent)), request, user)
+    except HTTPException as exc:
+        request.session["draft"] = body
+        flash(request, f"Not sent: {exc.detail}", "error")
+        return back
+    flash(request, "Sent.")
+    return back
+
+
+@router.post("/inbox/{patient_id}/handled")
+def mark_handled(request: Request, patient_id: int, db: DbDep, user: PageUser) -> Response:
+    """A person has dealt with this conversation's flagged answers."""
+    patient = _patient(db, user, patient_id)
+    if patient is None:
+        return _not_found(request, user)
+    db.execute(
+        update(Message)
+        .where(Message.patient_id == patient.id, Message.needs_person.is_(True))
+        .values(needs_person=False, unread=False)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(db, user.office_id, f"user:{user.id}", "resolve", "patient", patient.id)
+    db.commit()
+    flash(request, "Marked as handled.")
+    return RedirectResponse(f"/inbox/{patient.id}", status_code=303)

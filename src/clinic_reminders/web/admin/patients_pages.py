@@ -1,0 +1,173 @@
+"""Patients: search, phones and preferences, consent and opt-out state with its history (staff and admins).
+
+Saving goes through the JSON API's `update_patient`, which records every consent change as a consent event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from ...models import Appointment, Clinic, ConsentEvent, Patient, PhoneKind, StaffUser, utcnow
+from ..api import patients as patients_api
+from ..api.patients import _search as patient_search
+from ..api.schemas.common import SUPPORTED_LANGUAGES
+from ..api.schemas.patients import PatientUpdate
+from ..deps import DbDep, get_office
+from .auth import PageUser
+from .csrf import check_csrf
+from .forms import FieldErrors, call, checkbox, form_fields, parse
+from .rendering import flash, render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+
+PAGE_SIZE = 50
+PHONE_ROWS = 3
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "zh": "Chinese"}
+LANGUAGE_NAMES |= {"vi": "Vietnamese", "ko": "Korean", "ru": "Russian", "ar": "Arabic", "ht": "Haitian Creole"}
+LANGUAGE_NAMES |= {"tl": "Tagalog"}
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients_page(request: Request, db: DbDep, user: PageUser, q: str = "", page: int = 1) -> Response:
+    q, page = q.strip()[:100], max(page, 1)
+    stmt = select(Patient).where(Patient.office_id == user.office_id)
+    if q:
+        stmt = stmt.where(patient_search(q))
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    patients = list(
+        db.scalars(
+            stmt.options(selectinload(Patient.phones))
+            .order_by(Patient.last_name, Patient.first_name, Patient.id)
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    ids = [p.id for p in patients]
+    upcoming = select(Appointment.patient_id, func.min(Appointment.starts_at)).where(
+        Appointment.patient_id.in_(ids),
+        Appointment.starts_at > utcnow(),
+        Appointment.status.in_(("scheduled", "confirmed")),
+    )
+    next_visit = {pid: at for pid, at in db.execute(upcoming.group_by(Appointment.patient_id))} if ids else {}
+    context = {
+        "title": "Patients",
+        "section": "patients",
+        "q": q,
+        "patients": patients,
+        "next_visit": next_visit,
+        "total": total,
+        "page": page,
+        "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+        "zone": _home_zone(db, user.office_id),
+    }
+    return render(request, "patients.html", context, user=user, db=db)
+
+
+def _home_zone(db: Session, office_id: int) -> str:
+    zone = db.scalar(select(Clinic.timezone).where(Clinic.office_id == office_id).order_by(Clinic.id).limit(1))
+    return zone or "UTC"
+
+
+def _values(patient: Patient) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "date_of_birth": patient.date_of_birth.isoformat() if patient.date_of_birth else "",
+        "language": patient.language,
+        "preferred_channel": patient.preferred_channel,
+        "sms_consent": patient.sms_consent,
+        "voice_consent": patient.voice_consent,
+        "sms_opted_out": patient.sms_opted_out_at is not None,
+        "voice_opted_out": patient.voice_opted_out_at is not None,
+    }
+    for i in range(PHONE_ROWS):
+        phone = patient.phones[i] if i < len(patient.phones) else None
+        values[f"phone_{i}"] = phone.number if phone else ""
+        values[f"kind_{i}"] = phone.kind if phone else ""
+    return values
+
+
+def _page(
+    request: Request, db: Session, user: StaffUser, patient: Patient, values: dict[str, Any], errors: FieldErrors
+) -> Response:
+    events = db.scalars(
+        select(ConsentEvent).where(ConsentEvent.patient_id == patient.id).order_by(ConsentEvent.at.desc()).limit(50)
+    )
+    appointments = db.scalars(
+        select(Appointment)
+        .where(Appointment.patient_id == patient.id)
+        .options(selectinload(Appointment.clinic), selectinload(Appointment.provider))
+        .order_by(Appointment.starts_at.desc())
+        .limit(10)
+    )
+    context = {
+        "title": patient.full_name,
+        "section": "patients",
+        "patient": patient,
+        "v": values,
+        "errors": errors,
+        "events": list(events),
+        "appointments": list(appointments),
+        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LANGUAGES],
+        "kinds": [(k.value, k.value.capitalize()) for k in PhoneKind],
+        "phone_rows": PHONE_ROWS,
+        "zone": _home_zone(db, user.office_id),
+    }
+    return render(request, "patient.html", context, user=user, db=db, status_code=422 if errors else 200)
+
+
+def _patient(db: Session, user: StaffUser, patient_id: int) -> Patient | None:
+    patient = db.get(Patient, patient_id)
+    return patient if patient is not None and patient.office_id == user.office_id else None
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(request: Request, patient_id: int, db: DbDep, user: PageUser) -> Response:
+    patient = _patient(db, user, patient_id)
+    if patient is None:
+        context = {"title": "Not found", "message": "No such patient in your office."}
+        return render(request, "error.html", context, user=user, status_code=404)
+    return _page(request, db, user, patient, _values(patient), {})
+
+
+def _update(data: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {k: data.get(k, "") for k in ("first_name", "last_name", "language", "preferred_channel")}
+    values["date_of_birth"] = data.get("date_of_birth") or None
+    for flag in ("sms_consent", "voice_consent", "sms_opted_out", "voice_opted_out"):
+        values[flag] = checkbox(data, flag)
+    phones = []
+    for i in range(PHONE_ROWS):
+        number = data.get(f"phone_{i}", "").strip()
+        if number:
+            phones.append({"number": number, "kind": data.get(f"kind_{i}") or None})
+    values["phones"] = phones
+    return values
+
+
+@router.post("/patients/{patient_id}", response_class=HTMLResponse)
+async def save_patient(request: Request, patient_id: int, db: DbDep, user: PageUser) -> Response:
+    patient = _patient(db, user, patient_id)
+    if patient is None:
+        context = {"title": "Not found", "message": "No such patient in your office."}
+        return render(request, "error.html", context, user=user, status_code=404)
+    data = await form_fields(request)
+    values = _update(data)
+    shown = {**data, **{k: v for k, v in values.items() if isinstance(v, bool)}}
+    body, errors = parse(PatientUpdate, values)
+    if body is not None:
+        _, errors = call(patients_api.update_patient, patient.id, body, db, get_office(user, db), user)
+    if errors:
+        db.rollback()
+        # "phones.1.number" -> the second phone box
+        errors = {
+            (f"phone_{k.split('.')[1]}" if k.startswith("phones.") and "." in k[7:] else k): m
+            for k, m in errors.items()
+        }
+        return _page(request, db, user, patient, shown, errors)
+    flash(request, "Patient saved.")
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)

@@ -1,0 +1,295 @@
+"""The schedule's rows: appointments of a day (or a few) with their state and reminder trail, in a few queries.
+
+One page costs a fixed number of queries whatever its size: the count, the page of appointments (patients,
+phones and providers loaded with them), their reminders, their messages. Clinics and rules are read once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CompoundSelect, Select, exists, func, select, true, union
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.expression import Exists
+
+from ...models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Clinic,
+    Direction,
+    Message,
+    Patient,
+    Reminder,
+    ReminderRule,
+    ReminderStatus,
+    utcnow,
+)
+from ..api.appointment_filters import date_range
+from ..api.patients import _search as patient_search
+
+PAGE_SIZE = 100
+SPANS = ((1, "Day"), (3, "3 days"), (7, "Week"))
+STATE_LABELS = {
+    "scheduled": "Scheduled",
+    "no-answer": "No answer yet",
+    "confirmed": "Confirmed",
+    "cancelled": "Cancelled",
+    "reschedule-requested": "Reschedule requested",
+    "completed": "Completed",
+    "no-show": "No-show",
+}
+STATUS_FILTERS = (("", "All"), *STATE_LABELS.items(), ("attention", "Needs attention"))
+ANSWERS = {
+    "confirm": "confirmed",
+    "cancel": "cancelled",
+    "reschedule": "asked to reschedule",
+    "opt_out": "opted out",
+    "opt_in": "opted back in",
+    "help": "asked for help",
+    "unknown": "needs a person",
+}
+_DELIVERED = {"delivered", "read", "completed"}
+_FAILED = {"undelivered", "failed", "busy", "no-answer", "canceled"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    day: date
+    days: int = 1
+    clinic_id: int | None = None
+    provider_id: int | None = None
+    status: str = ""
+    q: str = ""
+    page: int = 1
+
+    def query(self, **changes: object) -> str:
+        f = replace(self, **changes)  # type: ignore[arg-type]
+        pairs = {"day": f.day.isoformat(), "days": f.days, "clinic_id": f.clinic_id, "provider_id": f.provider_id}
+        pairs.update(status=f.status, q=f.q, page=f.page if f.page > 1 else None)
+        return urlencode({k: v for k, v in pairs.items() if v not in (None, "")})
+
+
+def _int(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def home_zone(clinics: Sequence[Clinic], clinic_id: int | None) -> str:
+    """The zone "today" is counted in: the chosen clinic's, else the first clinic's."""
+    chosen = [c for c in clinics if c.id == clinic_id] or list(clinics)
+    return chosen[0].timezone if chosen else "UTC"
+
+
+def parse_filters(params: Mapping[str, str], clinics: Sequence[Clinic]) -> Filters:
+    """Tolerant: a bad value falls back to its default instead of failing the page."""
+    clinic_id = _int(params.get("clinic_id"))
+    try:
+        day = date.fromisoformat(params.get("day", ""))
+    except ValueError:
+        day = datetime.now(ZoneInfo(home_zone(clinics, clinic_id))).date()
+    days = _int(params.get("days")) or 1
+    status = params.get("status", "")
+    return Filters(
+        day=day,
+        days=days if days in dict(SPANS) else 1,
+        clinic_id=clinic_id,
+        provider_id=_int(params.get("provider_id")),
+        status=status if status in dict(STATUS_FILTERS) else "",
+        q=params.get("q", "").strip()[:100],
+        page=max(_int(params.get("page")) or 1, 1),
+    )
+
+
+def _sent_reminder() -> Exists:
+    return exists().where(Reminder.appointment_id == Appointment.id, Reminder.status == ReminderStatus.SENT)
+
+
+def _answered() -> Exists:
+    return exists().where(Message.appointment_id == Appointment.id, Message.direction == Direction.INBOUND)
+
+
+def view_query(office_id: int, clinics: Sequence[Clinic], f: Filters, *, with_status: bool = True) -> Select[Any]:
+    """Ids of the appointments the filters select (the status filter left out when `with_status` is false)."""
+    stmt = select(Appointment.id).where(Appointment.office_id == office_id)
+    in_view = [c for c in clinics if f.clinic_id is None or c.id == f.clinic_id]
+    in_range = date_range(f.day, f.day + timedelta(days=f.days - 1), in_view)
+    stmt = stmt.where(in_range if in_range is not None else true())
+    if f.provider_id is not None:
+        stmt = stmt.where(Appointment.provider_id == f.provider_id)
+    if f.q:
+        stmt = stmt.join(Patient, Patient.id == Appointment.patient_id).where(patient_search(f.q))
+    if with_status and f.status == "no-answer":
+        stmt = stmt.where(Appointment.status == AppointmentStatus.SCHEDULED, _sent_reminder(), ~_answered())
+    elif with_status and f.status == "scheduled":
+        stmt = stmt.where(Appointment.status == f.status, ~(_sent_reminder() & ~_answered()))
+    elif with_status and f.status == "attention":
+        flagged = Appointment.staff_flag.is_not(None)
+        stmt = stmt.where(flagged | (Appointment.status == AppointmentStatus.RESCHEDULE_REQUESTED))
+    elif with_status and f.status:
+        stmt = stmt.where(Appointment.status == f.status)
+    return stmt
+
+
+def status_counts(db: Session, office_id: int, clinics: Sequence[Clinic], f: Filters) -> dict[str, int]:
+    stmt = view_query(office_id, clinics, f, with_status=False)
+    grouped = stmt.with_only_columns(Appointment.status, func.count()).group_by(Appointment.status)
+    return {str(status): int(n) for status, n in db.execute(grouped)}
+
+
+@dataclass
+class Step:
+    """One line of an appointment's reminder trail."""
+
+    kind: str  # planned, sending, sent, delivered, failed, skipped, answered
+    label: str
+    at: datetime | None
+    detail: str = ""
+
+
+@dataclass
+class Row:
+    appointment: Appointment
+    zone: str
+    clinic_name: str
+    state: str
+    steps: list[Step] = field(default_factory=list)
+    show_zone: bool = False  # the office's clinics are in several zones: say which one a time is in
+    can_remind: bool = False
+    started: bool = False
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def time_format(self) -> str:
+        return "%I:%M %p %Z" if self.show_zone else "%I:%M %p"
+
+
+def _message_step(message: Message, rule_name: str) -> Step:
+    call = message.channel == "voice"
+    noun = "Call" if call else "Text"
+    if message.status in _DELIVERED:
+        return Step("delivered", "Call answered" if call else "Text delivered", message.created_at, rule_name)
+    if message.status in _FAILED:
+        why = f"{message.error_code}: " if message.error_code else ""
+        detail = f"{why}{message.error_message or message.status}"
+        return Step("failed", f"{noun} not delivered", message.created_at, detail)
+    return Step("sent", f"{noun} sent", message.created_at, rule_name)
+
+
+def _reminder_step(reminder: Reminder, rule_name: str, sent: Message | None) -> Step:
+    noun = "Call" if reminder.channel == "voice" else "Text"
+    status = reminder.status
+    if status == ReminderStatus.SENT and sent is not None:
+        return _message_step(sent, rule_name)
+    if status == ReminderStatus.PLANNED:
+        return Step("planned", f"{noun} planned", reminder.due_at, rule_name)
+    if status in (ReminderStatus.SENDING, ReminderStatus.SENT):
+        return Step("sent", f"{noun} sending" if status == ReminderStatus.SENDING else f"{noun} sent", None, rule_name)
+    if status == ReminderStatus.FAILED:
+        return Step("failed", f"{noun} failed", reminder.updated_at, reminder.reason or "")
+    return Step("skipped", f"{noun} {status}", None, reminder.reason or rule_name)
+
+
+def build_rows(
+    appointments: Sequence[Appointment],
+    reminders: Sequence[Reminder],
+    messages: Sequence[Message],
+    rule_names: Mapping[int, str],
+    clinics: Mapping[int, Clinic],
+) -> list[Row]:
+    now = utcnow()
+    several_zones = len({c.timezone for c in clinics.values()}) > 1
+    by_appt: dict[int, list[Reminder]] = defaultdict(list)
+    for reminder in reminders:
+        by_appt[reminder.appointment_id].append(reminder)
+    sent_by_reminder: dict[int, Message] = {}
+    loose: dict[int, list[Message]] = defaultdict(list)  # answers and staff texts
+    for message in sorted(messages, key=lambda m: (m.created_at, m.id)):
+        if message.reminder_id is not None and message.direction == Direction.OUTBOUND:
+            sent_by_reminder[message.reminder_id] = message
+        elif message.appointment_id is not None:
+            loose[message.appointment_id].append(message)
+    rows = []
+    for appt in appointments:
+        own = sorted(by_appt[appt.id], key=lambda r: r.due_at)
+        steps = [_reminder_step(r, rule_names.get(r.rule_id, ""), sent_by_reminder.get(r.id)) for r in own]
+        answered = False
+        for message in loose[appt.id]:
+            if message.direction == Direction.INBOUND:
+                answered = True
+                meaning = ANSWERS.get(message.interpretation or "unknown", message.interpretation or "")
+                steps.append(Step("answered", f"Answered: {meaning}", message.created_at))
+            else:
+                steps.append(_message_step(message, "staff text"))
+        state = str(appt.status)
+        if state == AppointmentStatus.SCHEDULED and not answered and any(r.status == "sent" for r in own):
+            state = "no-answer"
+        clinic = clinics.get(appt.clinic_id)
+        rows.append(
+            Row(
+                appointment=appt,
+                zone=clinic.timezone if clinic else "UTC",
+                clinic_name=clinic.name if clinic else "",
+                show_zone=several_zones,
+                state=state,
+                steps=steps,
+                can_remind=appt.status in ACTIVE_STATUSES
+                and appt.starts_at > now
+                and any(r.status == ReminderStatus.PLANNED for r in own),
+                started=appt.starts_at <= now,
+            )
+        )
+    return rows
+
+
+def load_rows(db: Session, office_id: int, ids: Sequence[int], clinics: Mapping[int, Clinic]) -> list[Row]:
+    """The rows of these appointments, in start order."""
+    if not ids:
+        return []
+    stmt = (
+        select(Appointment)
+        .where(Appointment.id.in_(ids), Appointment.office_id == office_id)
+        .options(joinedload(Appointment.patient).selectinload(Patient.phones), joinedload(Appointment.provider))
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    appointments = list(db.scalars(stmt).unique())
+    reminders = list(db.scalars(select(Reminder).where(Reminder.appointment_id.in_(ids))))
+    messages = list(db.scalars(select(Message).where(Message.appointment_id.in_(ids))))
+    names = select(ReminderRule.id, ReminderRule.name).where(ReminderRule.office_id == office_id)
+    rules = {rule_id: name for rule_id, name in db.execute(names)}
+    return build_rows(appointments, reminders, messages, rules, clinics)
+
+
+def page_ids(db: Session, stmt: Select[Any], page: int) -> list[int]:
+    ordered = stmt.order_by(Appointment.starts_at, Appointment.id)
+    return list(db.scalars(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+
+
+def count(db: Session, stmt: Select[Any]) -> int:
+    return db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def changed_ids(db: Session, office_id: int, ids: Sequence[int], since: datetime) -> list[int]:
+    """Which of these appointments changed (or whose reminders or messages did) after `since`."""
+    if not ids:
+        return []
+    stmt: CompoundSelect[Any] = union(
+        select(Appointment.id).where(
+            Appointment.id.in_(ids), Appointment.office_id == office_id, Appointment.updated_at > since
+        ),
+        select(Reminder.appointment_id).where(
+            Reminder.appointment_id.in_(ids), Reminder.office_id == office_id, Reminder.updated_at > since
+        ),
+        select(Message.appointment_id).where(
+            Message.appointment_id.in_(ids), Message.office_id == office_id, Message.updated_at > since
+        ),
+    )
+    return sorted({int(i) for i in db.scalars(stmt) if i is not None})
