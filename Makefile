@@ -25,7 +25,9 @@ node_modules/.installed: package.json
 
 install: $(VENV)/.installed assets
 install-test: $(VENV)/.installed-test assets
+# Front-end libraries for the pages, copied from node_modules into the package (served locally, never a CDN).
 assets: node_modules/.installed
+	$(PYTHON) scripts/copy_assets.py
 
 # PostgreSQL runs on this kind of machine; start it when it does not (Debian's cluster tools, as root).
 postgres:
