@@ -278,7 +278,7 @@ def alerts(ctx: DoctorContext) -> Outcome:
     ours.sort(key=lambda a: a.date_created or ctx.now, reverse=True)
     latest = ours[0]
     meaning, fix = ALERT_CODES.get(latest.error_code, ("Twilio could not use our answer", "check the service's log"))
-    counts = ", ".join(f"{code} ×{n}" for code, n in Counter(a.error_code for a in ours).most_common())
+    counts = ", ".join(f"{code} ×{n}" for code, n in sorted(Counter(a.error_code for a in ours).items()))
     when = f"{latest.date_created:%Y-%m-%d %H:%M} UTC" if latest.date_created else "recently"
     path = urlsplit(latest.request_url or "").path or "/"
     explanation = (
