@@ -68,9 +68,9 @@ def update_room(sim: Simulator, req: RestRequest) -> Result:
     if req.arg("Status") != "completed":
         raise ApiError(20001, value="Status")
     if room.status == "in-progress":
-        room.status = "completed"
-        room.end_time = room.date_updated = now()
-        _room_event(sim, room, "room-ended")
+        from .video_signaling import end_room  # participants leave first, as on Twilio
+
+        end_room(sim, room)
     return 200, room_json(room, req.base_url)
 
 
@@ -87,7 +87,9 @@ def list_rooms(sim: Simulator, req: RestRequest) -> Result:
     return page_v1(req, "rooms", found, lambda r: room_json(r, req.base_url))
 
 
-def _room_event(sim: Simulator, room: Room, event: str) -> None:
+def _room_event(sim: Simulator, room: Room, event: str, extra: list[tuple[str, str]] | None = None) -> None:
+    """A signed room status callback; `extra` adds the participant's fields for participant events."""
+    sequence, room.sequence = room.sequence, room.sequence + 1
     if not room.status_callback:
         return
     params = [
@@ -98,7 +100,8 @@ def _room_event(sim: Simulator, room: Room, event: str) -> None:
         ("RoomType", room.type),
         ("StatusCallbackEvent", event),
         ("Timestamp", now().strftime("%Y-%m-%dT%H:%M:%S.000Z")),
-        ("SequenceNumber", "0" if event == "room-created" else "1"),
+        ("SequenceNumber", str(sequence)),
+        *(extra or []),
     ]
     account = sim.store.accounts[room.account_sid]
     sim.spawn(

@@ -23,6 +23,7 @@ from .core import Simulator
 from .inspection import inspection_routes
 from .phone_page import page_routes
 from .rest import RestApi
+from .video_signaling import SIGNALING_PATH, serve_signaling, video_routes
 
 PREFIX = "/simulator"
 REST_ROOTS = ("/2010-04-01/", "/v1/", "/v2/")
@@ -34,13 +35,15 @@ class SimulatorApp:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.simulator = Simulator(config)
         self.rest = RestApi(self.simulator, [*api2010.ROUTES, *api_v1.ROUTES])
-        self.pages = Starlette(routes=[*inspection_routes(self.simulator), *page_routes(self.simulator)])
+        self.pages = Starlette(
+            routes=[*inspection_routes(self.simulator), *page_routes(self.simulator), *video_routes(self.simulator)]
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             return
         root = scope.get("root_path", "")
         path: str = scope["path"]
@@ -49,6 +52,12 @@ class SimulatorApp:
         if route_path == PREFIX or route_path.startswith(PREFIX + "/"):
             route_path = route_path[len(PREFIX) :]
             prefix = root + PREFIX
+        if scope["type"] == "websocket":  # the Video SDK's signalling (see video_signaling.py)
+            if route_path == SIGNALING_PATH:
+                await serve_signaling(self.simulator, scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
         if route_path.startswith(REST_ROOTS):
             await self.rest(scope, receive, send, route_path, _origin(scope) + prefix)
             return

@@ -163,6 +163,27 @@ class Room:
     date_created: datetime = field(default_factory=now)
     date_updated: datetime = field(default_factory=now)
     end_time: datetime | None = None
+    participants: dict[str, Participant] = field(default_factory=dict)  # by SID, connected or not
+    sequence: int = 0  # status callbacks' SequenceNumber
+
+    def connected(self) -> list[Participant]:
+        return [p for p in self.participants.values() if p.status == "connected"]
+
+
+@dataclass(slots=True)
+class Participant:
+    """Someone in a video room: through the SDK's signalling WebSocket, or added with the inspection API."""
+
+    sid: str
+    identity: str
+    status: str = "connected"
+    revision: int = 1
+    start_time: datetime = field(default_factory=now)
+    end_time: datetime | None = None
+
+    @property
+    def duration(self) -> int:
+        return int(((self.end_time or now()) - self.start_time).total_seconds())
 
 
 @dataclass(slots=True)

@@ -1,0 +1,32 @@
+"""`/twilio/video-status`: Twilio Video's room and participant status callbacks (see telehealth.callbacks).
+
+Signed like every webhook (`signed.verified`: 403 and nothing recorded on a missing or wrong signature).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ...accounts import the_office
+from ...db import transaction
+from ...telehealth import callbacks
+from .signed import TwilioRequest, verified
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+
+
+@router.post("/twilio/video-status")
+async def video_status(request: Request, twilio: TwilioRequest = Depends(verified)) -> Response:
+    sessions = request.app.state.sessions
+
+    def work() -> str:
+        with transaction(sessions) as db:
+            return callbacks.record(db, the_office(db).id, twilio.params).event
+
+    event = await run_in_threadpool(work)
+    log.info("video status callback: %s", event)
+    return Response(status_code=204)
