@@ -13,6 +13,7 @@ import click
 from pydantic import ValidationError
 
 from . import accounts, demo
+from .benchmarks.dispatch import bench_dispatch_command
 from .db import make_engine, make_sessionmaker, transaction
 from .doctor.cli import cert_group, doctor_command, setup_group
 from .migrations import upgrade
@@ -51,6 +52,7 @@ database_option = _option(
 def main(log_level: str) -> None:
     """Appointment reminders for medical offices, on Twilio."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("twilio").setLevel(logging.WARNING)  # the SDK logs request parameters: numbers, bodies
 
 
 @main.group()
@@ -60,6 +62,7 @@ def bench() -> None:
 
 main.add_command(simulator_command, "simulator")
 bench.add_command(bench_simulator_command, "simulator")
+bench.add_command(bench_dispatch_command, "dispatch")
 main.add_command(doctor_command, "doctor")
 main.add_command(setup_group, "setup")
 main.add_command(cert_group, "cert")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 from phonenumbers import timezone as number_zones
@@ -36,8 +38,9 @@ def guess_kind(e164: str) -> PhoneKind:
     return PhoneKind.UNKNOWN
 
 
+@lru_cache(maxsize=4096)
 def display(e164: str) -> str:
-    """(555) 010-1234 for US numbers, international format otherwise."""
+    """(555) 010-1234 for US numbers, international format otherwise (cached: clinic numbers repeat a lot)."""
     parsed = phonenumbers.parse(e164)
     fmt = (
         phonenumbers.PhoneNumberFormat.NATIONAL

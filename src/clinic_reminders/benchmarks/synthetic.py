@@ -35,8 +35,11 @@ def numbers(count: int) -> Iterator[str]:
         yield f"+1{AREA_CODES[i // 10_000]}555{i % 10_000:04d}"
 
 
-def seed_due_reminders(sessions: sessionmaker[Session], count: int, starts_in: timedelta = timedelta(hours=24)) -> None:
-    """`count` patients with one appointment each and one SMS reminder due now (one rule, 36 h before)."""
+def seed_due_reminders(
+    sessions: sessionmaker[Session], count: int, starts_in: timedelta = timedelta(hours=24), plan: bool = True
+) -> None:
+    """`count` patients with one appointment each and one SMS reminder due now (one rule, 36 h before).
+    With `plan` False the appointments are left unplanned (to time planning on its own)."""
     with sessions() as db, db.begin():
         office = Office(name="Synthetic office")
         db.add(office)
@@ -56,7 +59,8 @@ def seed_due_reminders(sessions: sessionmaker[Session], count: int, starts_in: t
                 for pid in patient_ids
             ],
         )
-        plan_all(db, office)
+        if plan:
+            plan_all(db, office)
 
 
 def insert_patients(db: Session, office_id: int, count: int) -> None:
@@ -83,7 +87,9 @@ def plan_all(db: Session, office: Office, chunk: int = 2_000) -> int:
             db.scalars(
                 select(Appointment)
                 .where(Appointment.id.in_(ids[start : start + chunk]))
-                .options(selectinload(Appointment.clinic), selectinload(Appointment.patient).selectinload(Patient.phones))
+                .options(
+                    selectinload(Appointment.clinic), selectinload(Appointment.patient).selectinload(Patient.phones)
+                )
             )
         )
         planned += planning.plan_many(db, office, batch)

@@ -48,7 +48,10 @@ def backoff(attempts: int, hint: float | None) -> timedelta:
     return timedelta(seconds=min(3600.0, base * random.uniform(0.5, 1.5)))  # jitter spreads a thundering herd
 
 
-def record_sent(db: Session, reminder: Reminder, message: Message, outcome: Sent, now: datetime) -> None:
+def record_sent(
+    db: Session, reminder: Reminder, message: Message, outcome: Sent, now: datetime, *, callbacks_waiting: bool = True
+) -> None:
+    """`callbacks_waiting` False: the caller checked (in bulk) that no status callback beat us here."""
     message.twilio_sid = outcome.sid
     if message.status == MessageStatus.PENDING:
         message.status = outcome.status or MessageStatus.QUEUED
@@ -57,7 +60,8 @@ def record_sent(db: Session, reminder: Reminder, message: Message, outcome: Sent
     reminder.status = ReminderStatus.SENT
     reminder.reason = None
     release(reminder)
-    delivery.adopt(db, message, now)  # status callbacks that beat us here
+    if callbacks_waiting:
+        delivery.adopt(db, message, now)
 
 
 def record_failure(db: Session, reminder: Reminder, message: Message, error: TwilioError, now: datetime) -> None:

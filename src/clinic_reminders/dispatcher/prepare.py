@@ -70,6 +70,15 @@ class SendJob:
     not_before: float  # monotonic time the sender's pacing allows it
 
 
+@dataclass(frozen=True)
+class _Ready:
+    reminder: Reminder
+    message: Message
+    callback: str | None
+    seconds_left: float  # until the quiet-hours window closes: bounds ValidityPeriod
+    not_before: float
+
+
 def load(db: Session, ids: list[int]) -> list[Reminder]:
     return list(
         db.scalars(
@@ -122,13 +131,39 @@ class Preparer:
         self._week_counts: Counter[int] = Counter()
 
     def run(self, reminders: list[Reminder]) -> list[SendJob]:
+        """Re-check each reminder; new message rows are written in one flush, before any is sent."""
         self._count_recent_contacts({r.appointment.patient_id for r in reminders})
-        jobs = []
-        for reminder in reminders:
-            job = self._prepare(reminder)
-            if job is not None:
-                jobs.append(job)
-        return jobs
+        pending = {
+            m.reminder_id: m
+            for m in self.db.scalars(
+                select(Message).where(
+                    Message.reminder_id.in_([r.id for r in reminders]), Message.status == MessageStatus.PENDING
+                )
+            )
+        }
+        ready: list[_Ready] = []
+        with self.db.no_autoflush:
+            for reminder in reminders:
+                prepared = self._prepare(reminder, pending.get(reminder.id))
+                if prepared is not None:
+                    ready.append(prepared)
+        self.db.flush()  # message ids for the jobs
+        return [self._job(item) for item in ready]
+
+    def _job(self, ready: _Ready) -> SendJob:
+        reminder, message = ready.reminder, ready.message
+        sms = reminder.channel == Channel.SMS
+        return SendJob(
+            reminder_id=reminder.id,
+            message_id=message.id,
+            channel=reminder.channel,
+            to=message.to_number,
+            from_=message.from_number,
+            body=message.body if sms else self._call_url(message),
+            status_callback=ready.callback,
+            validity_period=max(MIN_VALIDITY, min(MAX_VALIDITY, int(ready.seconds_left))) if sms else None,
+            not_before=ready.not_before,
+        )
 
     def _office(self, office_id: int) -> Office:
         if office_id not in self._offices:
@@ -154,13 +189,10 @@ class Preparer:
             if created_at >= self.now - timedelta(hours=20):  # "one a day", with slack for a daily rule's drift
                 self._day_counts[patient_id] += 1
 
-    def _prepare(self, reminder: Reminder) -> SendJob | None:
+    def _prepare(self, reminder: Reminder, pending: Message | None) -> _Ready | None:
         appointment = reminder.appointment
         patient, clinic = appointment.patient, appointment.clinic
         office = self._office(reminder.office_id)
-        pending = self.db.scalar(
-            select(Message).where(Message.reminder_id == reminder.id, Message.status == MessageStatus.PENDING)
-        )
 
         def stop(status: ReminderStatus, reason: str) -> None:
             _retire(reminder, status, reason)
@@ -233,19 +265,7 @@ class Preparer:
         reminder.attempts += 1
         self._day_counts[patient.id] += 1
         self._week_counts[patient.id] += 1
-        body = pending.body if reminder.channel == Channel.SMS else self._call_url(pending)
-        assert body is not None
-        return SendJob(
-            reminder_id=reminder.id,
-            message_id=pending.id,
-            channel=reminder.channel,
-            to=pending.to_number,
-            from_=pending.from_number,
-            body=body,
-            status_callback=callback,
-            validity_period=max(MIN_VALIDITY, min(MAX_VALIDITY, int(left))) if reminder.channel == "sms" else None,
-            not_before=not_before,
-        )
+        return _Ready(reminder, pending, callback, left, not_before)
 
     def _condition_unmet(self, reminder: Reminder) -> str | None:
         condition = reminder.rule.condition
@@ -298,7 +318,6 @@ class Preparer:
         else:
             message.body = "(voice reminder call)"
         self.db.add(message)
-        self.db.flush()
         return message
 
     def _call_url(self, message: Message) -> str:

@@ -26,7 +26,7 @@ from ..accounts import the_office
 from ..db import transaction
 from ..effective import NotConfigured, TwilioConfig, twilio_config
 from ..gateways import TwilioError, TwilioGateway
-from ..models import Channel, Message, Reminder, utcnow
+from ..models import Channel, DeliveryEvent, Message, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
 from .leases import claim_due, renew, take_over_abandoned, unfinished
@@ -205,10 +205,18 @@ class Worker:
         messages = {
             m.id: m for m in db.scalars(select(Message).where(Message.id.in_([j.message_id for j, _ in batch])))
         }
+        sids = [outcome.sid for _, outcome in batch if isinstance(outcome, Sent)]
+        early = set(
+            db.scalars(
+                select(DeliveryEvent.twilio_sid).where(
+                    DeliveryEvent.twilio_sid.in_(sids), DeliveryEvent.message_id.is_(None)
+                )
+            )
+        )  # status callbacks that arrived before we recorded the SID
         for job, outcome in batch:
             reminder, message = reminders[job.reminder_id], messages[job.message_id]
             if isinstance(outcome, Sent):
-                record_sent(db, reminder, message, outcome, now)
+                record_sent(db, reminder, message, outcome, now, callbacks_waiting=outcome.sid in early)
                 metrics.SENT.labels(channel=job.channel).inc()
             elif isinstance(outcome, Failed):
                 record_failure(db, reminder, message, outcome.error, now)

@@ -111,7 +111,12 @@ class ReminderContext:
 
 def format_when(ctx: ReminderContext, *, spoken: bool = False) -> tuple[str, str, str]:
     """(date, time, both) in the clinic's zone for the patient's language; `spoken` is the long form for <Say>."""
-    local, lang = ctx.local_start, ctx.lang
+    return _format_local(ctx.local_start, ctx.lang, spoken)
+
+
+@lru_cache(maxsize=4096)
+def _format_local(local: datetime, lang: Language, spoken: bool) -> tuple[str, str, str]:
+    """Babel is slow and appointments share their start times: cached (the dispatcher formats thousands)."""
     if lang == "es":
         day = format_date(local, "EEEE d 'de' MMMM" if spoken else "EEE d MMM", locale="es")
         clock = format_time(local, "H:mm", locale="es")
