@@ -3,22 +3,26 @@ subset with its dependencies, and our service served on a free port (for the sig
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Receive, Scope, Send
 
 from clinic_reminders.doctor import ALL_CHECKS, Check, Report, run_doctor
 from clinic_reminders.doctor.context import DoctorContext
+from clinic_reminders.doctor.tls import uvicorn_ssl_context
 from clinic_reminders.models import Office
 from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, NumberConfig, SimulatorConfig
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_clinic, make_office
-from tests.fixtures.simulator import SimulatorClient, ThreadedServer
+from tests.fixtures.simulator import SimulatorClient, ThreadedServer, free_port
 
 SID, TOKEN = DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 NUMBER = "+14155550100"
@@ -111,3 +115,33 @@ def served(make_settings: Callable[[str], Settings]) -> Iterator[str]:
     holder.app = create_app(make_settings(server.url))
     with server:
         yield server.url
+
+
+@contextmanager
+def served_tls(make_settings: Callable[[str], Settings], certfile: str, keyfile: str) -> Iterator[str]:
+    """Our service over HTTPS (TLS 1.2+, as `reminders serve --certfile` runs it) on a free loopback port."""
+    port = free_port()
+    public = f"https://127.0.0.1:{port}"
+    config = uvicorn.Config(
+        create_app(make_settings(public)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
+        ssl_context_factory=uvicorn_ssl_context,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the HTTPS test server did not start")
+        time.sleep(0.02)
+    try:
+        yield public
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -12,6 +12,7 @@ import ipaddress
 import itertools
 import socket
 import ssl
+import warnings
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import NameOID
 
 from .checks import Outcome, failed, ok, warning
@@ -78,7 +80,9 @@ def trusted_roots() -> tuple[x509.Certificate, ...]:
     candidates += [p for p in (paths.cafile, paths.openssl_cafile) if p]
     for candidate in candidates:
         try:
-            return tuple(load_pem_chain(candidate))
+            with warnings.catch_warnings():  # a few old roots have negative serial numbers: not our concern
+                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+                return tuple(load_pem_chain(candidate))
         except (OSError, ValueError):
             continue
     return ()

@@ -68,6 +68,7 @@ class SimulatorConfig:
     auto_answer_calls: bool = False  # answer every call at once, instead of waiting for the phone page / API
     webhook_timeout_s: float = 15.0  # Twilio gives up on a webhook after 15 s
     fault_seed: int | None = None  # seed the fault dice for reproducible runs
+    webhook_ca_file: str | None = None  # a PEM CA the webhooks also trust (tests of HTTPS with a private CA)
 
     @classmethod
     def for_account(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -66,6 +67,17 @@ class WebhookSender:
         self._sim = sim
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._trust: tuple[str, ssl.SSLContext] | None = None
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """Like Twilio, verify the service's certificate: against `webhook_ca_file` when set (tests), else the
+        system's CAs."""
+        ca_file = self._sim.config.webhook_ca_file
+        if not ca_file:
+            return True
+        if self._trust is None or self._trust[0] != ca_file:
+            self._trust = (ca_file, ssl.create_default_context(cafile=ca_file))
+        return self._trust[1]
 
     def _client(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -87,7 +99,7 @@ class WebhookSender:
         method, url, body, headers = prepare_webhook(account.auth_token, method, url, params)
         try:
             async with self._client().request(
-                method, URL(url, encoded=True), data=body, headers=headers, allow_redirects=False
+                method, URL(url, encoded=True), data=body, headers=headers, allow_redirects=False, ssl=self._verify()
             ) as response:
                 text = await response.text()
                 result = WebhookResult(response.status, text, response.headers.get("Content-Type", ""), url)

@@ -1,0 +1,203 @@
+"""`reminders setup twilio` from an empty simulated account to an all-green doctor, a second run that changes
+nothing (no second number), and the same provisioning through Prism on Twilio's spec (requests accepted)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic_reminders.cli import main
+from clinic_reminders.crypto import SecretBox
+from clinic_reminders.db import make_engine, make_sessionmaker
+from clinic_reminders.doctor import Status
+from clinic_reminders.doctor.provision import Provisioner
+from clinic_reminders.doctor.tls import Issued, make_certificate, make_key
+from clinic_reminders.gateways import TwilioError, TwilioGateway
+from clinic_reminders.migrations import upgrade
+from clinic_reminders.models import Office
+from clinic_reminders.settings import Settings
+from clinic_reminders.simulator import AccountConfig, SimulatorConfig
+from tests.conftest import TEST_SECRET_KEY, postgres_schema
+from tests.fixtures.simulator import SimulatorClient
+from tests.integration.doctor_support import SID, TOKEN, doctor, make_office_with_clinics, served_tls
+from tests.integration.test_conformance import ACCOUNT_SID, assert_accepted, last_response, prism_urls  # noqa: F401
+
+CODE = re.compile(r"at (\+\d+): answer and type (\d{6})")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'setup.db'}"
+        upgrade(url)
+        yield url
+        return
+    with postgres_schema() as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A private CA (trusted by the simulator and the doctor in this test) and a full chain for 127.0.0.1."""
+    root = make_certificate([], key=make_key("ec"), is_ca=True, common_name="Setup Test Root", days=3650)
+    intermediate = make_certificate([], key=make_key("ec"), issuer=root, is_ca=True, common_name="Setup Test CA")
+    leaf: Issued = make_certificate(["127.0.0.1"], key=make_key("ec"), issuer=intermediate, common_name="127.0.0.1")
+    folder = tmp_path_factory.mktemp("pki")
+    files = {"root": folder / "root.pem", "cert": folder / "fullchain.pem", "key": folder / "key.pem"}
+    files["root"].write_bytes(root.cert_pem)
+    files["cert"].write_bytes(leaf.cert_pem + intermediate.cert_pem)
+    files["key"].write_bytes(leaf.key_pem)
+    return {name: str(path) for name, path in files.items()}
+
+
+def setup(env: dict[str, str], *extra: str) -> str:
+    args = ["setup", "twilio", "--account-sid", SID, "--auth-token", TOKEN, "--area-code", "415", "--yes", *extra]
+    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def step_lines(output: str) -> dict[str, str]:
+    steps = ("credentials", "number", "webhooks", "caller_ids", "api_key")
+    return {line.split()[1]: line for line in output.splitlines() if len(line.split()) > 1 and line.split()[1] in steps}
+
+
+def test_it_sets_up_an_empty_account_until_the_doctor_is_all_green_and_then_changes_nothing(
+    simulator: SimulatorClient, migrated_url: str, pki: dict[str, str]
+) -> None:
+    account = AccountConfig(sid=SID, auth_token=TOKEN, numbers=[], balance="50.00")
+    simulator.reset(SimulatorConfig(accounts=[account], callback_delay_ms=5, webhook_ca_file=pki["root"]))
+    engine = make_engine(migrated_url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as db:
+        make_office_with_clinics(db)
+
+    def settings(public: str) -> Settings:
+        return Settings(
+            database_url=migrated_url,
+            secret_key=TEST_SECRET_KEY,
+            public_url=public,
+            twilio_api_base_url=simulator.base_url,
+            tls_certfile=pki["cert"],
+            tls_keyfile=pki["key"],
+            heartbeat_seconds=0.5,
+        )
+
+    with served_tls(settings, pki["cert"], pki["key"]) as public:
+        env = {
+            "REMINDERS_DATABASE_URL": migrated_url,
+            "REMINDERS_SECRET_KEY": TEST_SECRET_KEY,
+            "REMINDERS_PUBLIC_URL": public,
+            "TWILIO_API_BASE_URL": simulator.base_url,
+        }
+        first = setup(env)
+        steps = step_lines(first)
+        assert re.search(r"bought \+1415555010\d", steps["number"]), first
+        assert f"SMS GET and voice {public}/app_confirm" in steps["webhooks"]  # set when buying
+        assert "created key SK" in steps["api_key"]
+        codes = dict(CODE.findall(first))
+        assert sorted(codes) == ["+12125550100", "+12125550101"], first
+        for call in simulator.calls():  # the clinics' staff answer Twilio's call and type the code shown
+            if call["verification"] and call["to"] in codes:
+                simulator.answer(call["sid"])
+                simulator.press(call["sid"], codes[call["to"]])
+
+        report = doctor(settings(public), sessions, trusted_roots=[_load(pki["root"])])
+        assert {r.id: r.explanation for r in report.results if r.status is not Status.OK} == {}
+        assert report.ok
+
+        calls_before = len(simulator.calls())
+        with sessions() as db:
+            office = db.scalars(select(Office)).one()
+            saved = (office.twilio_phone_number, office.twilio_api_key, office.twilio_auth_token_encrypted)
+            secret = SecretBox(TEST_SECRET_KEY).decrypt(office.twilio_api_secret_encrypted or "")
+        second = setup(env)
+        assert all(line.lstrip().startswith("=") for line in step_lines(second).values()), second
+    engine.dispose()
+
+    assert len(simulator.gateway().list_incoming_numbers()) == 1  # never a second number
+    assert len(simulator.calls()) == calls_before  # no new verification call
+    with sessions() as db:
+        office = db.scalars(select(Office)).one()
+        assert (office.twilio_phone_number, office.twilio_api_key, office.twilio_auth_token_encrypted) == saved
+    for output in (first, second):
+        assert TOKEN not in output and secret not in output
+
+
+def _load(path: str) -> Any:
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(Path(path).read_bytes())
+
+
+class ConformingGateway:
+    """Sends every call to Prism and fails on any request the spec refuses. Prism answers with the spec's
+    examples, so list answers are steered (no number owned until one is bought) to walk every path."""
+
+    def __init__(self, gateway: TwilioGateway) -> None:
+        self._gateway = gateway
+        self.calls: list[str] = []
+        self.bought: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._gateway, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = attribute(*args, **kwargs)
+            except TwilioError:
+                result = None
+            assert_accepted(last_response(self._gateway, async_client=False), name)
+            self.calls.append(name)
+            return self._steer(name, result)
+
+        return call
+
+    def _steer(self, name: str, result: Any) -> Any:
+        if name == "buy_number":
+            self.bought = result.phone_number
+        if name == "list_incoming_numbers":
+            if self.bought is None:
+                return []
+            return [replace(n, phone_number=self.bought, sms_capable=True, sms_url=None) for n in result[:1]]
+        if name == "search_available_numbers":
+            return [replace(n, sms_capable=True) for n in result]
+        return result
+
+
+@pytest.mark.prism
+def test_it_provisions_through_prism_with_requests_the_spec_accepts(
+    prism_urls: dict[str, str],  # noqa: F811 (the conformance tests' fixture)
+    session_factory: sessionmaker[Session],
+    session: Session,
+) -> None:
+    make_office_with_clinics(session)
+    gateway = ConformingGateway(TwilioGateway(ACCOUNT_SID, "any-token-of-prism", domain_urls=prism_urls))
+    settings = Settings(
+        database_url="sqlite://", secret_key=TEST_SECRET_KEY, public_url="https://clinic.example.com:8443"
+    )
+    provisioner = Provisioner(settings, session_factory, gateway, auth_token="any-token-of-prism")  # type: ignore[arg-type]
+    steps = provisioner.run(area_code=415)
+    assert [s.id for s in steps] == ["credentials", "number", "webhooks", "caller_ids", "api_key"]
+    assert {
+        "fetch_account",
+        "list_incoming_numbers",
+        "search_available_numbers",
+        "buy_number",
+        "update_number_webhooks",
+        "list_caller_ids",
+        "start_caller_id_verification",
+        "create_api_key",
+    } <= set(gateway.calls)
+    assert gateway.calls.count("start_caller_id_verification") == 2
