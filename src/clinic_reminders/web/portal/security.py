@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -79,6 +80,7 @@ class PortalGuard:
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = content_security_policy(self.settings)
         return response
 
     def _set(self, response: Response, name: str, value: str, max_age: int | None) -> None:
@@ -91,3 +93,16 @@ class PortalGuard:
             samesite="strict",
             secure=_secure(self.request, self.settings),
         )
+
+
+def content_security_policy(settings: Settings) -> str:
+    """Scripts and styles from this site only; the Video SDK may reach Twilio (or the simulator standing in)."""
+    connect = ["'self'", "https://*.twilio.com", "wss://*.twilio.com"]
+    if settings.twilio_api_base_url:
+        parts = urlsplit(settings.twilio_api_base_url)
+        connect.append(f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"media-src 'self' blob: mediastream:; connect-src {' '.join(connect)}; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
+    )
