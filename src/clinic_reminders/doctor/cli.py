@@ -183,7 +183,7 @@ def cert_group() -> None:
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
 )
-@_option("--days", envvar="REMINDERS_CERT_DAYS", default=30, show_default=True, type=click.IntRange(1, 825))
+@_option("--days", envvar="REMINDERS_CERT_DAYS", default=90, show_default=True, type=click.IntRange(1, 825))
 @_option("--key-type", envvar="REMINDERS_CERT_KEY_TYPE", default="rsa", type=click.Choice(["rsa", "ec"]))
 def cert_self_signed(host: str, out_dir: Path, days: int, key_type: str) -> None:
     """Make a self-signed certificate FOR TESTING ONLY: Twilio refuses self-signed certificates."""
