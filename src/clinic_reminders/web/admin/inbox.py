@@ -137,7 +137,7 @@ def thread_updates(patient_id: int, db: DbDep, user: PageUser, since: str = "") 
     if patient is None:
         return JSONResponse({"detail": "no such patient"}, 404)
     try:
-        after = datetime.fromisoformat(since).astimezone(UTC) - OVERLAP
+        after = datetime.fromisoformat(since.replace(" ", "+")).astimezone(UTC) - OVERLAP
     except ValueError:
         after = now - OVERLAP
     changed = list(

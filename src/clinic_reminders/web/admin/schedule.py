@@ -112,7 +112,7 @@ def schedule_changes(request: Request, db: DbDep, user: PageUser, since: str = "
     """The rows among `ids` that changed since `since` (the previous answer's `now`), as HTML to swap in."""
     now = utcnow()
     try:
-        after = datetime.fromisoformat(since).astimezone(UTC) - OVERLAP
+        after = datetime.fromisoformat(since.replace(" ", "+")).astimezone(UTC) - OVERLAP
     except ValueError:
         after = now - OVERLAP
     wanted = [int(i) for i in ids.split(",")[:PAGE_SIZE] if i.isdigit()]

@@ -107,7 +107,13 @@ def parse_filters(params: Mapping[str, str], clinics: Sequence[Clinic]) -> Filte
 
 
 def _sent_reminder() -> Exists:
-    return exists().where(Reminder.appointment_id == Appointment.id, Reminder.status == ReminderStatus.SENT)
+    """A reminder reached (or is on its way to) the patient: sent and not reported failed."""
+    return exists().where(
+        Message.appointment_id == Appointment.id,
+        Message.direction == Direction.OUTBOUND,
+        Message.reminder_id.is_not(None),
+        Message.status.not_in(_FAILED),
+    )
 
 
 def _answered() -> Exists:
@@ -221,6 +227,7 @@ def build_rows(
     for appt in appointments:
         own = sorted(by_appt[appt.id], key=lambda r: r.due_at)
         steps = [_reminder_step(r, rule_names.get(r.rule_id, ""), sent_by_reminder.get(r.id)) for r in own]
+        reached = any(step.kind in ("sent", "delivered") for step in steps)
         answered = False
         for message in loose[appt.id]:
             if message.direction == Direction.INBOUND:
@@ -230,7 +237,7 @@ def build_rows(
             else:
                 steps.append(_message_step(message, "staff text"))
         state = str(appt.status)
-        if state == AppointmentStatus.SCHEDULED and not answered and any(r.status == "sent" for r in own):
+        if state == AppointmentStatus.SCHEDULED and reached and not answered:
             state = "no-answer"
         clinic = clinics.get(appt.clinic_id)
         rows.append(

@@ -1,0 +1,234 @@
+"""The configuration screen: the seed's fields, write-only secrets shown masked, templates with a live preview,
+and reminder rules whose changes re-plan what is ahead."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from clinic_reminders.crypto import SecretBox
+from clinic_reminders.models import Office, Reminder, ReminderRule, StaffUser
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import make_appointment, make_clinic, make_patient
+from tests.web.pages import PageClient, sign_in, signed_in
+
+SID = "AC" + "0123456789abcdef" * 2
+API_KEY = "SK" + "fedcba9876543210" * 2
+AUTH_TOKEN = "f00dfeedf00dfeedf00dfeedf00d1234"
+API_SECRET = "s3cr3t-api-secret-value-abcd5678"
+FORM = {
+    "name": "Riverside Family Medicine",
+    "public_host": "reminders.riverside.example",
+    "http_type": "https",
+    "public_port": "443",
+    "twilio_phone_number": "(303) 555-0100",
+    "twilio_account_sid": SID,
+    "twilio_auth_token": AUTH_TOKEN,
+    "twilio_api_key": API_KEY,
+    "twilio_api_secret": API_SECRET,
+    "quiet_hours_start": "08:30",
+    "quiet_hours_end": "20:00",
+    "max_reminders_per_day": "1",
+    "max_reminders_per_week": "3",
+    "sms_price_per_segment": "0.0079",
+    "template_en": "",
+    "template_es": "",
+}
+
+
+@pytest.fixture
+def pages(app: FastAPI, admin_user: StaffUser) -> PageClient:
+    return signed_in(app, admin_user)
+
+
+def save(pages: PageClient, **changes: str) -> str:
+    pages.get("/config")
+    response = pages.post("/config", {**FORM, **changes})
+    assert (response.status_code, response.headers.get("location")) == (303, "/config"), response.text
+    return pages.get("/config").text
+
+
+def test_it_saves_the_seeds_fields_and_shows_where_twilio_calls(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    page = save(pages)
+    assert "Configuration saved." in page
+    session.expire_all()
+    assert (office.public_url, office.twilio_phone_number, office.twilio_account_sid) == (
+        "https://reminders.riverside.example",
+        "+13035550100",
+        SID,
+    )
+    assert (str(office.quiet_hours_start), str(office.quiet_hours_end)) == ("08:30:00", "20:00:00")
+    assert "https://reminders.riverside.example/app_confirm" in page
+    for label in (
+        "External domain or IP",
+        "HTTP type",
+        "Port",
+        "Twilio phone number",
+        "Account SID",
+        "Auth Token",
+        "API Key",
+        "API Secret",
+    ):
+        assert f">{label}</label>" in page
+
+
+def test_secrets_are_stored_encrypted_and_only_ever_shown_masked(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    page = save(pages)
+    assert AUTH_TOKEN not in page and API_SECRET not in page
+    assert "••••1234" in page and "••••5678" in page
+    stored = session.execute(
+        text("SELECT twilio_auth_token_encrypted, twilio_api_secret_encrypted FROM offices WHERE id = :id"),
+        {"id": office.id},
+    ).one()
+    session.rollback()
+    assert AUTH_TOKEN not in stored[0] and SecretBox(TEST_SECRET_KEY).decrypt(stored[0]) == AUTH_TOKEN
+    # an empty box keeps the saved secret; a refused form never sends a typed secret back
+    save(pages, twilio_auth_token="", twilio_api_secret="")
+    session.expire_all()
+    assert SecretBox(TEST_SECRET_KEY).decrypt(office.twilio_auth_token_encrypted or "") == AUTH_TOKEN
+    refused = pages.post("/config", {**FORM, "twilio_auth_token": "brand-new-token-9999", "public_port": "0"})
+    assert refused.status_code == 422
+    assert "brand-new-token-9999" not in refused.text and AUTH_TOKEN not in refused.text
+
+
+def test_a_saved_secret_can_be_removed(pages: PageClient, session: Session, office: Office) -> None:
+    save(pages)
+    page = save(pages, twilio_auth_token="", twilio_api_secret="", clear_twilio_api_secret="on")
+    session.expire_all()
+    assert office.twilio_api_secret_encrypted is None and office.twilio_auth_token_encrypted is not None
+    assert "••••5678" not in page and "••••1234" in page
+
+
+def test_refused_values_are_named_next_to_their_field_and_nothing_is_saved(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    pages.get("/config")
+    response = pages.post(
+        "/config",
+        {
+            **FORM,
+            "public_host": "https://clinic.example.com/",
+            "twilio_account_sid": "AC-not-a-sid",
+            "twilio_phone_number": "12",
+        },
+    )
+    assert response.status_code == 422
+    assert 'id="e-public_host"' in response.text and "no scheme, port or path" in response.text
+    assert 'id="e-twilio_account_sid"' in response.text and 'id="e-twilio_phone_number"' in response.text
+    assert 'value="https://clinic.example.com/"' in response.text  # what was typed is kept for correcting
+    backwards = pages.post("/config", {**FORM, "quiet_hours_start": "21:00", "quiet_hours_end": "08:00"})
+    assert backwards.status_code == 422 and "must be after quiet_hours_start" in backwards.text
+    session.expire_all()
+    assert office.public_host is None and office.twilio_auth_token_encrypted is None
+
+
+def test_the_preview_shows_the_text_its_segments_and_cost(pages: PageClient) -> None:
+    pages.get("/config")
+    headers = {"X-CSRF-Token": pages.token}
+    default = pages.client.post("/config/preview", json={"template": "", "language": "es"}, headers=headers).json()
+    assert "Responda 1 confirmar" in default["body"] and "1 segment (GSM-7)" in default["summary"]
+    assert default["problems"] == []
+    emoji = "Hi {{ first_name }} 😀 {{ when }}. {{ options }}. STOP=opt out"
+    costly = pages.client.post("/config/preview", json={"template": emoji, "language": "en"}, headers=headers).json()
+    assert "UCS-2" in costly["summary"] and "$0.0166 per text" in costly["summary"]
+    assert any("segments" in p for p in costly["problems"])
+    bad = pages.client.post("/config/preview", json={"template": "Reply CANCEL", "language": "en"}, headers=headers)
+    assert any("CANCEL" in p for p in bad.json()["problems"])
+    assert pages.client.post("/config/preview", json={"template": "x"}).status_code == 403  # no token
+
+
+def test_templates_are_saved_per_language_and_bad_ones_refused(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    mine = "{{ first_name }}: {{ clinic }} {{ when }}. {{ options }}. {{ clinic_phone }}. STOP=opt out"
+    page = save(pages, template_en=mine)
+    session.expire_all()
+    assert office.sms_templates == {"en": mine}
+    assert "Alejandro: Riverside Family Medicine" in page  # the preview of the saved text
+    pages.get("/config")
+    refused = pages.post("/config", {**FORM, "template_en": "Hello {{ first_name }}, please come."})
+    assert refused.status_code == 422 and "how to answer" in refused.text
+    session.expire_all()
+    assert office.sms_templates == {"en": mine}
+
+
+def test_rules_are_added_and_changed_and_upcoming_appointments_replanned(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    appointment = make_appointment(session, make_clinic(session, office), make_patient(session, office))
+    session.commit()
+    pages.get("/config")
+    added = pages.post(
+        "/config/rules",
+        {
+            "name": "Text 3 hours before",
+            "channel": "sms",
+            "timing": "minutes",
+            "minutes_before": "180",
+            "condition": "always",
+            "appointment_kinds": "in-person",
+            "skip_if_confirmed": "on",
+            "active": "on",
+        },
+    )
+    assert added.status_code == 303, added.text
+    rule = session.scalars(select(ReminderRule).where(ReminderRule.name == "Text 3 hours before")).one()
+    assert (rule.minutes_before, rule.days_before, rule.appointment_kinds) == (180, None, ["in-person"])
+    reminder = session.scalars(select(Reminder).where(Reminder.rule_id == rule.id)).one()
+    assert reminder.appointment_id == appointment.id and reminder.status == "planned"
+    pages.get("/config")
+    off = pages.post(
+        f"/config/rules/{rule.id}",
+        {
+            "name": "Text 3 hours before",
+            "channel": "sms",
+            "timing": "days",
+            "days_before": "1",
+            "at_local_time": "09:00",
+            "condition": "always",
+            "appointment_kinds": "in-person",
+        },
+    )
+    assert off.status_code == 303
+    session.expire_all()
+    assert (rule.active, rule.days_before, rule.minutes_before) == (False, 1, None)
+    assert session.get(Reminder, reminder.id).status == "cancelled"  # type: ignore[union-attr]
+    page = pages.get("/config").text
+    assert "Text 1 day(s) before at 09:00 (clinic time) · turned off" in page
+
+
+def test_a_refused_rule_is_shown_again_with_its_errors(pages: PageClient, session: Session) -> None:
+    pages.get("/config")
+    response = pages.post(
+        "/config/rules",
+        {"name": "", "channel": "sms", "timing": "days", "days_before": "", "condition": "always", "active": "on"},
+    )
+    assert response.status_code == 422
+    assert "Please correct" in response.text
+    assert session.scalars(select(ReminderRule).where(ReminderRule.name == "")).first() is None
+
+
+def test_environment_settings_that_win_are_pointed_out(
+    database_url: str, session: Session, admin_user: StaffUser
+) -> None:
+    from clinic_reminders.settings import Settings
+    from clinic_reminders.web.app import create_app
+
+    settings = Settings(
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        twilio_account_sid=SID,
+        public_url="https://env.example.com",
+    )
+    app = create_app(settings, session.get_bind())  # type: ignore[arg-type]
+    client = TestClient(app, base_url="https://testserver")  # an https public URL makes the cookie Secure
+    page = sign_in(client, admin_user.email).get("/config").text
+    assert "TWILIO_ACCOUNT_SID is set in the server's environment" in page
+    assert "REMINDERS_PUBLIC_URL is set" in page and "https://env.example.com/app_confirm" in page

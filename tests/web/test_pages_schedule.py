@@ -1,0 +1,146 @@
+"""The schedule page: states and reminder trails, filters, actions through booking, and live row updates."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from clinic_reminders import booking
+from clinic_reminders.models import Appointment, AppointmentStatus, AuditEntry, Office, Reminder, StaffUser, utcnow
+from clinic_reminders.web.admin import schedule
+from tests.factories import make_appointment, make_clinic, make_patient
+from tests.web.pages import Day, PageClient, answer, build_day, day_query, signed_in
+
+
+@pytest.fixture
+def pages(app: FastAPI, staff_user: StaffUser) -> PageClient:
+    return signed_in(app, staff_user)
+
+
+@pytest.fixture
+def day(session: Session, office: Office) -> Day:
+    built = build_day(session, office)
+    session.commit()
+    return built
+
+
+def row_of(html: str, appointment: Appointment) -> str:
+    match = re.search(rf'<tr id="appt-{appointment.id}".*?</tr>', html, re.S)
+    assert match, f"no row for appointment {appointment.id}"
+    return match.group(0)
+
+
+def test_it_shows_each_appointment_with_its_state_and_reminder_trail(pages: PageClient, day: Day) -> None:
+    html = pages.get(f"/schedule?day={day_query(day)}").text
+    rows = {key: row_of(html, a) for key, a in day.appointments.items()}
+    assert "state-scheduled" in rows["planned"] and "Text planned" in rows["planned"]
+    assert "state-confirmed" in rows["confirmed"]
+    assert "Text delivered" in rows["confirmed"] and "Answered: confirmed" in rows["confirmed"]
+    assert "Text not delivered" in rows["failed"] and "30003: Unreachable destination handset" in rows["failed"]
+    assert "state-cancelled" in rows["cancelled"] and "Answered: cancelled" in rows["cancelled"]
+    assert "state-no-answer" in rows["silent"] and "No answer yet" in rows["silent"]
+    assert "Answered: needs a person" in rows["other"]
+    # the times are on the clinic's clock
+    assert "9:00 AM" in rows["planned"] and "10:00 AM" in rows["confirmed"]
+    # actions offered by state
+    assert 'value="confirmed"' in rows["planned"] and "Send reminder now" in rows["planned"]
+    assert 'value="confirmed"' not in rows["confirmed"] and 'value="cancelled"' in rows["confirmed"]
+    assert "Reinstate" in rows["cancelled"]
+
+
+def test_it_filters_by_clinic_status_and_patient(pages: PageClient, day: Day) -> None:
+    base = f"/schedule?day={day_query(day)}"
+    by_clinic = pages.get(f"{base}&clinic_id={day.other_clinic.id}").text
+    assert "Elsewhere" in by_clinic and "Planned" not in by_clinic
+    confirmed = pages.get(f"{base}&status=confirmed").text
+    assert "Carlos Confirmed" in confirmed and "Olivia Planned" not in confirmed
+    silent = pages.get(f"{base}&status=no-answer").text
+    assert "Noah Silent" in silent and "Fiona Failed" not in silent and "Olivia Planned" not in silent
+    search = pages.get(f"{base}&q=fion").text
+    assert "Fiona Failed" in search and "Noah Silent" not in search
+    week = pages.get(f"{base}&days=7").text
+    assert week.count('class="dayrow"') == 1
+    assert "No appointments match" in pages.get(f"{base}&q=nobody").text
+
+
+def test_confirming_goes_through_booking_and_comes_back_to_the_same_view(
+    pages: PageClient, day: Day, session: Session, staff_user: StaffUser
+) -> None:
+    appointment = day.appointments["planned"]
+    back = f"/schedule?day={day_query(day)}&clinic_id={day.clinic.id}"
+    response = pages.post(f"/schedule/appointments/{appointment.id}/status", {"status": "confirmed", "next": back})
+    assert (response.status_code, response.headers["location"]) == (303, back)
+    session.expire_all()
+    assert appointment.status == "confirmed" and appointment.status_changed_by == f"user:{staff_user.id}"
+    reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).one()
+    assert (reminder.status, reminder.reason) == ("skipped", "already confirmed")  # re-planned by booking
+    page = pages.get(back).text
+    assert "Confirmed: Olivia Planned." in page and "state-confirmed" in row_of(page, appointment)
+
+
+def test_cancel_no_show_and_refused_moves(pages: PageClient, day: Day, session: Session, office: Office) -> None:
+    url = f"/schedule/appointments/{day.appointments['silent'].id}/status"
+    assert pages.htmx(url, {"status": "cancelled"}).status_code == 200
+    # a completed visit cannot be confirmed: refused with a reason, nothing changed
+    past = make_appointment(session, day.clinic, make_patient(session, office), starts_at=utcnow() - timedelta(hours=3))
+    booking.set_status(session, past, AppointmentStatus.COMPLETED, "test")
+    session.commit()
+    refused = pages.htmx(f"/schedule/appointments/{past.id}/status", {"status": "confirmed"})
+    assert refused.status_code == 409 and "cannot become confirmed" in refused.json()["detail"]
+    no_show = pages.htmx(f"/schedule/appointments/{past.id}/status", {"status": "no-show"})
+    assert "state-no-show" in no_show.text
+    assert pages.htmx(f"/schedule/appointments/{past.id}/status", {"status": "bogus"}).status_code == 404
+    session.expire_all()
+    assert (day.appointments["silent"].status, past.status) == ("cancelled", "no-show")
+
+
+def test_send_reminder_now_moves_the_planned_reminder_to_now(pages: PageClient, day: Day, session: Session) -> None:
+    appointment = day.appointments["planned"]
+    before = utcnow()
+    row = pages.htmx(f"/schedule/appointments/{appointment.id}/remind").text
+    assert "Text planned" in row
+    session.expire_all()
+    reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).one()
+    assert before - timedelta(seconds=1) <= reminder.due_at <= utcnow()
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "send-now")).one()
+    assert audit.entity_id == reminder.id and audit.detail == {"appointment": appointment.id}
+    nothing_left = pages.post(f"/schedule/appointments/{day.appointments['confirmed'].id}/remind")
+    assert nothing_left.status_code == 303
+    assert "No reminder is left to send" in pages.get(nothing_left.headers["location"]).text
+
+
+def test_a_patients_answer_reaches_an_open_page_as_a_changed_row(
+    pages: PageClient, day: Day, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schedule, "OVERLAP", timedelta(0))  # rows are normally re-sent for a few seconds
+    html = pages.get(f"/schedule?day={day_query(day)}").text
+    since = re.search(r'data-since="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    ids = ",".join(str(a.id) for a in day.appointments.values())
+    assert pages.get(f"/schedule/changes?since={since}&ids={ids}").json()["rows"].keys() <= {
+        str(a.id) for a in day.appointments.values()
+    }
+    appointment = day.appointments["silent"]
+    answer(session, appointment, "1", "confirm")
+    booking.set_status(session, appointment, AppointmentStatus.CONFIRMED, "patient")
+    session.commit()
+    changes = pages.get(f"/schedule/changes?since={since}&ids={ids}").json()
+    assert "state-confirmed" in changes["rows"][str(appointment.id)]
+    assert "Answered: confirmed" in changes["rows"][str(appointment.id)]
+    later = pages.get(f"/schedule/changes?since={changes['now']}&ids={ids}").json()
+    assert later["rows"] == {}
+
+
+def test_it_shows_nothing_of_another_office(
+    pages: PageClient, session: Session, other_office: Office, day: Day
+) -> None:
+    theirs = make_appointment(session, make_clinic(session, other_office), make_patient(session, other_office, "Zed"))
+    session.commit()
+    assert pages.htmx(f"/schedule/appointments/{theirs.id}/status", {"status": "cancelled"}).status_code == 404
+    assert pages.get(f"/schedule/changes?ids={theirs.id}&since=2000-01-01T00:00:00+00:00").json()["rows"] == {}
+    session.expire_all()
+    assert theirs.status == "scheduled"
