@@ -15,9 +15,10 @@ from . import audit, planning
 from .models import Appointment, AppointmentStatus
 
 
-def replan(db: Session, appointment: Appointment) -> None:
+def replan(db: Session, appointment: Appointment, *, moved: bool = False) -> None:
     db.flush()
-    db.refresh(appointment, ["clinic", "patient"])  # a changed clinic_id must be seen as the new clinic
+    if moved:
+        db.refresh(appointment, ["clinic", "patient"])  # a changed clinic_id must be seen as the new clinic
     planning.replan(db, appointment)
 
 
@@ -45,7 +46,7 @@ def create(db: Session, appointment: Appointment, actor: str) -> Appointment:
     db.add(appointment)
     db.flush()
     audit.record(db, appointment.office_id, actor, "create", "appointment", appointment.id)
-    replan(db, appointment)
+    replan(db, appointment, moved=True)
     return appointment
 
 
@@ -56,7 +57,7 @@ def update(db: Session, appointment: Appointment, changes: dict[str, Any], actor
         setattr(appointment, key, changes[key])
     if changed:
         audit.record(db, appointment.office_id, actor, "update", "appointment", appointment.id, fields=changed)
-        replan(db, appointment)
+        replan(db, appointment, moved=bool({"clinic_id", "patient_id"} & set(changed)))
     return appointment
 
 

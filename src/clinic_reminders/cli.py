@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from . import accounts, demo
 from .benchmarks.dispatch import bench_dispatch_command
+from .benchmarks.webhook import bench_webhook_command
 from .db import make_engine, make_sessionmaker, transaction
 from .doctor.cli import cert_group, doctor_command, setup_group
 from .migrations import upgrade
@@ -63,6 +64,7 @@ def bench() -> None:
 main.add_command(simulator_command, "simulator")
 bench.add_command(bench_simulator_command, "simulator")
 bench.add_command(bench_dispatch_command, "dispatch")
+bench.add_command(bench_webhook_command, "webhook")
 main.add_command(doctor_command, "doctor")
 main.add_command(setup_group, "setup")
 main.add_command(cert_group, "cert")

@@ -30,6 +30,11 @@ CARRIER_CANCEL_FLAG = "replied CANCEL: opted out by carrier keyword, call the pa
 
 def handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
     """Returns the TwiML answer. A MessageSid seen before changes nothing and gets an empty answer."""
+    with db.no_autoflush:  # one flush at commit: the hot path of /app_confirm
+        return _handle(db, params, now)
+
+
+def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if sid and db.scalar(select(Message.id).where(Message.twilio_sid == sid)) is not None:
         return str(MessagingResponse())
