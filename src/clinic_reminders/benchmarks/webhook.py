@@ -22,9 +22,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 import click
-from yarl import URL
 from fastapi import FastAPI
 from fastapi.responses import Response
+from yarl import URL
 
 from ..db import make_engine, make_sessionmaker
 from ..gateways import compute_signature
