@@ -38,7 +38,9 @@ def replanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """The ids of appointments that booking asked the reminder planner to re-plan."""
     calls: list[int] = []
     real = planning.replan
-    monkeypatch.setattr(planning, "replan", lambda db, appointment: (calls.append(appointment.id), real(db, appointment)))
+    monkeypatch.setattr(
+        planning, "replan", lambda db, appointment: (calls.append(appointment.id), real(db, appointment))
+    )
     yield calls
 
 
