@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
+from clinic_reminders.cli import main
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.doctor import Report, Status
 from clinic_reminders.migrations import upgrade
 from clinic_reminders.models import Clinic, Office, WorkerHeartbeat
+from tests.conftest import TEST_SECRET_KEY
 from tests.fixtures.simulator import SimulatorClient
 from tests.integration.doctor_support import (
     CLINIC_PHONES,
     KEY_SID,
     NUMBER,
     PUBLIC,
+    SID,
     TOKEN,
     doctor,
     healthy_config,
@@ -156,7 +161,9 @@ def test_it_fails_a_missing_api_key_and_one_that_cannot_sign(
     report = run(sim, database_url, session_factory, "twilio.video", twilio_api_key=None, twilio_api_secret=None)
     check(report, "twilio.api_key", Status.FAILED, "no API key and secret", "creates a key")
     check(report, "twilio.video", Status.SKIPPED)
-    report = run(sim, database_url, session_factory, "twilio.video", twilio_api_secret="not-the-secret-but-as-long-as-one-is")
+    report = run(
+        sim, database_url, session_factory, "twilio.video", twilio_api_secret="not-the-secret-but-as-long-as-one-is"
+    )
     check(report, "twilio.api_key", Status.OK, KEY_SID)
     check(report, "twilio.video", Status.FAILED, f"Twilio refused API key {KEY_SID} with the stored secret", "replaces")
 
@@ -252,3 +259,26 @@ def test_it_has_the_simulator_send_a_signed_webhook_to_the_service(
         check(report, "twilio.webhook.signed", Status.FAILED, "signature did not validate", "current auth token")
     report = run(simulator, database_url, session_factory, "twilio.webhook.signed", public_url=public)
     check(report, "twilio.webhook.signed", Status.FAILED, "did not arrive", "service runs at the public URL")
+
+
+def test_it_prints_the_report_as_json_and_exits_non_zero_on_failure(sim: SimulatorClient, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    env = {
+        "REMINDERS_DATABASE_URL": url,
+        "REMINDERS_SECRET_KEY": TEST_SECRET_KEY,
+        "REMINDERS_PUBLIC_URL": PUBLIC,
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_PHONE_NUMBER": NUMBER,
+        "TWILIO_API_BASE_URL": sim.base_url,
+    }
+    result = CliRunner().invoke(main, ["doctor", "--json"], env=env)
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    assert report["ok"] is False and statuses["server.dns"] == "failed" and statuses["twilio.number.sms_url"] == "ok"
+    assert statuses["dispatcher.heartbeat"] == "failed" and statuses["twilio.api_key"] == "failed"
+    text = CliRunner().invoke(main, ["doctor"], env=env).output
+    assert "FAIL  twilio.api_key" in text and "fix: run `reminders setup twilio`" in text
+    assert TOKEN not in text and TOKEN not in result.output
