@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.cli import main
 from clinic_reminders.crypto import SecretBox
@@ -179,10 +178,15 @@ class ConformingGateway:
 @pytest.mark.prism
 def test_it_provisions_through_prism_with_requests_the_spec_accepts(
     prism_urls: dict[str, str],  # noqa: F811 (the conformance tests' fixture)
-    session_factory: sessionmaker[Session],
-    session: Session,
+    tmp_path: Path,
 ) -> None:
-    make_office_with_clinics(session)
+    """The database does not matter here (Prism keeps no state): one SQLite file."""
+    url = f"sqlite:///{tmp_path / 'prism.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    session_factory = make_sessionmaker(engine)
+    with session_factory() as session:
+        make_office_with_clinics(session)
     gateway = ConformingGateway(TwilioGateway(ACCOUNT_SID, "any-token-of-prism", domain_urls=prism_urls))
     settings = Settings(
         database_url="sqlite://", secret_key=TEST_SECRET_KEY, public_url="https://clinic.example.com:8443"
@@ -201,3 +205,4 @@ def test_it_provisions_through_prism_with_requests_the_spec_accepts(
         "create_api_key",
     } <= set(gateway.calls)
     assert gateway.calls.count("start_caller_id_verification") == 2
+    engine.dispose()
