@@ -94,8 +94,7 @@ def test_every_form_refuses_a_post_without_the_sessions_token(
         f"/clinics/{day.clinic.id}",
         "/providers/new",
         f"/patients/{patient.id}",
-        f"/schedule/appointments/{appointment.id}/status",
-        f"/schedule/appointments/{appointment.id}/remind",
+        f"/schedule/appointments/{appointment.id}",
         f"/inbox/{patient.id}/reply",
         f"/inbox/{patient.id}/handled",
     ]
@@ -114,11 +113,11 @@ def test_it_takes_the_token_from_a_header_for_htmx(admin_pages: PageClient, sess
     clinic = make_clinic(session, office)
     appointment = make_appointment(session, clinic, make_patient(session, office))
     session.commit()
-    response = admin_pages.htmx(f"/schedule/appointments/{appointment.id}/status", {"status": "confirmed"})
+    response = admin_pages.htmx(f"/schedule/appointments/{appointment.id}", {"action": "confirmed"})
     assert response.status_code == 200
     assert 'class="appt state-confirmed"' in response.text
     admin_pages.token = "forged"
-    refused = admin_pages.htmx(f"/schedule/appointments/{appointment.id}/status", {"status": "cancelled"})
+    refused = admin_pages.htmx(f"/schedule/appointments/{appointment.id}", {"action": "cancelled"})
     assert refused.status_code == 403
 
 

@@ -73,7 +73,7 @@ def test_confirming_goes_through_booking_and_comes_back_to_the_same_view(
 ) -> None:
     appointment = day.appointments["planned"]
     back = f"/schedule?day={day_query(day)}&clinic_id={day.clinic.id}"
-    response = pages.post(f"/schedule/appointments/{appointment.id}/status", {"status": "confirmed", "next": back})
+    response = pages.post(f"/schedule/appointments/{appointment.id}", {"action": "confirmed", "next": back})
     assert (response.status_code, response.headers["location"]) == (303, back)
     session.expire_all()
     assert appointment.status == "confirmed" and appointment.status_changed_by == f"user:{staff_user.id}"
@@ -84,17 +84,17 @@ def test_confirming_goes_through_booking_and_comes_back_to_the_same_view(
 
 
 def test_cancel_no_show_and_refused_moves(pages: PageClient, day: Day, session: Session, office: Office) -> None:
-    url = f"/schedule/appointments/{day.appointments['silent'].id}/status"
-    assert pages.htmx(url, {"status": "cancelled"}).status_code == 200
+    url = f"/schedule/appointments/{day.appointments['silent'].id}"
+    assert pages.htmx(url, {"action": "cancelled"}).status_code == 200
     # a completed visit cannot be confirmed: refused with a reason, nothing changed
     past = make_appointment(session, day.clinic, make_patient(session, office), starts_at=utcnow() - timedelta(hours=3))
     booking.set_status(session, past, AppointmentStatus.COMPLETED, "test")
     session.commit()
-    refused = pages.htmx(f"/schedule/appointments/{past.id}/status", {"status": "confirmed"})
+    refused = pages.htmx(f"/schedule/appointments/{past.id}", {"action": "confirmed"})
     assert refused.status_code == 409 and "cannot become confirmed" in refused.json()["detail"]
-    no_show = pages.htmx(f"/schedule/appointments/{past.id}/status", {"status": "no-show"})
+    no_show = pages.htmx(f"/schedule/appointments/{past.id}", {"action": "no-show"})
     assert "state-no-show" in no_show.text
-    assert pages.htmx(f"/schedule/appointments/{past.id}/status", {"status": "bogus"}).status_code == 404
+    assert pages.htmx(f"/schedule/appointments/{past.id}", {"action": "bogus"}).status_code == 404
     session.expire_all()
     assert (day.appointments["silent"].status, past.status) == ("cancelled", "no-show")
 
@@ -102,14 +102,14 @@ def test_cancel_no_show_and_refused_moves(pages: PageClient, day: Day, session: 
 def test_send_reminder_now_moves_the_planned_reminder_to_now(pages: PageClient, day: Day, session: Session) -> None:
     appointment = day.appointments["planned"]
     before = utcnow()
-    row = pages.htmx(f"/schedule/appointments/{appointment.id}/remind").text
+    row = pages.htmx(f"/schedule/appointments/{appointment.id}", {"action": "remind"}).text
     assert "Text planned" in row
     session.expire_all()
     reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).one()
     assert before - timedelta(seconds=1) <= reminder.due_at <= utcnow()
     audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "send-now")).one()
     assert audit.entity_id == reminder.id and audit.detail == {"appointment": appointment.id}
-    nothing_left = pages.post(f"/schedule/appointments/{day.appointments['confirmed'].id}/remind")
+    nothing_left = pages.post(f"/schedule/appointments/{day.appointments['confirmed'].id}", {"action": "remind"})
     assert nothing_left.status_code == 303
     assert "No reminder is left to send" in pages.get(nothing_left.headers["location"]).text
 
@@ -140,7 +140,7 @@ def test_it_shows_nothing_of_another_office(
 ) -> None:
     theirs = make_appointment(session, make_clinic(session, other_office), make_patient(session, other_office, "Zed"))
     session.commit()
-    assert pages.htmx(f"/schedule/appointments/{theirs.id}/status", {"status": "cancelled"}).status_code == 404
+    assert pages.htmx(f"/schedule/appointments/{theirs.id}", {"action": "cancelled"}).status_code == 404
     assert pages.get(f"/schedule/changes?ids={theirs.id}&since=2000-01-01T00:00:00+00:00").json()["rows"] == {}
     session.expire_all()
     assert theirs.status == "scheduled"

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from ...models import Appointment, ConsentAction, ConsentEvent, Direction, Message, Reminder, ReminderStatus
@@ -83,90 +83,105 @@ class Figures:
         return self.rate(self.total.texts_delivered, self.total.texts_delivered + self.total.texts_failed)
 
 
-def _bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    lo = datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC)
-    return lo, datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+def _midnights(start: date, end: date, zone: ZoneInfo) -> list[datetime]:
+    """Each day's start in UTC, and the end of the last day: local days, whatever DST does in between."""
+    days = (end - start).days + 1
+    return [datetime.combine(start + timedelta(days=i), time(0), tzinfo=zone).astimezone(UTC) for i in range(days + 1)]
+
+
+def _day_index(column: Any, midnights: list[datetime]) -> Any:
+    """SQL for "which day of the period" (0, 1, ...): the database groups by local day, with no time zone
+    support needed (SQLite has none), and only one row per day and kind comes back."""
+    return case(*((column < edge, i) for i, edge in enumerate(midnights[1:])), else_=None)
 
 
 def compute(
     db: Session, office_id: int, start: date, end: date, zone_name: str, clinic_id: int | None, price: Decimal
 ) -> Figures:
-    zone = ZoneInfo(zone_name)
-    lo, hi = _bounds(start, end, zone)
-    days = {start + timedelta(days=i): Day(start + timedelta(days=i)) for i in range((end - start).days + 1)}
+    midnights = _midnights(start, end, ZoneInfo(zone_name))
+    lo, hi = midnights[0], midnights[-1]
+    days = [Day(start + timedelta(days=i)) for i in range(len(midnights) - 1)]
+    in_period = (Appointment.office_id == office_id, Appointment.starts_at >= lo, Appointment.starts_at < hi)
+    of_clinic = (Appointment.clinic_id == clinic_id,) if clinic_id is not None else ()
+    appt_day = _day_index(Appointment.starts_at, midnights).label("day")
 
-    def day_of(at: datetime) -> Day | None:
-        return days.get(at.astimezone(zone).date())
-
-    appts: Select[Any] = select(Appointment.id).where(
-        Appointment.office_id == office_id, Appointment.starts_at >= lo, Appointment.starts_at < hi
-    )
-    if clinic_id is not None:
-        appts = appts.where(Appointment.clinic_id == clinic_id)
     statuses: Counter[str] = Counter()
-    start_of: dict[int, datetime] = {}
-    rows = db.execute(appts.with_only_columns(Appointment.id, Appointment.starts_at, Appointment.status))
-    for appt_id, starts_at, status in rows:
-        start_of[appt_id] = starts_at
-        statuses[str(status)] += 1
-        if (d := day_of(starts_at)) is not None:
-            d.appointments += 1
-    reminded = select(Reminder.appointment_id).where(
-        Reminder.appointment_id.in_(appts), Reminder.status == ReminderStatus.SENT
+    for index, status, n in db.execute(
+        select(appt_day, Appointment.status, func.count())
+        .where(*in_period, *of_clinic)
+        .group_by(appt_day, Appointment.status)
+    ):
+        days[index].appointments += n
+        statuses[str(status)] += n
+    # IN, not a correlated EXISTS: SQLite would pick the (status, due_at) index and scan it per appointment
+    sent = Appointment.id.in_(
+        select(Reminder.appointment_id).where(Reminder.office_id == office_id, Reminder.status == ReminderStatus.SENT)
     )
-    for appt_id in set(db.scalars(reminded)):
-        if (d := day_of(start_of[appt_id])) is not None:
-            d.reminded += 1
-    answers = select(Message.appointment_id, Message.interpretation).where(
-        Message.appointment_id.in_(appts), Message.direction == Direction.INBOUND
+    for index, n in db.execute(select(appt_day, func.count()).where(*in_period, *of_clinic, sent).group_by(appt_day)):
+        days[index].reminded = n
+    confirmed = func.count(distinct(case((Message.interpretation == "confirm", Appointment.id))))
+    caught = func.count(distinct(case((Message.interpretation.in_(CAUGHT), Appointment.id))))
+    answers = (
+        select(appt_day, confirmed, caught)
+        .join(Message, Message.appointment_id == Appointment.id)
+        .where(*in_period, *of_clinic, Message.direction == Direction.INBOUND)
+        .group_by(appt_day)
     )
-    meaning: dict[int, set[str]] = defaultdict(set)
-    for answered_id, interpretation in db.execute(answers):
-        if answered_id is not None:
-            meaning[answered_id].add(interpretation or "unknown")
-    for answered_id, seen in meaning.items():
-        if (d := day_of(start_of[answered_id])) is not None:
-            d.confirmed_by_patient += "confirm" in seen
-            d.cancellations_caught += bool(seen & CAUGHT)
+    for index, n_confirmed, n_caught in db.execute(answers):
+        days[index].confirmed_by_patient, days[index].cancellations_caught = n_confirmed, n_caught
 
-    messages = select(
-        Message.created_at, Message.direction, Message.channel, Message.status, Message.num_segments, Message.price
-    ).where(Message.office_id == office_id, Message.created_at >= lo, Message.created_at < hi)
+    msg_day = _day_index(Message.created_at, midnights).label("day")
+    unpriced = func.sum(case((Message.price.is_(None), func.coalesce(Message.num_segments, 1)), else_=0))
+    messages = (
+        select(
+            msg_day,
+            Message.direction,
+            Message.channel,
+            Message.status,
+            func.count(),
+            func.sum(Message.num_segments),
+            func.sum(func.abs(Message.price)),
+            unpriced,
+        )
+        .where(Message.office_id == office_id, Message.created_at >= lo, Message.created_at < hi)
+        .group_by(msg_day, Message.direction, Message.channel, Message.status)
+    )
     if clinic_id is not None:
-        of_clinic = select(Appointment.id).where(Appointment.clinic_id == clinic_id)
-        messages = messages.where(Message.appointment_id.in_(of_clinic))
-    for created_at, direction, channel, status, segments, msg_price in db.execute(messages):
-        d = day_of(created_at)
-        if d is None:
-            continue
+        messages = messages.where(
+            Message.appointment_id.in_(select(Appointment.id).where(Appointment.clinic_id == clinic_id))
+        )
+    for index, direction, channel, status, n, segments, cost, unpriced_segments in db.execute(messages):
+        d = days[index]
         if direction == Direction.INBOUND:
-            d.answers_received += 1
+            d.answers_received += n
             continue
-        if msg_price is not None:
-            d.cost_usd += abs(Decimal(msg_price))
+        d.cost_usd += Decimal(cost or 0)
         if channel != "sms":
             continue
-        d.texts_sent += 1
+        d.texts_sent += n
         d.segments += segments or 0
-        d.texts_delivered += status in DELIVERED
-        d.texts_failed += status in UNDELIVERED
-        if msg_price is None:
-            d.cost_usd += price * (segments or 1)
+        d.texts_delivered += n if status in DELIVERED else 0
+        d.texts_failed += n if status in UNDELIVERED else 0
+        d.cost_usd += price * (unpriced_segments or 0)
 
-    opt_outs = select(ConsentEvent.at).where(
-        ConsentEvent.office_id == office_id,
-        ConsentEvent.action == ConsentAction.OPT_OUT,
-        ConsentEvent.at >= lo,
-        ConsentEvent.at < hi,
+    opt_day = _day_index(ConsentEvent.at, midnights)
+    opt_outs = (
+        select(opt_day, func.count())
+        .where(
+            ConsentEvent.office_id == office_id,
+            ConsentEvent.action == ConsentAction.OPT_OUT,
+            ConsentEvent.at >= lo,
+            ConsentEvent.at < hi,
+        )
+        .group_by(opt_day)
     )
-    for (at,) in db.execute(opt_outs):
-        if (d := day_of(at)) is not None:
-            d.opt_outs += 1
+    for index, n in db.execute(opt_outs):
+        days[index].opt_outs = n
 
     total = Day(start)
-    for d in days.values():
+    for d in days:
         total.add(d)
-    return Figures(start, end, list(days.values()), total, statuses)
+    return Figures(start, end, days, total, statuses)
 
 
 def to_csv(figures: Figures) -> str:

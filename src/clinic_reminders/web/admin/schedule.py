@@ -81,7 +81,8 @@ def schedule_page(request: Request, db: DbDep, user: PageUser) -> Response:
     clinics, by_id = _clinics(db, user.office_id)
     f = parse_filters(request.query_params, clinics)
     stmt = view_query(user.office_id, clinics, f)
-    total = count(db, stmt)
+    counts = status_counts(db, user.office_id, clinics, f)
+    total = count(db, stmt) if f.status else sum(counts.values())
     rows = load_rows(db, user.office_id, page_ids(db, stmt, f.page), by_id)
     providers = db.scalars(select(Provider).where(Provider.office_id == user.office_id).order_by(Provider.name))
     zone = home_zone(clinics, f.clinic_id)
@@ -92,7 +93,7 @@ def schedule_page(request: Request, db: DbDep, user: PageUser) -> Response:
         "rows": rows,
         "total": total,
         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        "counts": status_counts(db, user.office_id, clinics, f),
+        "counts": counts,
         "clinics": clinics,
         "providers": list(providers),
         "spans": SPANS,
@@ -139,50 +140,41 @@ def _appointment(db: Session, user: PageUser, appointment_id: int) -> Appointmen
     return appointment if appointment is not None and appointment.office_id == user.office_id else None
 
 
-@router.post("/schedule/appointments/{appointment_id}/status")
-def change_status(
+def _refused(request: Request, next_url: str, note: str, kind: str = "error") -> Response:
+    if wants_fragment(request):
+        return JSONResponse({"detail": note}, 409)
+    flash(request, note, kind)
+    return RedirectResponse(next_url, status_code=303)
+
+
+@router.post("/schedule/appointments/{appointment_id}")
+def appointment_action(
     request: Request,
     appointment_id: int,
     db: DbDep,
     user: PageUser,
-    status: Annotated[str, Form()],
+    action: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/schedule",
 ) -> Response:
+    """One form per row, one button per action: confirmed, cancelled, no-show, scheduled (reinstate), remind."""
     next_url = safe_next(next, "/schedule")
     appointment = _appointment(db, user, appointment_id)
-    if appointment is None or status not in ACTIONS:
-        return render(
-            request, "error.html", {"title": "Not found", "message": "No such appointment."}, user=user, status_code=404
-        )
-    target, note = ACTIONS[status]
+    if appointment is None or (action not in ACTIONS and action != "remind"):
+        context = {"title": "Not found", "message": "No such appointment or action."}
+        return render(request, "error.html", context, user=user, status_code=404)
+    actor = f"user:{user.id}"
+    if action == "remind":
+        if send_reminder_now(db, appointment, actor) is None:
+            db.rollback()
+            note = "No reminder is left to send for this appointment; text the patient from the inbox instead."
+            return _refused(request, next_url, note, "warn")
+        db.commit()
+        return _after_action(request, db, appointment, next_url, "The reminder goes out now (outside quiet hours).")
+    target, note = ACTIONS[action]
     try:
-        booking.set_status(db, appointment, target, f"user:{user.id}")
+        booking.set_status(db, appointment, target, actor)
     except booking.BookingError as exc:
         db.rollback()
-        if wants_fragment(request):
-            return JSONResponse({"detail": exc.message}, 409)
-        flash(request, f"Not changed: {exc.message}.", "error")
-        return RedirectResponse(next_url, status_code=303)
+        return _refused(request, next_url, f"Not changed: {exc.message}.")
     db.commit()
     return _after_action(request, db, appointment, next_url, f"{note}: {appointment.patient.full_name}.")
-
-
-@router.post("/schedule/appointments/{appointment_id}/remind")
-def remind_now(
-    request: Request, appointment_id: int, db: DbDep, user: PageUser, next: Annotated[str, Form()] = "/schedule"
-) -> Response:
-    next_url = safe_next(next, "/schedule")
-    appointment = _appointment(db, user, appointment_id)
-    if appointment is None:
-        return render(
-            request, "error.html", {"title": "Not found", "message": "No such appointment."}, user=user, status_code=404
-        )
-    reminder = send_reminder_now(db, appointment, f"user:{user.id}")
-    db.commit()
-    if reminder is None:
-        note = "No reminder is left to send for this appointment; text the patient from the inbox instead."
-        if wants_fragment(request):
-            return JSONResponse({"detail": note}, 409)
-        flash(request, note, "warn")
-        return RedirectResponse(next_url, status_code=303)
-    return _after_action(request, db, appointment, next_url, "The reminder goes out now (outside quiet hours).")

@@ -29,11 +29,11 @@
   document.addEventListener("htmx:afterSwap", function (e) {
     if (e.detail.target && e.detail.target.classList) e.detail.target.classList.add("just-changed");
   });
-  /* Without htmx, forms that ask first ask with a plain dialog. */
-  document.addEventListener("submit", function (e) {
-    var form = e.target;
-    if (!window.htmx && form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) e.preventDefault();
-  });
+  /* Buttons that ask first (cancelling an appointment): declining stops the submission, with or without htmx. */
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest ? e.target.closest("button[data-confirm]") : null;
+    if (button && !window.confirm(button.dataset.confirm)) { e.preventDefault(); e.stopPropagation(); }
+  }, true);
 
   /* Schedule: swap in the rows that changed since the last answer. */
   function pollRows(box) {
