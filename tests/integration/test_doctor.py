@@ -275,10 +275,10 @@ def test_it_prints_the_report_as_json_and_exits_non_zero_on_failure(sim: Simulat
     }
     result = CliRunner().invoke(main, ["doctor", "--json"], env=env)
     assert result.exit_code == 1
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)  # logs go to stderr
     statuses = {c["id"]: c["status"] for c in report["checks"]}
     assert report["ok"] is False and statuses["server.dns"] == "failed" and statuses["twilio.number.sms_url"] == "ok"
     assert statuses["dispatcher.heartbeat"] == "failed" and statuses["twilio.api_key"] == "failed"
-    text = CliRunner().invoke(main, ["doctor"], env=env).output
+    text = CliRunner().invoke(main, ["doctor"], env=env).stdout
     assert "FAIL  twilio.api_key" in text and "fix: run `reminders setup twilio`" in text
     assert TOKEN not in text and TOKEN not in result.output
