@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -12,7 +11,7 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from . import accounts, demo
+from . import accounts, demo, logs
 from .benchmarks.dispatch import bench_dispatch_command
 from .benchmarks.webhook import bench_webhook_command
 from .db import make_engine, make_sessionmaker, transaction
@@ -50,10 +49,17 @@ database_option = _option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clinic-reminders")
 @_option("--log-level", envvar="REMINDERS_LOG_LEVEL", default="INFO", show_default=True)
-def main(log_level: str) -> None:
+@_option(
+    "--log-format",
+    envvar="REMINDERS_LOG_FORMAT",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object a line, for log collectors.",
+)
+def main(log_level: str, log_format: str) -> None:
     """Appointment reminders for medical offices, on Twilio."""
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("twilio").setLevel(logging.WARNING)  # the SDK logs request parameters: numbers, bodies
+    logs.configure(log_level, log_format)
 
 
 @main.group()

@@ -4,6 +4,7 @@ changes, the patient gets the answer, and the staff inbox holds the exchange. Fo
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -285,3 +286,20 @@ def test_a_failed_delivery_teaches_that_the_number_is_a_landline(
         select(Reminder).where(Reminder.appointment_id == appointment.id, Reminder.channel == "sms")
     ).one()
     assert reminder.status == ReminderStatus.FAILED
+
+
+def test_no_patient_data_reaches_the_logs(
+    service: Service, session: Session, office: Office, clinic: Clinic, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    patient = make_patient(session, office, first_name="Zebulon")
+    book(session, clinic, patient)
+    number = patient.phones[0].number
+    service.dispatch()
+    service.simulator.reply(from_=number, to=CLINIC_NUMBER, body="I will be there, see you Thursday")
+    forged = httpx.get(f"{service.url}/app_confirm", params={"From": number, "Body": "2"})
+    assert forged.status_code == 403
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "app_confirm" in text  # the requests were logged...
+    for secret in (number, number[2:], "Zebulon", "see you Thursday"):
+        assert secret not in text  # ...but not who sent them or what they said

@@ -23,7 +23,15 @@ def _option(*names: str, envvar: str, **kwargs: Any) -> Callable[[FC], FC]:
 
 
 METHODS = ["GET", "POST"]
-FAULT_OPTIONS = ("latency_ms", "rate_429", "rate_500", "rate_timeout", "timeout_hang_s", "max_concurrency")
+FAULT_OPTIONS = (
+    "latency_ms",
+    "rate_429",
+    "rate_500",
+    "rate_timeout",
+    "rate_lost_response",
+    "timeout_hang_s",
+    "max_concurrency",
+)
 
 
 @click.command("simulator")
@@ -61,6 +69,13 @@ FAULT_OPTIONS = ("latency_ms", "rate_429", "rate_500", "rate_timeout", "timeout_
 @_option("--rate-429", envvar="REMINDERS_SIMULATOR_RATE_429", default=0.0, type=float, help="Share of 429/20429.")
 @_option("--rate-500", envvar="REMINDERS_SIMULATOR_RATE_500", default=0.0, type=float, help="Share of HTTP 500.")
 @_option("--rate-timeout", envvar="REMINDERS_SIMULATOR_RATE_TIMEOUT", default=0.0, type=float, help="Share that hang.")
+@_option(
+    "--rate-lost-response",
+    envvar="REMINDERS_SIMULATOR_RATE_LOST_RESPONSE",
+    default=0.0,
+    type=float,
+    help="Share that are carried out, then hang (the caller never learns it worked).",
+)
 @_option("--timeout-hang-s", envvar="REMINDERS_SIMULATOR_TIMEOUT_HANG_S", default=30.0, type=float)
 @_option(
     "--max-concurrency",

@@ -56,6 +56,7 @@ class Faults:
     rate_429: float = 0.0  # HTTP 429 with Twilio error 20429
     rate_500: float = 0.0  # HTTP 500
     rate_timeout: float = 0.0  # hang for `timeout_hang_s`, then give up on the request without an answer
+    rate_lost_response: float = 0.0  # act on the request (e.g. send the text), then hang: the caller never knows
     timeout_hang_s: float = 30.0
     max_concurrency: int = 0  # > 0: requests beyond this many in flight get 429/20429, like Twilio's limit
 

@@ -169,8 +169,12 @@ class RestApi:
             if faults.latency_ms:
                 await asyncio.sleep(faults.latency_ms / 1000)
             body = await _read_body(receive)
-            if faults.rate_429 or faults.rate_500 or faults.rate_timeout:
-                dice = sim.random.random()
+            dice = sim.random.random() if faults.rate_429 or faults.rate_500 or faults.rate_timeout else 1.0
+            if faults.rate_lost_response and sim.random.random() < faults.rate_lost_response:
+                await self._handle(scope, path, body, base_url)  # done at "Twilio", but the answer is lost
+                await _hang(receive, faults.timeout_hang_s)
+                return
+            if dice < 1.0:
                 if dice < faults.rate_429:
                     await _respond(send, 429, ApiError(20429).payload())
                     return
