@@ -155,7 +155,8 @@ class Step:
     kind: str  # planned, sending, sent, delivered, failed, skipped, answered
     label: str
     at: datetime | None
-    detail: str = ""
+    detail: str = ""  # why: an error, a reason for skipping (shown)
+    rule: str = ""  # which rule it came from (a tooltip)
 
 
 @dataclass
@@ -182,12 +183,12 @@ def _message_step(message: Message, rule_name: str) -> Step:
     call = message.channel == "voice"
     noun = "Call" if call else "Text"
     if message.status in _DELIVERED:
-        return Step("delivered", "Call answered" if call else "Text delivered", message.created_at, rule_name)
+        return Step("delivered", "Call answered" if call else "Text delivered", message.created_at, rule=rule_name)
     if message.status in _FAILED:
         why = f"{message.error_code}: " if message.error_code else ""
         detail = f"{why}{message.error_message or message.status}"
-        return Step("failed", f"{noun} not delivered", message.created_at, detail)
-    return Step("sent", f"{noun} sent", message.created_at, rule_name)
+        return Step("failed", f"{noun} not delivered", message.created_at, detail, rule_name)
+    return Step("sent", f"{noun} sent", message.created_at, rule=rule_name)
 
 
 def _reminder_step(reminder: Reminder, rule_name: str, sent: Message | None) -> Step:
@@ -196,12 +197,13 @@ def _reminder_step(reminder: Reminder, rule_name: str, sent: Message | None) -> 
     if status == ReminderStatus.SENT and sent is not None:
         return _message_step(sent, rule_name)
     if status == ReminderStatus.PLANNED:
-        return Step("planned", f"{noun} planned", reminder.due_at, rule_name)
+        return Step("planned", f"{noun} planned", reminder.due_at, rule=rule_name)
     if status in (ReminderStatus.SENDING, ReminderStatus.SENT):
-        return Step("sent", f"{noun} sending" if status == ReminderStatus.SENDING else f"{noun} sent", None, rule_name)
+        label = f"{noun} sending" if status == ReminderStatus.SENDING else f"{noun} sent"
+        return Step("sent", label, None, rule=rule_name)
     if status == ReminderStatus.FAILED:
-        return Step("failed", f"{noun} failed", reminder.updated_at, reminder.reason or "")
-    return Step("skipped", f"{noun} {status}", None, reminder.reason or rule_name)
+        return Step("failed", f"{noun} failed", reminder.updated_at, reminder.reason or "", rule_name)
+    return Step("skipped", f"{noun} {status}", None, reminder.reason or "", rule_name)
 
 
 def build_rows(
@@ -235,7 +237,7 @@ def build_rows(
                 meaning = ANSWERS.get(message.interpretation or "unknown", message.interpretation or "")
                 steps.append(Step("answered", f"Answered: {meaning}", message.created_at))
             else:
-                steps.append(_message_step(message, "staff text"))
+                steps.append(_message_step(message, "a text from staff"))
         state = str(appt.status)
         if state == AppointmentStatus.SCHEDULED and reached and not answered:
             state = "no-answer"
