@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -31,65 +28,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from clinic_reminders.gateways import TwilioError, TwilioGateway
-from tests.fixtures.simulator import CLINIC_NUMBER, PATIENT, SimulatorClient, free_port
-
-REPO = Path(__file__).parents[2]
-SPEC_DIR = Path(os.environ.get("REMINDERS_TWILIO_OAI_DIR") or Path(__file__).parents[3] / "shared" / "twilio-oai")
-PRISM = REPO / "node_modules" / ".bin" / "prism"
-SPECS = {"api": "twilio_api_v2010.json", "video": "twilio_video_v1.json", "monitor": "twilio_monitor_v1.json"}
-SPECS["lookups"] = "twilio_lookups_v2.json"
-ACCOUNT_SID = "AC" + "a" * 32  # the spec's pattern: ^AC[0-9a-fA-F]{32}$
-NUMBER_SID = "PN" + "b" * 32
-
-
-@pytest.fixture(scope="session")
-def prism_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """One Prism mock per spec file, started once per session (each takes a few seconds)."""
-    if not PRISM.exists():
-        pytest.fail(f"Stoplight Prism is missing at {PRISM}: run `npm install` (make test does) to install it")
-    missing = [name for name in SPECS.values() if not (SPEC_DIR / name).exists()]
-    if missing:
-        pytest.fail(f"Twilio's OpenAPI files {missing} are not in {SPEC_DIR} (set REMINDERS_TWILIO_OAI_DIR)")
-    logs = tmp_path_factory.mktemp("prism")
-    processes: list[subprocess.Popen[bytes]] = []
-    urls: dict[str, str] = {}
-    try:
-        for domain, spec in SPECS.items():
-            port = free_port()
-            log = (logs / f"{domain}.log").open("wb")
-            command = [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(SPEC_DIR / spec)]
-            processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
-            urls[domain] = f"http://127.0.0.1:{port}"
-        for domain, url in urls.items():
-            _wait_for_prism(url, logs / f"{domain}.log")
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _wait_for_prism(url: str, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    pytest.fail(f"Prism did not start at {url}:\n{log.read_text()[-2000:]}")
-
-
-def assert_accepted(response: Any, operation: str) -> None:
-    """Fail with Prism's own reason when it refused the request (any 4xx, or a 5xx)."""
-    assert response is not None, f"{operation}: no HTTP request was made"
-    if response.status_code >= 400:
-        reasons = re.findall(r'"message":"([^"]+)"', response.text) or [response.text[:500]]
-        raise AssertionError(f"Prism refused {operation} (HTTP {response.status_code}): {'; '.join(reasons)}")
+from tests.fixtures.prism import ACCOUNT_SID, NUMBER_SID, SPEC_DIR, SPECS, assert_accepted
+from tests.fixtures.simulator import CLINIC_NUMBER, PATIENT, SimulatorClient
 
 
 def last_response(gateway: TwilioGateway, *, async_client: bool) -> Any:

@@ -25,9 +25,10 @@ from clinic_reminders.models import Office
 from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import AccountConfig, SimulatorConfig
 from tests.conftest import TEST_SECRET_KEY, postgres_schema
+from tests.fixtures.prism import ACCOUNT_SID, assert_accepted
 from tests.fixtures.simulator import SimulatorClient
 from tests.integration.doctor_support import SID, TOKEN, doctor, make_office_with_clinics, served_tls
-from tests.integration.test_conformance import ACCOUNT_SID, assert_accepted, last_response, prism_urls  # noqa: F401
+from tests.integration.test_conformance import last_response
 
 CODE = re.compile(r"at (\+\d+): answer and type (\d{6})")
 
@@ -177,7 +178,7 @@ class ConformingGateway:
 
 @pytest.mark.prism
 def test_it_provisions_through_prism_with_requests_the_spec_accepts(
-    prism_urls: dict[str, str],  # noqa: F811 (the conformance tests' fixture)
+    prism_urls: dict[str, str],
     tmp_path: Path,
 ) -> None:
     """The database does not matter here (Prism keeps no state): one SQLite file."""

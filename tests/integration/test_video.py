@@ -327,7 +327,7 @@ def settings_app(database_url: str, session: Session) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def prism_video(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.integration.test_conformance import PRISM, SPEC_DIR, _wait_for_prism
+    from tests.fixtures.prism import PRISM, SPEC_DIR, _wait_for_prism
 
     if not PRISM.exists():
         pytest.fail(f"Stoplight Prism is missing at {PRISM}: run `npm install` (make test does)")
@@ -346,7 +346,7 @@ def prism_video(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.prism
 def test_it_creates_rooms_as_twilios_spec_says(prism_video: str, session: Session) -> None:
-    from tests.integration.test_conformance import ACCOUNT_SID
+    from tests.fixtures.prism import ACCOUNT_SID
 
     office = make_office(session)
     clinic = make_clinic(session, office)
@@ -370,3 +370,24 @@ def test_it_creates_rooms_as_twilios_spec_says(prism_video: str, session: Sessio
     visit = rooms.ensure_room(session, settings, office, appointment, "test")  # a 4xx from Prism would raise
     assert visit.status == VideoRoomStatus.IN_PROGRESS
     assert visit.room_sid is not None and visit.room_sid.startswith("RM")
+
+
+def test_it_joins_a_room_that_already_exists(
+    served: tuple[str, Settings], simulator: SimulatorClient, visit: tuple[Appointment, str], session: Session
+) -> None:
+    """Another server process created the room a moment earlier (Twilio answers 53113): the same room is used."""
+    _base, settings = served
+    appointment, _token = visit
+    office = session.get(Office, appointment.office_id)
+    assert office is not None
+    name = rooms.room_name(settings, appointment.id)
+    existing = simulator.gateway().create_video_room(name, status_callback=f"{settings.public_url}/twilio/video-status")
+    row, grant, _ws = rooms.patient_join(session, settings, office, appointment)
+    assert (row.unique_name, row.status, row.room_sid) == (name, VideoRoomStatus.IN_PROGRESS, None)
+    simulator.api("POST", "video/join", {"token": grant.token})
+
+    def sid_learned() -> str | None:
+        session.expire_all()
+        return session.get(VideoVisit, row.id).room_sid  # type: ignore[union-attr]
+
+    assert wait_until(sid_learned) == existing.sid  # from the callbacks' RoomName
