@@ -80,7 +80,7 @@ def test_confirming_goes_through_booking_and_comes_back_to_the_same_view(
     reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).one()
     assert (reminder.status, reminder.reason) == ("skipped", "already confirmed")  # re-planned by booking
     page = pages.get(back).text
-    assert "Confirmed: Olivia Planned." in page and "state-confirmed" in row_of(page, appointment)
+    assert "Confirmed: the appointment of " in page and "state-confirmed" in row_of(page, appointment)
 
 
 def test_cancel_no_show_and_refused_moves(pages: PageClient, day: Day, session: Session, office: Office) -> None:

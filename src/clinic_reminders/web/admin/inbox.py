@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
+from starlette.concurrency import run_in_threadpool
 
 from ... import audit
 from ...conversations import threads
@@ -95,6 +96,13 @@ def _not_found(request: Request, user: StaffUser) -> Response:
 
 @router.get("/inbox/{patient_id}", response_class=HTMLResponse)
 def thread_page(request: Request, patient_id: int, db: DbDep, user: PageUser) -> Response:
+    return _thread(request, db, user, patient_id)
+
+
+def _thread(
+    request: Request, db: Session, user: StaffUser, patient_id: int, draft: str = "", refusal: str | None = None
+) -> Response:
+    """The conversation; after a refused reply, with the draft kept and the reason (never kept in the cookie)."""
     patient = db.scalar(select(Patient).where(Patient.id == patient_id).options(selectinload(Patient.phones)))
     if patient is None or patient.office_id != user.office_id:
         return _not_found(request, user)
@@ -119,9 +127,10 @@ def thread_page(request: Request, patient_id: int, db: DbDep, user: PageUser) ->
         "since": utcnow().isoformat(),
         "poll_seconds": POLL_SECONDS,
         "price": _price(db, user),
-        "draft": request.session.pop("draft", "") if request.session.get("draft") else "",
+        "draft": draft,
+        "refusal": refusal,
     }
-    return render(request, "thread.html", context, user=user, db=db)
+    return render(request, "thread.html", context, user=user, db=db, status_code=409 if refusal else 200)
 
 
 def _price(db: Session, user: StaffUser) -> str:
@@ -159,23 +168,20 @@ def thread_updates(patient_id: int, db: DbDep, user: PageUser, since: str = "") 
 async def reply(
     request: Request,
     patient_id: int,
+    db: DbDep,
     user: PageUser,
     body: Annotated[str, Form(max_length=1600)] = "",
     urgent: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sends through the conversations API; a refusal (opt-out, quiet hours, Twilio) keeps the draft."""
-    back = RedirectResponse(f"/inbox/{patient_id}", status_code=303)
+    """Sends through the conversations API; a refusal (opt-out, quiet hours, Twilio) shows the draft again."""
     if not body.strip():
-        flash(request, "Write a message first.", "error")
-        return back
+        return await run_in_threadpool(_thread, request, db, user, patient_id, "", "Write a message first.")
     try:
         await conversations_api.send_text(patient_id, StaffText(body=body, urgent=bool(urgent)), request, user)
     except HTTPException as exc:
-        request.session["draft"] = body
-        flash(request, f"Not sent: {exc.detail}", "error")
-        return back
+        return await run_in_threadpool(_thread, request, db, user, patient_id, body, f"Not sent: {exc.detail}")
     flash(request, "Sent.")
-    return back
+    return RedirectResponse(f"/inbox/{patient_id}", status_code=303)
 
 
 @router.post("/inbox/{patient_id}/handled")

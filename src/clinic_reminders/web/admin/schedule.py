@@ -21,7 +21,7 @@ from ...models import Appointment, AppointmentStatus, Clinic, Provider, Reminder
 from ..deps import DbDep
 from .auth import PageUser, safe_next, wants_fragment
 from .csrf import check_csrf, csrf_token
-from .rendering import flash, render, render_fragment
+from .rendering import flash, local, render, render_fragment
 from .schedule_data import (
     PAGE_SIZE,
     SPANS,
@@ -177,4 +177,6 @@ def appointment_action(
         db.rollback()
         return _refused(request, next_url, f"Not changed: {exc.message}.")
     db.commit()
-    return _after_action(request, db, appointment, next_url, f"{note}: {appointment.patient.full_name}.")
+    when = local(appointment.starts_at, appointment.clinic.timezone, "%a %I:%M %p")
+    # no patient name: notices travel in the session cookie
+    return _after_action(request, db, appointment, next_url, f"{note}: the appointment of {when}.")
