@@ -330,3 +330,17 @@ def test_it_logs_no_patient_data(
     assert "date of birth ok" in logged and "answered confirm" in logged
     for secret in ("Ana", "Lopez", "1980", "Downtown", path.removeprefix("/p/")):
         assert secret not in logged
+
+
+def test_it_takes_no_answers_once_the_appointment_has_started(
+    anon_client: TestClient, session: Session, settings: Settings, appointment: Appointment
+) -> None:
+    path = link_for(session, settings, appointment)
+    page = verified_page(anon_client, path)
+    appointment.starts_at = datetime.now(UTC) - timedelta(minutes=10)
+    session.commit()
+    assert 'id="confirm"' not in anon_client.get(path).text
+    response = anon_client.post(f"{path}/answer", data={"answer": "cancel", "csrf": csrf_of(page)})
+    assert "cannot be changed online" in response.text
+    session.expire_all()
+    assert session.get(Appointment, appointment.id).status == AppointmentStatus.SCHEDULED  # type: ignore[union-attr]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import VideoEvent, VideoRoomStatus, VideoVisit, utcnow
@@ -30,19 +30,23 @@ KEPT_PARAMS = (
 
 
 def find_visit(db: Session, office_id: int, room_sid: str, room_name: str) -> VideoVisit | None:
-    visit = db.scalar(select(VideoVisit).where(VideoVisit.office_id == office_id, VideoVisit.room_sid == room_sid))
+    """The room's row, locked (callbacks for one room arrive concurrently: they take turns on its row)."""
+    visit = db.scalar(
+        select(VideoVisit).where(VideoVisit.office_id == office_id, VideoVisit.room_sid == room_sid).with_for_update()
+    )
     if visit is None and room_name:  # the callback beat the REST answer, or the room was joined after a 53113
         visit = db.scalar(
             select(VideoVisit)
             .where(
                 VideoVisit.office_id == office_id,
                 VideoVisit.unique_name == room_name,
-                VideoVisit.room_sid.is_(None),
+                or_(VideoVisit.room_sid.is_(None), VideoVisit.room_sid == room_sid),  # re-checked after a lock wait
             )
             .order_by(VideoVisit.id.desc())
             .limit(1)
+            .with_for_update()
         )
-        if visit is not None and room_sid:
+        if visit is not None and room_sid and visit.room_sid is None:
             visit.room_sid = room_sid
     return visit
 

@@ -122,14 +122,13 @@ def open_visit(db: Session, appointment_id: int) -> VideoVisit | None:
 _OPEN = (VideoRoomStatus.REQUESTED, VideoRoomStatus.IN_PROGRESS)
 
 
-def _create_room(
-    db: Session, config: TwilioConfig, visit: VideoVisit, *, max_participants: int, commit: bool = True
-) -> VideoVisit:
-    """Write the row, then ask Twilio. A room of that name already in progress (53113) is joined, not an error."""
+def _create_room(db: Session, config: TwilioConfig, visit: VideoVisit, *, max_participants: int) -> VideoVisit:
+    """Write the row, then ask Twilio; commit at once, as status callbacks lock this row and must not wait.
+
+    A room of that name already in progress (Twilio's 53113) is joined, not an error.
+    """
     db.add(visit)
-    db.flush()
-    if commit:
-        db.commit()
+    db.commit()
     try:
         room = config.gateway().create_video_room(
             visit.unique_name,
@@ -140,16 +139,28 @@ def _create_room(
         )
     except TwilioError as exc:
         if exc.code == 53113:  # another request created it a moment ago: same name, same room
+            other = db.scalar(
+                select(VideoVisit).where(
+                    VideoVisit.unique_name == visit.unique_name,
+                    VideoVisit.id != visit.id,
+                    VideoVisit.status.in_(_OPEN),
+                )
+            )
+            if other is not None:
+                db.delete(visit)
+                db.commit()
+                return other
             visit.status = VideoRoomStatus.IN_PROGRESS
-            db.flush()
+            db.commit()
             return visit
         visit.status = VideoRoomStatus.FAILED
         db.commit()
         raise VideoUnavailable(Refusal.TWILIO_FAILED, exc.reason) from None
+    db.refresh(visit, with_for_update=True)  # callbacks may have moved it on meanwhile (even to completed)
     visit.room_sid = room.sid
-    if visit.status == VideoRoomStatus.REQUESTED:  # a room-created callback may have been faster
+    if visit.status == VideoRoomStatus.REQUESTED:
         visit.status = VideoRoomStatus.IN_PROGRESS
-    db.flush()
+    db.commit()
     return visit
 
 
