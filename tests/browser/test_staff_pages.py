@@ -1,5 +1,6 @@
 """The staff pages in Debian's Chromium (headless, driven by Playwright): sign in, fill the configuration screen,
-work the schedule, reply from the inbox, read the dashboard. Screenshots go to docs/screenshots/.
+work the schedule, reply from the inbox, read the dashboard. Screenshots: tests/artifacts/screenshots/ on every
+run; `REMINDERS_SCREENSHOTS=1 pytest tests/browser` refreshes the committed ones in docs/screenshots/.
 
 The last test is the whole loop: a reminder goes out through the simulator and the simulated patient's "1",
 answered at /app_confirm, turns the appointment green on an open schedule page, without a reload.
@@ -8,6 +9,7 @@ answered at /app_confirm, turns the appointment green on an open schedule page, 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import threading
@@ -47,7 +49,9 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"  # committed; the README shows the schedule
+ARTIFACTS = ROOT / "tests" / "artifacts" / "screenshots"  # every run's (gitignored)
 ADMIN, PASSWORD = demo.DEMO_ADMIN_EMAIL, demo.DEMO_PASSWORD
 
 
@@ -124,8 +128,13 @@ def sign_in(page: Page, live: Live, target: str = "/schedule") -> None:
 
 
 def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+    """Every run saves to tests/artifacts/screenshots/; docs/screenshots/ is written when a picture is missing
+    or with REMINDERS_SCREENSHOTS=1, so that a test run does not leave changed images in the working tree."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=False)
+    if os.environ.get("REMINDERS_SCREENSHOTS") == "1" or not (DOCS_SCREENSHOTS / name).exists():
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ARTIFACTS / name, DOCS_SCREENSHOTS / name)
 
 
 def next_weekday(zone: str) -> str:

@@ -56,6 +56,23 @@ def test_every_page_renders_for_an_admin_with_data(pages: PageClient, day: Day) 
         assert "Traceback" not in response.text
 
 
+def test_every_page_renders_for_an_office_without_anything_yet(pages: PageClient) -> None:
+    for url in (
+        "/schedule",
+        "/schedule?days=7&status=no-answer",
+        "/inbox",
+        "/patients",
+        "/clinics",
+        "/config",
+        "/dashboard",
+        "/dashboard.csv",
+        "/setup",
+    ):
+        assert pages.get(url).status_code == 200, url
+    assert "No appointments match" in pages.get("/schedule").text
+    assert "No conversation yet" in pages.get("/inbox").text
+
+
 def test_missing_rows_are_a_page_not_an_error(pages: PageClient) -> None:
     for url in ("/patients/999", "/inbox/999", "/clinics/999", "/providers/999"):
         response = pages.get(url)
