@@ -34,8 +34,9 @@ def reminder_context(appointment: Appointment, office: Office, link: str | None 
     )
 
 
-def render_reminder(appointment: Appointment, office: Office) -> RenderedReminder:
-    ctx = reminder_context(appointment, office)
+def render_reminder(appointment: Appointment, office: Office, link: str | None = None) -> RenderedReminder:
+    """The text; the patient's link goes in when it still fits one segment (see compose.LINK_TEMPLATES)."""
+    ctx = reminder_context(appointment, office, link)
     template = (office.sms_templates or {}).get(normalize_language(ctx.language))
     rendered = render_sms(template, ctx)
     return RenderedReminder(rendered.body, rendered.segments.segments, rendered.segments.encoding)

@@ -33,6 +33,8 @@ from ..models import (
 )
 from ..planning import patient_zone, window_of
 from ..scheduling.timing import next_allowed, seconds_left_in_window
+from ..settings import Settings
+from ..telehealth.links import make_patient_link
 from .content import render_reminder
 from .leases import release
 from .pacing import Pacer
@@ -121,8 +123,9 @@ def usable_phone(patient: Patient, channel: str) -> PatientPhone | None:
 class Preparer:
     """Turns one batch of claimed reminders into send jobs, inside one transaction."""
 
-    def __init__(self, db: Session, config: TwilioConfig, pacer: Pacer, now: datetime) -> None:
+    def __init__(self, db: Session, settings: Settings, config: TwilioConfig, pacer: Pacer, now: datetime) -> None:
         self.db = db
+        self.settings = settings
         self.config = config
         self.pacer = pacer
         self.now = now
@@ -309,7 +312,8 @@ class Preparer:
             status=MessageStatus.PENDING,
         )
         if reminder.channel == Channel.SMS:
-            rendered = render_reminder(appointment, self._office(reminder.office_id))
+            link = make_patient_link(self.db, self.settings, appointment)
+            rendered = render_reminder(appointment, self._office(reminder.office_id), link)
             message.body = rendered.body
             message.num_segments = rendered.segments
             message.encoding = rendered.encoding

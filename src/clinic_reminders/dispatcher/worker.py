@@ -156,7 +156,7 @@ class Worker:
         ids = claim_due(db, self.worker_id, now, self.lease, limit)
         if not ids:
             return []
-        jobs = Preparer(db, config, self.pacer, now).run(load(db, ids))
+        jobs = Preparer(db, self.settings, config, self.pacer, now).run(load(db, ids))
         metrics.CLAIMED.inc(len(ids))
         return jobs
 

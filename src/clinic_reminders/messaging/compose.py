@@ -67,6 +67,14 @@ DEFAULT_TEMPLATES: dict[Language, tuple[str, ...]] = {
 }
 
 
+# With a patient link, tried first: the link replaces the provider's and patient's names, and is dropped when
+# even that does not fit one segment (a long public URL); the clinic's name and number always stay (FCC).
+LINK_TEMPLATES: dict[Language, tuple[str, ...]] = {
+    "en": ("{{ clinic }} " + _EN_VISIT + " {{ when }}. {{ options }}. {{ clinic_phone }} {{ link }} STOP=opt out",),
+    "es": ("{{ clinic }} " + _ES_VISIT + " {{ when }}. {{ options }}. {{ clinic_phone }} {{ link }} STOP=baja",),
+}
+
+
 def default_template(language: str | None) -> str:
     """The template an office starts editing from."""
     return DEFAULT_TEMPLATES[normalize_language(language)][0]
@@ -180,7 +188,10 @@ def render_sms(template: str | None, ctx: ReminderContext, *, gsm_safe: bool = T
         if template is not None:
             body = _render(template, variables)
         else:
-            bodies = [_render(source, variables) for source in DEFAULT_TEMPLATES[ctx.lang]]
+            sources = (
+                (*LINK_TEMPLATES[ctx.lang], *DEFAULT_TEMPLATES[ctx.lang]) if ctx.link else DEFAULT_TEMPLATES[ctx.lang]
+            )
+            bodies = [_render(source, variables) for source in sources]
             body = min(bodies, key=lambda text: max(count_segments(text).segments, 1))  # first of the cheapest
     except TemplateError as exc:  # Jinja's messages name template parts (a variable, an attribute), never values
         raise TemplateRenderError(f"The template could not be rendered: {exc.message}.") from None
