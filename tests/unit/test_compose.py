@@ -301,3 +301,13 @@ def test_it_answers_other_languages_in_english_and_confirms_without_a_date() -> 
     assert text_for(ReplyKind.CONFIRMED, "de") == (
         "Thank you, your appointment is confirmed. Riverside Family Medicine"
     )
+
+
+def test_a_short_patient_link_goes_into_the_reminder_and_a_long_one_stays_out() -> None:
+    short = replace(sample_context("en"), clinic_name="Lakeside Clinic", link="https://lk.example/p/Ab3dE5gH")
+    rendered = render_sms(None, short)
+    assert "https://lk.example/p/Ab3dE5gH" in rendered.body
+    assert rendered.segments.segments == 1 and "(303) 555-0100" in rendered.body  # the clinic's number stays
+    long = replace(sample_context("en"), link="https://riverside-family-medicine.example.com:8080/p/Ab3")
+    rendered = render_sms(None, long)
+    assert "example.com" not in rendered.body and rendered.segments.segments == 1
