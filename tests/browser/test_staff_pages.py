@@ -304,7 +304,7 @@ def test_a_patients_1_turns_the_appointment_green_without_a_reload(
 
     _dispatch_once(live.settings, live.sessions)
     texts = wait_until(lambda: simulator.messages(to=PATIENT))
-    assert "Maria" in texts[0]["body"] and "Reply 1" in texts[0]["body"]
+    assert "Riverside Family Medicine" in texts[0]["body"] and "Reply 1" in texts[0]["body"]
     expect(row).to_contain_text(re.compile("Text (sent|delivered)"), timeout=15_000)
     expect(row).to_have_class(re.compile("state-no-answer"), timeout=15_000)
 
