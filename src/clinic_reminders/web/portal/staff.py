@@ -24,7 +24,7 @@ from ..api.errors import NOT_FOUND, not_found
 from ..deps import AdminUser, CurrentUser, DbDep, OfficeDep, SettingsDep, audit_actor, get_current_user
 from .pages import templates
 
-api = APIRouter(prefix="/api", tags=["video"])
+api = APIRouter(prefix="/api", tags=["video"], generate_unique_id_function=lambda route: route.name)
 pages = APIRouter(include_in_schema=False)
 
 REFUSAL_STATUS = {
