@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from ... import booking
 from ...booking import BookingError
-from ...models import ACTIVE_STATUSES, AppointmentKind, AppointmentStatus, Office, PatientLink, utcnow
+from ...models import ACTIVE_STATUSES, Appointment, AppointmentKind, AppointmentStatus, Office, PatientLink, utcnow
 from ...phones import display
 from ...telehealth import links, rooms
 from ...telehealth.links import DobResult
@@ -95,11 +95,17 @@ def _appointment_page(request: Request, guard: PortalGuard, check: links.LinkChe
         "clock": clock,
         "map_url": f"https://www.openstreetmap.org/search?query={quote_plus(clinic.address)}" if clinic.address else "",
         "video": appointment.kind == AppointmentKind.TELEHEALTH,
-        "can_answer": appointment.status in (*ACTIVE_STATUSES, AppointmentStatus.RESCHEDULE_REQUESTED),
+        "can_answer": answerable(appointment),
         "active": appointment.status in ACTIVE_STATUSES,
         "done": done if done in ("confirmed", "cancelled", "reschedule-requested", "refused") else "",
     }
     return render(request, guard, "appointment.html", context)
+
+
+def answerable(appointment: Appointment) -> bool:
+    """Confirm, cancel and reschedule apply to an appointment still ahead and not closed."""
+    open_statuses = (*ACTIVE_STATUSES, AppointmentStatus.RESCHEDULE_REQUESTED)
+    return appointment.status in open_statuses and appointment.starts_at > utcnow()
 
 
 def _checked(
@@ -177,6 +183,8 @@ def answer_page(
     status = ANSWERS.get(answer)
     if status is None:
         return guard.apply(RedirectResponse(f"/p/{token}", status_code=303))
+    if not answerable(link.appointment):
+        return guard.apply(RedirectResponse(f"/p/{token}?done=refused", status_code=303))
     try:
         booking.set_status(db, link.appointment, status, "patient:link")
     except BookingError:
@@ -207,7 +215,9 @@ def video_page(request: Request, db: DbDep, settings: SettingsDep, token: str) -
     assert check.link is not None
     if check.link.appointment.kind != AppointmentKind.TELEHEALTH:
         return guard.apply(RedirectResponse(f"/p/{token}", status_code=303))
-    return render(request, guard, "video.html", _base(check, token, guard))
+    lead = rooms.VideoPolicy.from_settings(settings).room_lead
+    context = {**_base(check, token, guard), "lead_minutes": int(lead.total_seconds() // 60)}
+    return render(request, guard, "video.html", context)
 
 
 @router.post("/p/{token}/video/token")
