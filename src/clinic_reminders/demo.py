@@ -32,6 +32,9 @@ DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_STAFF_EMAIL = "frontdesk@example.com"
 DEMO_PASSWORD = "reminders-demo"  # noqa: S105  (printed by `reminders demo`; demo databases only)
 DEMO_TWILIO_NUMBER = "+15005550006"
+# The simulator's API key for video tokens in the demo (Twilio shows a real one's secret only once).
+DEMO_API_KEY = "SK" + "d3" * 16
+DEMO_API_SECRET = "demo-video-api-secret-not-secret"  # noqa: S105  (the demo's simulated account only)
 
 ENGLISH_FIRST = [
     "Emma",
@@ -227,6 +230,8 @@ def simulator_environment(host: str, port: int) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
         "TWILIO_PHONE_NUMBER": DEMO_TWILIO_NUMBER,
         "TWILIO_API_BASE_URL": f"{base}/simulator",
+        "TWILIO_API_KEY": DEMO_API_KEY,
+        "TWILIO_API_SECRET": DEMO_API_SECRET,
         "REMINDERS_PUBLIC_URL": base,
     }
 

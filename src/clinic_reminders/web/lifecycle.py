@@ -33,6 +33,11 @@ def mount_demo_simulator(app: FastAPI, settings: Settings) -> None:
         sms_method="GET",
         voice_url=f"{settings.public_url}/app_confirm",
         verified_caller_ids=clinic_phones,
+        api_keys=(
+            {settings.twilio_api_key: settings.twilio_api_secret.get_secret_value()}
+            if settings.twilio_api_key and settings.twilio_api_secret
+            else {}
+        ),
     )
     simulator = create_simulator_app(config)
     app.mount("/simulator", simulator)
