@@ -12,12 +12,12 @@ import re
 import statistics
 import tempfile
 import time
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from ...db import make_engine, make_sessionmaker
@@ -82,6 +82,10 @@ def _percentile(values: list[float], share: float) -> float:
 )
 def bench_pages_command(appointments: int, patients: int, repeat: int, database_dir: str | None) -> None:
     """Render every staff page REPEAT times against a busy week on SQLite; print p50/p95 per page."""
+    with warnings.catch_warnings():  # imported here: the CLI should not pay for (or warn about) the test client
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
     with tempfile.TemporaryDirectory(dir=database_dir) as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench-pages.db'}"
         engine = make_engine(url)
