@@ -61,12 +61,12 @@ def _percentile(values: list[float], share: float) -> float:
 
 @click.command()
 @click.option(
-    "--appointments", envvar="REMINDERS_BENCH_APPOINTMENTS", show_envvar=True, default=5_000, show_default=True
+    "--appointments", envvar="REMINDERS_BENCH_PAGES_APPOINTMENTS", show_envvar=True, default=5_000, show_default=True
 )
-@click.option("--patients", envvar="REMINDERS_BENCH_PATIENTS", show_envvar=True, default=3_000, show_default=True)
+@click.option("--patients", envvar="REMINDERS_BENCH_PAGES_PATIENTS", show_envvar=True, default=3_000, show_default=True)
 @click.option(
     "--repeat",
-    envvar="REMINDERS_BENCH_REPEAT",
+    envvar="REMINDERS_BENCH_PAGES_REPEAT",
     show_envvar=True,
     default=20,
     show_default=True,
@@ -74,7 +74,7 @@ def _percentile(values: list[float], share: float) -> float:
 )
 @click.option(
     "--database-dir",
-    envvar="REMINDERS_BENCH_DATABASE_DIR",
+    envvar="REMINDERS_BENCH_PAGES_DATABASE_DIR",
     show_envvar=True,
     default=None,
     type=click.Path(file_okay=False),
