@@ -20,6 +20,7 @@ from .migrations import upgrade
 from .models import Role
 from .settings import Settings, SettingsError
 from .simulator.cli import bench_simulator_command, simulator_command
+from .web.admin.bench import bench_pages_command
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -71,6 +72,7 @@ main.add_command(simulator_command, "simulator")
 bench.add_command(bench_simulator_command, "simulator")
 bench.add_command(bench_dispatch_command, "dispatch")
 bench.add_command(bench_webhook_command, "webhook")
+bench.add_command(bench_pages_command, "pages")
 main.add_command(doctor_command, "doctor")
 main.add_command(setup_group, "setup")
 main.add_command(cert_group, "cert")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ...models import Appointment, Clinic, ConsentEvent, Patient, PhoneKind, StaffUser, utcnow
 from ..api import patients as patients_api
-from ..api.patients import _search as patient_search
+from ..api.patients import patient_search
 from ..api.schemas.common import SUPPORTED_LANGUAGES
 from ..api.schemas.patients import PatientUpdate
 from ..deps import DbDep, get_office

@@ -32,7 +32,7 @@ from ...models import (
     utcnow,
 )
 from ..api.appointment_filters import date_range
-from ..api.patients import _search as patient_search
+from ..api.patients import patient_search
 
 PAGE_SIZE = 100
 SPANS = ((1, "Day"), (3, "3 days"), (7, "Week"))

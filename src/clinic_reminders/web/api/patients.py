@@ -29,7 +29,7 @@ def _source(user: CurrentUser) -> str:
     return f"staff:{user.id}"
 
 
-def _search(q: str) -> ColumnElement[bool]:
+def patient_search(q: str) -> ColumnElement[bool]:
     """Every word matches a first or last name, or the text is (part of) one of the patient's numbers."""
     words = q.split()
     by_name = (
@@ -75,7 +75,7 @@ def list_patients(
 ) -> Page[PatientRead]:
     stmt = select(Patient).where(Patient.office_id == office.id).options(selectinload(Patient.phones))
     if q and q.strip():
-        stmt = stmt.where(_search(q.strip()))
+        stmt = stmt.where(patient_search(q.strip()))
     if language is not None:
         stmt = stmt.where(Patient.language == language)
     if external_id is not None:
