@@ -14,16 +14,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clinic_reminders import planning
+from clinic_reminders.benchmarks import synthetic
 from clinic_reminders.db import make_engine, make_sessionmaker
-from clinic_reminders.models import Appointment, Clinic, Office, Patient, PatientPhone, Reminder, ReminderRule
+from clinic_reminders.models import Reminder
 from clinic_reminders.models import ReminderStatus as RS
 from tests.conftest import TEST_SECRET_KEY
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
@@ -31,40 +30,10 @@ from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 pytestmark = pytest.mark.slow
 
 
-def noon_somewhere() -> str:
-    """A fixed-offset zone where it is now around noon, so quiet hours never hold the run back."""
-    offset = (12 - datetime.now(UTC).hour) % 24
-    offset = offset - 24 if offset > 12 else offset
-    # Etc/GMT signs are inverted: Etc/GMT-3 is UTC+3.
-    return "Etc/GMT" + (f"-{offset}" if offset > 0 else f"+{-offset}" if offset < 0 else "")
-
-
 def seed(sessions: sessionmaker[Session], count: int) -> list[str]:
     """`count` patients, each with one appointment tomorrow and one reminder due now; returns their numbers."""
-    numbers = [f"+1500555{1000 + i:04d}" for i in range(count)]  # no area code: the clinic's zone applies
-    with sessions() as db, db.begin():
-        office = Office(name="Crash test office")
-        db.add(office)
-        db.flush()
-        db.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", minutes_before=36 * 60))
-        clinic = Clinic(office_id=office.id, name="Clinic", phone="+12125550100", timezone=noon_somewhere())
-        db.add(clinic)
-        db.flush()
-        starts = datetime.now(UTC) + timedelta(hours=24)
-        appointments = []
-        for i, number in enumerate(numbers):
-            patient = Patient(
-                office_id=office.id,
-                first_name=f"P{i}",
-                last_name="Test",
-                phones=[PatientPhone(office_id=office.id, number=number, kind="mobile")],
-            )
-            db.add(patient)
-            appointments.append(Appointment(office_id=office.id, clinic=clinic, patient=patient, starts_at=starts))
-        db.add_all(appointments)
-        db.flush()
-        planning.plan_many(db, office, appointments)
-    return numbers
+    synthetic.seed_due_reminders(sessions, count)
+    return list(synthetic.numbers(count))
 
 
 @dataclass

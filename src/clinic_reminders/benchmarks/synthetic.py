@@ -18,6 +18,7 @@ from ..models import Appointment, Clinic, Office, Patient, PatientPhone, Reminde
 
 # Personal-communications area codes; 500-555-000x and 500-555-3xxx are the simulator's magic numbers.
 AREA_CODES = ("533", "544", "566", "577", "588", "521", "522")
+MAX_PATIENTS = 50_000
 
 
 def noon_somewhere(now: datetime | None = None) -> str:
@@ -38,8 +39,8 @@ def numbers(count: int) -> Iterator[str]:
 def seed_due_reminders(
     sessions: sessionmaker[Session], count: int, starts_in: timedelta = timedelta(hours=24), plan: bool = True
 ) -> None:
-    """`count` patients with one appointment each and one SMS reminder due now (one rule, 36 h before).
-    With `plan` False the appointments are left unplanned (to time planning on its own)."""
+    """`count` appointments with one SMS reminder due now each (one rule, 36 h before), one patient each up to
+    MAX_PATIENTS, then shared. With `plan` False they are left unplanned (to time planning on its own)."""
     with sessions() as db, db.begin():
         office = Office(name="Synthetic office")
         db.add(office)
@@ -49,14 +50,19 @@ def seed_due_reminders(
         db.add(clinic)
         db.flush()
         office_id, clinic_id = office.id, clinic.id
-        insert_patients(db, office_id, count)
+        insert_patients(db, office_id, min(count, MAX_PATIENTS))
         patient_ids = list(db.scalars(select(Patient.id).where(Patient.office_id == office_id).order_by(Patient.id)))
         starts = datetime.now(UTC) + starts_in
         db.execute(
             insert(Appointment),
             [
-                {"office_id": office_id, "clinic_id": clinic_id, "patient_id": pid, "starts_at": starts}
-                for pid in patient_ids
+                {
+                    "office_id": office_id,
+                    "clinic_id": clinic_id,
+                    "patient_id": patient_ids[i % len(patient_ids)],
+                    "starts_at": starts + timedelta(minutes=i // len(patient_ids)),
+                }
+                for i in range(count)
             ],
         )
         if plan:

@@ -34,7 +34,7 @@ from ..models import (
 from ..planning import patient_zone, window_of
 from ..scheduling.timing import next_allowed, seconds_left_in_window
 from ..settings import Settings
-from ..telehealth.links import make_patient_link
+from ..telehealth.links import patient_links
 from .content import render_reminder
 from .leases import release
 from .pacing import Pacer
@@ -130,6 +130,7 @@ class Preparer:
         self.pacer = pacer
         self.now = now
         self._offices: dict[int, Office] = {}
+        self._links: dict[int, str] = {}
         self._day_counts: Counter[int] = Counter()
         self._week_counts: Counter[int] = Counter()
 
@@ -144,6 +145,11 @@ class Preparer:
                 )
             )
         }
+        self._links = patient_links(
+            self.db,
+            self.settings,
+            [r.appointment for r in reminders if r.channel == Channel.SMS and r.id not in pending],
+        )
         ready: list[_Ready] = []
         with self.db.no_autoflush:
             for reminder in reminders:
@@ -312,8 +318,7 @@ class Preparer:
             status=MessageStatus.PENDING,
         )
         if reminder.channel == Channel.SMS:
-            link = make_patient_link(self.db, self.settings, appointment)
-            rendered = render_reminder(appointment, self._office(reminder.office_id), link)
+            rendered = render_reminder(appointment, self._office(reminder.office_id), self._links.get(appointment.id))
             message.body = rendered.body
             message.num_segments = rendered.segments
             message.encoding = rendered.encoding

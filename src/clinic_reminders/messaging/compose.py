@@ -8,6 +8,7 @@ CANCEL is a carrier opt-out keyword and would silence every later text to that p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -181,6 +182,18 @@ def _render(source: str, variables: dict[str, object]) -> str:
     return re.sub(r"[ \t]{2,}", " ", body).strip()
 
 
+def _first_cheapest(bodies: Iterable[str]) -> str:
+    """The first one-segment text, else the first of the cheapest (rendering stops as soon as one fits)."""
+    best, best_segments = "", 0
+    for body in bodies:
+        segments = max(count_segments(body).segments, 1)
+        if segments == 1:
+            return body
+        if not best or segments < best_segments:
+            best, best_segments = body, segments
+    return best
+
+
 def render_sms(template: str | None, ctx: ReminderContext, *, gsm_safe: bool = True) -> RenderedSms:
     """The reminder text for `ctx`; `template` None means the default for the patient's language."""
     variables = template_variables(ctx, gsm_safe=gsm_safe)
@@ -191,8 +204,7 @@ def render_sms(template: str | None, ctx: ReminderContext, *, gsm_safe: bool = T
             sources = (
                 (*LINK_TEMPLATES[ctx.lang], *DEFAULT_TEMPLATES[ctx.lang]) if ctx.link else DEFAULT_TEMPLATES[ctx.lang]
             )
-            bodies = [_render(source, variables) for source in sources]
-            body = min(bodies, key=lambda text: max(count_segments(text).segments, 1))  # first of the cheapest
+            body = _first_cheapest(_render(source, variables) for source in sources)
     except TemplateError as exc:  # Jinja's messages name template parts (a variable, an attribute), never values
         raise TemplateRenderError(f"The template could not be rendered: {exc.message}.") from None
     except Exception as exc:  # staff-written code can fail any way ({{ 1/0 }}); Python's messages may hold values
