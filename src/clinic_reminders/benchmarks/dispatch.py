@@ -154,9 +154,10 @@ def bench_dispatch_command(count: int, latency_ms: int, cap: int, naive_sample: 
             f"worker concurrency {concurrency}"
         )
         with tempfile.TemporaryDirectory() as tmp:
-            naive = measure_naive(naive_sample, base_url)
-            click.echo(f"naive sync loop, {naive_sample} reminders: {naive:,.1f}/s")
-            for size in (count // 10, count):
+            naive = measure_naive(naive_sample, base_url) if count else 0.0
+            if count:
+                click.echo(f"naive sync loop, {naive_sample} reminders: {naive:,.1f}/s")
+            for size in (count // 10, count) if count else ():
                 run = measure_worker(size, base_url, concurrency, Path(tmp))
                 rate = size / run["seconds"]
                 click.echo(
