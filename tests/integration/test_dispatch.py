@@ -281,3 +281,30 @@ def test_a_configuration_error_waits_instead_of_failing(
     reminder = reminder_of(session, appointment)
     assert reminder.status == ReminderStatus.PLANNED
     assert "set-up" in (reminder.reason or "")
+
+
+def test_a_slow_sender_hands_back_what_it_cannot_send_soon(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    simulator: SimulatorClient,
+    office: Office,
+    clinic: Clinic,
+) -> None:
+    """At ten segments a second, a backlog of 40 is not held in one worker's hands: what would wait longer than a
+    quarter of the lease (here 3 s; 30 s at most) goes back to the queue, due when the sender's pace reaches it."""
+    appointments = [book(session, clinic, make_patient(session, office)) for _ in range(40)]
+    settings = worker_settings(database_url, simulator, sender_rate=10.0)
+
+    async def one_pass() -> None:
+        worker = Worker(settings, session_factory, poll_interval=0.05, clock=lambda: NOW)
+        await worker.tick()
+        worker.stop()
+        await worker.run()  # drains what the pass started
+
+    asyncio.run(one_pass())
+    reminders = [reminder_of(session, a) for a in appointments]
+    paced = [r for r in reminders if r.status == ReminderStatus.PLANNED]
+    assert paced and all(r.reason == "paced" and r.due_at > NOW for r in paced)
+    assert 5 <= len([r for r in reminders if r.status == ReminderStatus.SENT]) <= 12  # about 0.75 s at 10/s
+    assert len(simulator.messages()) == 40 - len(paced)

@@ -265,7 +265,7 @@ class Preparer:
                 _defer(reminder, self.now + timedelta(minutes=15), "no public URL configured for call instructions")
                 return None
         not_before = self.pacer.reserve(sender, pending.num_segments or 1)
-        if not_before > self.pacer.clock() + 30:
+        if not_before > self.pacer.clock() + min(30.0, self.settings.lease_seconds / 4):
             # The sender's pace is the bottleneck: hand the reminder back rather than hold its lease for long.
             _defer(reminder, self.now + timedelta(seconds=not_before - self.pacer.clock()), "paced")
             self.pacer.cancel(sender, pending.num_segments or 1)

@@ -1,0 +1,47 @@
+"""Per-sender pacing: a long code sends about one segment a second; each number keeps its own pace."""
+
+from __future__ import annotations
+
+from clinic_reminders.dispatcher.pacing import Pacer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_it_spaces_segments_at_the_senders_rate() -> None:
+    clock = FakeClock()
+    pacer = Pacer(1.0, {}, clock=clock)
+    assert [pacer.reserve("+15005550006", 1) for _ in range(3)] == [100.0, 101.0, 102.0]
+    assert pacer.reserve("+15005550006", 2) == 103.0  # a two-segment text takes two slots
+    assert pacer.reserve("+15005550006", 1) == 105.0
+
+
+def test_each_number_has_its_own_pace_and_rates_can_differ() -> None:
+    clock = FakeClock()
+    pacer = Pacer(1.0, {"+18005550100": 3.0}, clock=clock)  # a toll-free number: 3 segments a second
+    assert pacer.reserve("+12125550100", 1) == 100.0
+    assert pacer.reserve("+18005550100", 1) == 100.0
+    assert pacer.reserve("+18005550100", 1) == 100.0 + 1 / 3
+
+
+def test_idle_time_is_not_banked() -> None:
+    clock = FakeClock()
+    pacer = Pacer(1.0, {}, clock=clock)
+    pacer.reserve("+1", 1)
+    clock.now = 200.0
+    assert pacer.reserve("+1", 1) == 200.0
+    assert pacer.reserve("+1", 1) == 201.0
+
+
+def test_a_cancelled_reservation_gives_its_slot_back() -> None:
+    clock = FakeClock()
+    pacer = Pacer(1.0, {}, clock=clock)
+    pacer.reserve("+1", 1)
+    pacer.reserve("+1", 1)
+    pacer.cancel("+1", 1)
+    assert pacer.reserve("+1", 1) == 101.0
