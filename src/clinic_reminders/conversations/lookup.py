@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
 
 from ..accounts import the_office
 from ..models import Appointment, AppointmentStatus, Clinic, Office, Patient, PatientPhone, Reminder, ReminderStatus
@@ -40,28 +40,34 @@ def find_party(db: Session, to_number: str, from_number: str, now: datetime) -> 
             select(Patient)
             .join(PatientPhone, PatientPhone.patient_id == Patient.id)
             .where(PatientPhone.office_id == party.office.id, PatientPhone.number == from_number)
-            .options(selectinload(Patient.phones))
             .distinct()
         )
     )
     if not party.patients:
         return party
     ids = [p.id for p in party.patients]
-    upcoming = (
-        (Appointment.patient_id.in_(ids)) & Appointment.status.in_(ANSWERABLE) & (Appointment.starts_at > now - GRACE)
+    # One query: the upcoming appointments, the one the last reminder was about first (if any was sent).
+    last_reminder = (
+        select(Reminder.appointment_id, func.max(Reminder.updated_at).label("at"))
+        .join(Appointment, Appointment.id == Reminder.appointment_id)
+        .where(Appointment.patient_id.in_(ids), Reminder.status == ReminderStatus.SENT)
+        .group_by(Reminder.appointment_id)
+        .subquery()
     )
-    # The appointment the last reminder was about, if it is still ahead.
-    party.appointment = db.scalar(
-        select(Appointment)
-        .join(Reminder, Reminder.appointment_id == Appointment.id)
-        .where(upcoming, Reminder.status == ReminderStatus.SENT)
-        .order_by(Reminder.updated_at.desc())
-        .limit(1)
-    )
-    if party.appointment is None:
-        candidates = list(db.scalars(select(Appointment).where(upcoming).order_by(Appointment.starts_at).limit(5)))
-        if len(candidates) == 1:
-            party.appointment = candidates[0]
-        else:
-            party.candidates = candidates
+    rows = db.execute(
+        select(Appointment, last_reminder.c.at)
+        .outerjoin(last_reminder, last_reminder.c.appointment_id == Appointment.id)
+        .where(
+            Appointment.patient_id.in_(ids),
+            Appointment.status.in_(ANSWERABLE),
+            Appointment.starts_at > now - GRACE,
+        )
+        .options(joinedload(Appointment.clinic))
+        .order_by(last_reminder.c.at.is_(None), last_reminder.c.at.desc(), Appointment.starts_at)
+        .limit(5)
+    ).all()
+    if rows and (rows[0].at is not None or len(rows) == 1):
+        party.appointment = rows[0].Appointment
+    else:
+        party.candidates = [row.Appointment for row in rows]
     return party
