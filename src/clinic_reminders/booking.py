@@ -6,7 +6,6 @@ match it: `replan` is called here and nowhere else.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -84,7 +83,3 @@ def set_status(db: Session, appointment: Appointment, status: AppointmentStatus,
 
 def cancel(db: Session, appointment: Appointment, actor: str) -> Appointment:
     return set_status(db, appointment, AppointmentStatus.CANCELLED, actor)
-
-
-def has_ended(appointment: Appointment, now: datetime) -> bool:
-    return appointment.ends_at <= now

@@ -279,8 +279,13 @@ def test_a_configuration_error_waits_instead_of_failing(
     settings = worker_settings(database_url, simulator, twilio_phone_number="+12125550199")  # not the account's
     run_worker(settings, session_factory)
     reminder = reminder_of(session, appointment)
-    assert reminder.status == ReminderStatus.PLANNED
+    assert reminder.status == ReminderStatus.PLANNED and reminder.due_at > NOW
     assert "set-up" in (reminder.reason or "")
+    [dropped] = messages_of(session, appointment)  # its sender was the problem: not sent again as it was
+    assert (dropped.status, dropped.error_code) == (MessageStatus.CANCELED, 21606)
+    run_worker(worker_settings(database_url, simulator), session_factory, clock=lambda: NOW + timedelta(minutes=20))
+    assert reminder_of(session, appointment).status == ReminderStatus.SENT  # the set-up was fixed meanwhile
+    assert [m["from"] for m in simulator.messages()] == [CLINIC_NUMBER]
 
 
 def test_a_slow_sender_hands_back_what_it_cannot_send_soon(

@@ -65,24 +65,27 @@ def record_sent(
 
 
 def record_failure(db: Session, reminder: Reminder, message: Message, error: TwilioError, now: datetime) -> None:
-    """Transient: plan again with backoff. Permanent: end it with the reason and act. Configuration: wait."""
+    """Transient: plan again with backoff; the pending message is sent again, unchanged. Configuration: this
+    message is dropped (its sender may be what is wrong) and the reminder waits for the set-up to be fixed.
+    Permanent: end it with the reason and act on what the error teaches."""
     if error.is_transient and reminder.attempts < MAX_ATTEMPTS:
-        reminder.status = ReminderStatus.PLANNED
-        reminder.due_at = now + backoff(reminder.attempts, error.retry_after)
-        reminder.reason = f"retrying: {error.reason}"
-        release(reminder)
-        return  # the message stays pending and is sent again, unchanged, on the next attempt
-    message.status = MessageStatus.FAILED
+        _plan_again(reminder, now + backoff(reminder.attempts, error.retry_after), f"retrying: {error.reason}")
+        return
     message.error_code = error.code
     message.error_message = error.reason
     if error.is_configuration:
-        reminder.status = ReminderStatus.PLANNED
-        reminder.due_at = now + timedelta(minutes=15)
-        reminder.reason = f"waiting for the Twilio set-up to be fixed: {error.reason}"
         message.status = MessageStatus.CANCELED
-        release(reminder)
+        _plan_again(reminder, now + timedelta(minutes=15), f"waiting for the Twilio set-up to be fixed: {error.reason}")
         return
+    message.status = MessageStatus.FAILED
     reminder.status = ReminderStatus.FAILED
     reminder.reason = error.reason if error.is_permanent else f"gave up after {reminder.attempts} attempts"
     release(reminder)
     delivery.act_on_error(db, message, error, now)
+
+
+def _plan_again(reminder: Reminder, due: datetime, reason: str) -> None:
+    reminder.status = ReminderStatus.PLANNED
+    reminder.due_at = due
+    reminder.reason = reason
+    release(reminder)
