@@ -15,8 +15,8 @@ from .models import Appointment, AppointmentStatus
 
 
 def replan(db: Session, appointment: Appointment, *, moved: bool = False) -> None:
-    db.flush()
     if moved:
+        db.flush()
         db.refresh(appointment, ["clinic", "patient"])  # a changed clinic_id must be seen as the new clinic
     planning.replan(db, appointment)
 

@@ -12,7 +12,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -40,6 +40,11 @@ DEFAULT_RULES = (
     ("Call the day before if unconfirmed", Channel.VOICE, 1, time(17, 0), None, RuleCondition.UNANSWERED_AND_NO_SMS),
     ("SMS 2 hours before", Channel.SMS, None, None, 120, RuleCondition.ALWAYS),
 )
+
+
+# Built once: `replan` runs on every answer a patient texts, where building a statement costs more than running it.
+_OFFICE_RULES = select(ReminderRule).where(ReminderRule.office_id == bindparam("office_id"))
+_APPOINTMENT_REMINDERS = select(Reminder).where(Reminder.appointment_id == bindparam("appointment_id"))
 
 
 def ensure_default_rules(db: Session, office: Office) -> None:
@@ -95,7 +100,7 @@ class Planner:
         self.office = office
         self.now = now or utcnow()
         self.window = window_of(office)
-        self._rules = list(db.scalars(select(ReminderRule).where(ReminderRule.office_id == office.id)))
+        self._rules = list(db.scalars(_OFFICE_RULES, {"office_id": office.id}))
         self._by_clinic: dict[int, list[tuple[ReminderRule, RuleFacts]]] = {}
 
     def rules_for(self, clinic_id: int) -> list[tuple[ReminderRule, RuleFacts]]:
@@ -161,7 +166,7 @@ def _retire(row: Reminder, decision: NotWanted) -> None:
 def replan(db: Session, appointment: Appointment) -> None:
     office = db.get(Office, appointment.office_id)
     assert office is not None
-    existing = list(db.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)))
+    existing = list(db.scalars(_APPOINTMENT_REMINDERS, {"appointment_id": appointment.id}))
     _insert(db, Planner(db, office).plan(appointment, existing))
 
 

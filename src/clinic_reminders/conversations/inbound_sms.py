@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -25,6 +26,7 @@ _EFFECTS = {
     Intent.CANCEL: (AppointmentStatus.CANCELLED, ReplyKind.CANCELLED),
     Intent.RESCHEDULE: (AppointmentStatus.RESCHEDULE_REQUESTED, ReplyKind.RESCHEDULE_REQUESTED),
 }
+_SEEN = select(Message.id).where(Message.twilio_sid == bindparam("sid"))  # built once: the hot path
 CARRIER_CANCEL_FLAG = "replied CANCEL: opted out by carrier keyword, call the patient"
 
 
@@ -36,61 +38,81 @@ def handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
 
 def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    if sid and db.scalar(select(Message.id).where(Message.twilio_sid == sid)) is not None:
+    if sid and db.scalar(_SEEN, {"sid": sid}) is not None:
         return str(MessagingResponse())
     to_number, from_number, body = params.get("To", ""), params.get("From", ""), params.get("Body", "")
     party = find_party(db, to_number, from_number, now)
     patient = party.patient
     reading = interpret(body, patient.language if patient else None)
-    inbound = Message(
-        office_id=party.office.id,
-        patient_id=patient.id if patient else None,
-        appointment_id=party.appointment.id if party.appointment else None,
-        direction=Direction.INBOUND,
-        channel=Channel.SMS,
-        to_number=to_number,
-        from_number=from_number,
-        body=body,
-        twilio_sid=sid or None,
-        status=MessageStatus.RECEIVED,
-        num_segments=int(params.get("NumSegments") or 1),
-        interpretation=str(reading.intent),
-        needs_person=reading.needs_person,
-        unread=True,
-    )
-    db.add(inbound)
-    text = _act(db, party, reading, inbound, now)
+    answer = _act(db, party, reading, now)
+    thread = {
+        "office_id": party.office.id,
+        "patient_id": patient.id if patient else None,
+        "appointment_id": party.appointment.id if party.appointment else None,
+        "channel": Channel.SMS,
+        "created_at": now,
+        "updated_at": now,
+    }
+    rows = [
+        thread
+        | {
+            "direction": Direction.INBOUND,
+            "to_number": to_number,
+            "from_number": from_number,
+            "body": body,
+            "twilio_sid": sid or None,
+            "status": MessageStatus.RECEIVED,
+            "num_segments": int(params.get("NumSegments") or 1),
+            "interpretation": str(reading.intent),
+            "needs_person": reading.needs_person or answer.needs_person,
+            "unread": True,
+        }
+    ]
     response = MessagingResponse()
     opted_out = patient is not None and patient.sms_opted_out_at is not None
-    if text and (not opted_out or reading.intent in (Intent.HELP, Intent.OPT_OUT)):
-        response.message(text)
-        db.add(
-            Message(
-                office_id=party.office.id,
-                patient_id=inbound.patient_id,
-                appointment_id=inbound.appointment_id,
-                direction=Direction.OUTBOUND,
-                channel=Channel.SMS,
-                to_number=from_number,
-                from_number=to_number,
-                body=text,
-                status=MessageStatus.QUEUED,  # Twilio sends the TwiML answer itself; no SID comes back to us
-            )
+    if answer.text and (not opted_out or reading.intent in (Intent.HELP, Intent.OPT_OUT)):
+        response.message(answer.text)
+        rows.append(
+            thread
+            | {
+                "direction": Direction.OUTBOUND,
+                "to_number": from_number,
+                "from_number": to_number,
+                "body": answer.text,
+                "twilio_sid": None,
+                "status": MessageStatus.QUEUED,  # Twilio sends the TwiML answer itself; no SID comes back to us
+                "num_segments": None,
+                "interpretation": None,
+                "needs_person": False,
+                "unread": False,
+            }
         )
+    db.execute(insert(Message), rows)  # one statement for both: the hot path of /app_confirm
     return str(response)
 
 
-def _act(db: Session, party: Party, reading: Interpretation, inbound: Message, now: datetime) -> str | None:
-    """Apply the answer; returns the text to send back, if any."""
+@dataclass(frozen=True)
+class _Answer:
+    text: str | None
+    needs_person: bool = False
+
+
+def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _Answer:
+    """Apply the answer; returns the text to send back (if any) and whether a person must follow up."""
     source = f"sms:{reading.keyword}" if reading.carrier_keyword else "sms:patient"
     clinic = party.appointment.clinic if party.appointment else party.clinic
     clinic_name = clinic.name if clinic else party.office.name
     clinic_phone = display(clinic.phone) if clinic else ""
     language = party.patient.language if party.patient else reading.detected_language
 
-    def say(kind: ReplyKind, appointment: Appointment | None = None, choices: tuple[str, ...] = ()) -> str | None:
+    def say(
+        kind: ReplyKind,
+        appointment: Appointment | None = None,
+        choices: tuple[str, ...] = (),
+        needs_person: bool = False,
+    ) -> _Answer:
         when = _when(appointment, party) if appointment else ""
-        return reply_text(
+        text = reply_text(
             kind,
             language,
             clinic_name=clinic_name,
@@ -99,13 +121,14 @@ def _act(db: Session, party: Party, reading: Interpretation, inbound: Message, n
             choices=choices,
             carrier_keyword=reading.carrier_keyword,
         )
+        return _Answer(text, needs_person)
 
     if reading.carrier_action == Intent.OPT_OUT or reading.intent == Intent.OPT_OUT:
         for patient in party.patients:  # Twilio blocks the number, whoever it belongs to
             consent.opt_out(db, patient, Channel.SMS, source, now)
         if reading.keyword == "CANCEL" and party.appointment is not None:
             party.appointment.staff_flag = CARRIER_CANCEL_FLAG
-            inbound.needs_person = True
+            return say(ReplyKind.OPTED_OUT, needs_person=True)
         return say(ReplyKind.OPTED_OUT)
     if reading.carrier_action == Intent.OPT_IN:
         for patient in party.patients:
@@ -115,19 +138,17 @@ def _act(db: Session, party: Party, reading: Interpretation, inbound: Message, n
     if reading.intent == Intent.HELP:
         return say(ReplyKind.HELP)
     if reading.intent not in _EFFECTS:
-        inbound.needs_person = True
-        return say(ReplyKind.NOT_UNDERSTOOD)
+        return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     if party.appointment is None:
-        inbound.needs_person = True
         if party.candidates:
-            return say(ReplyKind.WHICH_APPOINTMENT, choices=tuple(_when(a, party) for a in party.candidates))
-        return say(ReplyKind.NOT_UNDERSTOOD)
+            choices = tuple(_when(a, party) for a in party.candidates)
+            return say(ReplyKind.WHICH_APPOINTMENT, choices=choices, needs_person=True)
+        return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     status, kind = _EFFECTS[reading.intent]
     try:
         booking.set_status(db, party.appointment, status, "patient:sms")
-    except BookingError:
-        inbound.needs_person = True  # e.g. "1" for an appointment staff already cancelled: a person should call
-        return say(ReplyKind.NOT_UNDERSTOOD)
+    except BookingError:  # e.g. "1" for an appointment staff already cancelled: a person should call
+        return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     return say(kind, party.appointment)
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..accounts import the_office
-from ..models import Appointment, AppointmentStatus, Clinic, Office, Patient, PatientPhone, Reminder, ReminderStatus
+from ..models import (
+    Appointment,
+    AppointmentStatus,
+    Clinic,
+    Office,
+    Patient,
+    PatientPhone,
+    Reminder,
+    ReminderStatus,
+)
 
 # An answer can still concern an appointment that started a little while ago ("running late, still coming").
 GRACE = timedelta(hours=1)
@@ -31,41 +40,53 @@ class Party:
         return self.patients[0] if len(self.patients) == 1 else None
 
 
-def find_party(db: Session, to_number: str, from_number: str, now: datetime) -> Party:
-    clinic = db.scalar(select(Clinic).where(Clinic.twilio_number == to_number, Clinic.active.is_(True)).limit(1))
-    office = db.get(Office, clinic.office_id) if clinic else None
-    party = Party(office=office or the_office(db), clinic=clinic)
-    party.patients = list(
-        db.scalars(
-            select(Patient)
-            .join(PatientPhone, PatientPhone.patient_id == Patient.id)
-            .where(PatientPhone.office_id == party.office.id, PatientPhone.number == from_number)
-            .distinct()
-        )
+# Built once: constructing a statement costs more than running it on the webhook's hot path.
+_OFFICE_AND_CLINIC = (  # the office owning a clinic with this number, else the deployment's first office
+    select(Office, Clinic)
+    .outerjoin(
+        Clinic,
+        (Clinic.office_id == Office.id) & (Clinic.twilio_number == bindparam("to")) & Clinic.active.is_(True),
     )
+    .order_by(Clinic.id.is_(None), Office.id)
+    .limit(1)
+)
+_PATIENTS = (
+    select(Patient)
+    .join(PatientPhone, PatientPhone.patient_id == Patient.id)
+    .where(PatientPhone.office_id == bindparam("office_id"), PatientPhone.number == bindparam("number"))
+    .options(joinedload(Patient.phones))
+)
+_LAST_SENT = (
+    select(Reminder.appointment_id, func.max(Reminder.updated_at).label("at"))
+    .join(Appointment, Appointment.id == Reminder.appointment_id)
+    .where(Appointment.patient_id.in_(bindparam("ids", expanding=True)), Reminder.status == ReminderStatus.SENT)
+    .group_by(Reminder.appointment_id)
+    .subquery()
+)
+# The upcoming appointments, the one the last reminder was about first (if any was sent).
+_UPCOMING = (
+    select(Appointment, _LAST_SENT.c.at)
+    .outerjoin(_LAST_SENT, _LAST_SENT.c.appointment_id == Appointment.id)
+    .where(
+        Appointment.patient_id.in_(bindparam("ids", expanding=True)),
+        Appointment.status.in_(ANSWERABLE),
+        Appointment.starts_at > bindparam("after"),
+    )
+    .options(joinedload(Appointment.clinic))
+    .order_by(_LAST_SENT.c.at.is_(None), _LAST_SENT.c.at.desc(), Appointment.starts_at)
+    .limit(5)
+)
+
+
+def find_party(db: Session, to_number: str, from_number: str, now: datetime) -> Party:
+    found = db.execute(_OFFICE_AND_CLINIC, {"to": to_number}).first()
+    party = Party(office=found.Office, clinic=found.Clinic) if found else Party(office=the_office(db), clinic=None)
+    patients = db.scalars(_PATIENTS, {"office_id": party.office.id, "number": from_number}).unique()
+    party.patients = list(patients)
     if not party.patients:
         return party
     ids = [p.id for p in party.patients]
-    # One query: the upcoming appointments, the one the last reminder was about first (if any was sent).
-    last_reminder = (
-        select(Reminder.appointment_id, func.max(Reminder.updated_at).label("at"))
-        .join(Appointment, Appointment.id == Reminder.appointment_id)
-        .where(Appointment.patient_id.in_(ids), Reminder.status == ReminderStatus.SENT)
-        .group_by(Reminder.appointment_id)
-        .subquery()
-    )
-    rows = db.execute(
-        select(Appointment, last_reminder.c.at)
-        .outerjoin(last_reminder, last_reminder.c.appointment_id == Appointment.id)
-        .where(
-            Appointment.patient_id.in_(ids),
-            Appointment.status.in_(ANSWERABLE),
-            Appointment.starts_at > now - GRACE,
-        )
-        .options(joinedload(Appointment.clinic))
-        .order_by(last_reminder.c.at.is_(None), last_reminder.c.at.desc(), Appointment.starts_at)
-        .limit(5)
-    ).all()
+    rows = db.execute(_UPCOMING, {"ids": ids, "after": now - GRACE}).all()
     if rows and (rows[0].at is not None or len(rows) == 1):
         party.appointment = rows[0].Appointment
     else:

@@ -20,6 +20,7 @@ from .admin import install as install_pages
 from .api import router as api_router
 from .portal import install as install_portal
 from .webhooks import app_confirm, doctor_ping, status
+from .webhooks import database as webhook_database
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    webhook_database.install(app, engine)
 
     app.add_middleware(
         SessionMiddleware,
@@ -63,12 +65,13 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.add_middleware(AccessLog)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    app.include_router(api_router, prefix="/api")
+    # Twilio's webhooks first: routes are tried in order, and these carry the traffic that must answer fast.
     app.include_router(app_confirm.router)
     app.include_router(status.router)
     app.include_router(doctor_ping.router)  # the doctor's signed test webhook; runs the balance/certificate watch
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(api_router, prefix="/api")
     install_pages(app)  # staff pages (session login) and /static
     install_portal(app)  # patient links /p/..., video visits and their status callbacks
     if settings.demo and settings.twilio_api_base_url and "/simulator" in settings.twilio_api_base_url:

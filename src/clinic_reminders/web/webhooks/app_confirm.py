@@ -4,30 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from ...conversations import inbound_sms, voice_calls
-from ...db import transaction
 from ...models import utcnow
+from .database import in_transaction
 from .signed import TwilioRequest, verified
 
 router = APIRouter(include_in_schema=False)
 
 
-def _twiml(xml: str) -> Response:
-    return Response(content=xml, media_type="text/xml")
-
-
 @router.api_route("/app_confirm", methods=["GET", "POST"])
 async def app_confirm(request: Request, twilio: TwilioRequest = Depends(verified)) -> Response:
-    sessions = request.app.state.sessions
     is_voice = "CallSid" in twilio.params and "MessageSid" not in twilio.params
 
-    def work() -> str:
-        with transaction(sessions) as db:
-            if is_voice:
-                assert twilio.config.public_url is not None  # signature validation needed it
-                return voice_calls.handle(db, twilio.params, twilio.query, twilio.config.public_url, utcnow())
-            return inbound_sms.handle(db, twilio.params, utcnow())
+    def work(db: Session) -> str:
+        if is_voice:
+            assert twilio.config.public_url is not None  # signature validation needed it
+            return voice_calls.handle(db, twilio.params, twilio.query, twilio.config.public_url, utcnow())
+        return inbound_sms.handle(db, twilio.params, utcnow())
 
-    return _twiml(await run_in_threadpool(work))
+    return Response(content=await in_transaction(request, work), media_type="text/xml")

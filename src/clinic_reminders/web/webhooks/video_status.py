@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from ...accounts import the_office
-from ...db import transaction
 from ...telehealth import callbacks
+from .database import in_transaction
 from .signed import TwilioRequest, verified
 
 log = logging.getLogger(__name__)
@@ -21,12 +20,6 @@ router = APIRouter(include_in_schema=False)
 
 @router.post("/twilio/video-status")
 async def video_status(request: Request, twilio: TwilioRequest = Depends(verified)) -> Response:
-    sessions = request.app.state.sessions
-
-    def work() -> str:
-        with transaction(sessions) as db:
-            return callbacks.record(db, the_office(db).id, twilio.params).event
-
-    event = await run_in_threadpool(work)
+    event = await in_transaction(request, lambda db: callbacks.record(db, the_office(db).id, twilio.params).event)
     log.info("video status callback: %s", event)
     return Response(status_code=204)
