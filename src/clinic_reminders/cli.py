@@ -4,53 +4,29 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from pydantic import ValidationError
 
 from . import accounts, demo, logs
 from .benchmarks.dispatch import bench_dispatch_command
 from .benchmarks.webhook import bench_webhook_command
+from .cli_options import database_option, option, settings_from
 from .db import make_engine, make_sessionmaker, transaction
 from .doctor.cli import cert_group, doctor_command, setup_group
+from .imports.cli import import_group
 from .migrations import upgrade
 from .models import Role
-from .settings import Settings, SettingsError
+from .settings import SettingsError
 from .simulator.cli import bench_simulator_command, simulator_command
 from .web.admin.bench import bench_pages_command
 
 
-def _settings(**overrides: Any) -> Settings:
-    try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except (ValidationError, SettingsError) as exc:
-        raise click.ClickException(f"invalid settings: {exc}") from exc
-    return settings
-
-
-FC = TypeVar("FC", bound=Callable[..., Any])
-
-
-def _option(*names: str, envvar: str, **kwargs: Any) -> Callable[[FC], FC]:
-    """A click option that also reads `envvar`, and says so in --help."""
-    return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
-
-
-database_option = _option(
-    "--database-url",
-    envvar="REMINDERS_DATABASE_URL",
-    default=None,
-    help="SQLAlchemy URL (default sqlite:///./var/reminders.db; PostgreSQL as postgresql+psycopg://...).",
-)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clinic-reminders")
-@_option("--log-level", envvar="REMINDERS_LOG_LEVEL", default="INFO", show_default=True)
-@_option(
+@option("--log-level", envvar="REMINDERS_LOG_LEVEL", default="INFO", show_default=True)
+@option(
     "--log-format",
     envvar="REMINDERS_LOG_FORMAT",
     type=click.Choice(["text", "json"]),
@@ -74,6 +50,7 @@ bench.add_command(bench_dispatch_command, "dispatch")
 bench.add_command(bench_webhook_command, "webhook")
 bench.add_command(bench_pages_command, "pages")
 main.add_command(doctor_command, "doctor")
+main.add_command(import_group, "import")
 main.add_command(setup_group, "setup")
 main.add_command(cert_group, "cert")
 
@@ -87,7 +64,7 @@ def db() -> None:
 @database_option
 def db_upgrade(database_url: str | None) -> None:
     """Create or migrate the database schema to the latest version."""
-    settings = _settings(database_url=database_url)
+    settings = settings_from(database_url=database_url)
     upgrade(settings.database_url)
     click.echo("database is up to date")
 
@@ -99,9 +76,9 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("email")
-@_option("--role", envvar="REMINDERS_USER_ROLE", type=click.Choice([r.value for r in Role]), default="staff")
-@_option("--name", envvar="REMINDERS_USER_NAME", default="", help="Name shown on the staff pages.")
-@_option(
+@option("--role", envvar="REMINDERS_USER_ROLE", type=click.Choice([r.value for r in Role]), default="staff")
+@option("--name", envvar="REMINDERS_USER_NAME", default="", help="Name shown on the staff pages.")
+@option(
     "--password-file",
     envvar="REMINDERS_USER_PASSWORD_FILE",
     type=click.Path(exists=True, dir_okay=False),
@@ -110,7 +87,7 @@ def user() -> None:
 @database_option
 def user_add(email: str, role: str, name: str, password_file: str | None, database_url: str | None) -> None:
     """Create a staff user (the first one should be an admin)."""
-    settings = _settings(database_url=database_url)
+    settings = settings_from(database_url=database_url)
     if password_file:
         password = Path(password_file).read_text().strip()
     else:
@@ -130,7 +107,7 @@ def user_add(email: str, role: str, name: str, password_file: str | None, databa
 @database_option
 def token(email: str, database_url: str | None) -> None:
     """Print a new API bearer token for a staff user (shown once; only its hash is stored)."""
-    settings = _settings(database_url=database_url)
+    settings = settings_from(database_url=database_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with transaction(sessions) as session:
         found = accounts.find_user(session, email)
@@ -139,14 +116,14 @@ def token(email: str, database_url: str | None) -> None:
         click.echo(accounts.issue_token(session, found))
 
 
-host_option = _option("--host", envvar="REMINDERS_HOST", default="127.0.0.1", show_default=True)
-port_option = _option("--port", envvar="REMINDERS_PORT", default=8080, type=int, show_default=True)
+host_option = option("--host", envvar="REMINDERS_HOST", default="127.0.0.1", show_default=True)
+port_option = option("--port", envvar="REMINDERS_PORT", default=8080, type=int, show_default=True)
 
 
 @main.command()
 @host_option
 @port_option
-@_option(
+@option(
     "--workers",
     envvar="REMINDERS_WEB_WORKERS",
     default=1,
@@ -155,21 +132,21 @@ port_option = _option("--port", envvar="REMINDERS_PORT", default=8080, type=int,
     help="Web server processes (use PostgreSQL for more than one).",
 )
 @database_option
-@_option(
+@option(
     "--certfile",
     envvar="REMINDERS_TLS_CERTFILE",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="Serve HTTPS (TLS 1.2+, strong ciphers) with this PEM certificate chain.",
 )
-@_option(
+@option(
     "--keyfile",
     envvar="REMINDERS_TLS_KEYFILE",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
     help="The certificate's private key.",
 )
-@_option(
+@option(
     "--behind-proxy",
     envvar="REMINDERS_BEHIND_PROXY",
     is_flag=True,
@@ -185,7 +162,7 @@ def serve(
     behind_proxy: bool,
 ) -> None:
     """Serve the web service (API, Twilio webhooks, staff pages)."""
-    settings = _settings(database_url=database_url, host=host, port=port)
+    settings = settings_from(database_url=database_url, host=host, port=port)
     try:
         settings.check_secret_key()
     except SettingsError as exc:
@@ -229,8 +206,8 @@ def _run_uvicorn(
 
 
 @main.command()
-@_option("--once", envvar="REMINDERS_WORKER_ONCE", is_flag=True, help="Send what is due now, then exit.")
-@_option("--batch-size", envvar="REMINDERS_WORKER_BATCH_SIZE", default=200, type=int, show_default=True)
+@option("--once", envvar="REMINDERS_WORKER_ONCE", is_flag=True, help="Send what is due now, then exit.")
+@option("--batch-size", envvar="REMINDERS_WORKER_BATCH_SIZE", default=200, type=int, show_default=True)
 @database_option
 def worker(once: bool, batch_size: int, database_url: str | None) -> None:
     """Dispatch due reminders (run several on PostgreSQL; on SQLite one is enough)."""
@@ -238,7 +215,7 @@ def worker(once: bool, batch_size: int, database_url: str | None) -> None:
 
     from .dispatcher.worker import Worker
 
-    settings = _settings(database_url=database_url)
+    settings = settings_from(database_url=database_url)
     try:
         settings.check_secret_key()
     except SettingsError as exc:
@@ -262,10 +239,10 @@ async def _run_worker(runner: Any, once: bool) -> None:
 @host_option
 @port_option
 @database_option
-@_option("--seed-only", envvar="REMINDERS_DEMO_SEED_ONLY", is_flag=True, help="Seed the database, do not serve.")
+@option("--seed-only", envvar="REMINDERS_DEMO_SEED_ONLY", is_flag=True, help="Seed the database, do not serve.")
 def demo_command(host: str, port: int, database_url: str | None, seed_only: bool) -> None:
     """Migrate and seed a demo office, then serve it on http://HOST:PORT with the built-in Twilio simulator."""
-    settings = _settings(database_url=database_url, demo=True)
+    settings = settings_from(database_url=database_url, demo=True)
     upgrade(settings.database_url)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with transaction(sessions) as session:

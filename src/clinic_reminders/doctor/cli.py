@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
-from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..cli_options import database_option, option, settings_from
 from ..db import make_engine, make_sessionmaker
 from ..gateways import AvailableNumber, TwilioGateway
 from ..settings import Settings, SettingsError
@@ -24,22 +23,6 @@ from .context import DoctorContext
 from .provision import Provisioner, Step
 from .runner import Report, run_doctor
 from .tls import TEST_LABEL, write_self_signed
-
-FC = TypeVar("FC", bound=Callable[..., Any])
-
-
-def _option(*names: str, envvar: str, **kwargs: Any) -> Callable[[FC], FC]:
-    return click.option(*names, envvar=envvar, show_envvar=True, **kwargs)
-
-
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except (ValidationError, SettingsError) as exc:
-        raise click.ClickException(f"invalid settings: {exc}") from exc
-
-
-database_option = _option("--database-url", envvar="REMINDERS_DATABASE_URL", default=None, help="SQLAlchemy URL.")
 
 STYLES = {
     Status.OK: ("ok", "green"),
@@ -73,12 +56,12 @@ def _doctor(settings: Settings) -> Report:
 
 
 @click.command("doctor")
-@_option("--json", "as_json", envvar="REMINDERS_DOCTOR_JSON", is_flag=True, help="Print the report as JSON.")
+@option("--json", "as_json", envvar="REMINDERS_DOCTOR_JSON", is_flag=True, help="Print the report as JSON.")
 @database_option
 def doctor_command(as_json: bool, database_url: str | None) -> None:
     """Check the set-up (settings, database, HTTPS certificate, Twilio account, number, webhooks, caller IDs,
     API key, dispatcher) and say how to fix what is wrong. Exits with 1 when a check failed."""
-    report = _doctor(_settings(database_url=database_url))
+    report = _doctor(settings_from(database_url=database_url))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -113,13 +96,13 @@ def _print_step(step: Step) -> None:
 
 
 @setup_group.command("twilio")
-@_option("--account-sid", envvar="TWILIO_ACCOUNT_SID", default=None, help="Account SID (AC...); default: saved one.")
-@_option("--auth-token", envvar="TWILIO_AUTH_TOKEN", default=None, help="Auth Token; asked for (hidden) if missing.")
-@_option("--area-code", envvar="REMINDERS_SETUP_AREA_CODE", type=int, default=None, help="Buy a number here.")
-@_option("--city", envvar="REMINDERS_SETUP_CITY", default=None, help="Or in this city (US).")
-@_option("--number", envvar="REMINDERS_SETUP_NUMBER", default=None, help="Buy (or adopt) exactly this number.")
-@_option("--yes", "-y", envvar="REMINDERS_SETUP_YES", is_flag=True, help="Do not ask; take the first number found.")
-@_option("--public-url", envvar="REMINDERS_PUBLIC_URL", default=None, help="https://host:port Twilio calls back.")
+@option("--account-sid", envvar="TWILIO_ACCOUNT_SID", default=None, help="Account SID (AC...); default: saved one.")
+@option("--auth-token", envvar="TWILIO_AUTH_TOKEN", default=None, help="Auth Token; asked for (hidden) if missing.")
+@option("--area-code", envvar="REMINDERS_SETUP_AREA_CODE", type=int, default=None, help="Buy a number here.")
+@option("--city", envvar="REMINDERS_SETUP_CITY", default=None, help="Or in this city (US).")
+@option("--number", envvar="REMINDERS_SETUP_NUMBER", default=None, help="Buy (or adopt) exactly this number.")
+@option("--yes", "-y", envvar="REMINDERS_SETUP_YES", is_flag=True, help="Do not ask; take the first number found.")
+@option("--public-url", envvar="REMINDERS_PUBLIC_URL", default=None, help="https://host:port Twilio calls back.")
 @database_option
 def setup_twilio(
     account_sid: str | None,
@@ -134,7 +117,7 @@ def setup_twilio(
     """Buy (or adopt) a number, point its SMS (GET) and voice URLs at /app_confirm, verify the clinics' phones
     as caller IDs, create the video API key, save it all encrypted in the office row, then run the doctor.
     Running it again changes nothing that is already right and never buys a second number."""
-    settings = _settings(database_url=database_url, public_url=public_url)
+    settings = settings_from(database_url=database_url, public_url=public_url)
     try:
         settings.check_secret_key()
     except SettingsError as exc:
@@ -175,16 +158,16 @@ def cert_group() -> None:
 
 
 @cert_group.command("self-signed")
-@_option("--host", envvar="REMINDERS_CERT_HOST", default="localhost", show_default=True, help="DNS name or IP.")
-@_option(
+@option("--host", envvar="REMINDERS_CERT_HOST", default="localhost", show_default=True, help="DNS name or IP.")
+@option(
     "--out-dir",
     envvar="REMINDERS_CERT_OUT_DIR",
     default="var/tls",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
 )
-@_option("--days", envvar="REMINDERS_CERT_DAYS", default=90, show_default=True, type=click.IntRange(1, 825))
-@_option("--key-type", envvar="REMINDERS_CERT_KEY_TYPE", default="rsa", type=click.Choice(["rsa", "ec"]))
+@option("--days", envvar="REMINDERS_CERT_DAYS", default=90, show_default=True, type=click.IntRange(1, 825))
+@option("--key-type", envvar="REMINDERS_CERT_KEY_TYPE", default="rsa", type=click.Choice(["rsa", "ec"]))
 def cert_self_signed(host: str, out_dir: Path, days: int, key_type: str) -> None:
     """Make a self-signed certificate FOR TESTING ONLY: Twilio refuses self-signed certificates."""
     cert_path, key_path = write_self_signed(host, out_dir, days=days, key_kind=key_type)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal, get_args
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
+
+# Languages the reminder templates are (or will be) written in; more are added with their templates.
+Language = Literal["en", "es", "fr", "pt", "zh", "vi", "ko", "ru", "ar", "ht", "tl"]
+SUPPORTED_LANGUAGES: tuple[str, ...] = get_args(Language)
 
 
 class Channel(StrEnum):

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from ... import audit
 from ...models import Appointment, Office, Patient, PatientPhone
+from ...patient_changes import apply_consents, set_phones
 from ...phones import InvalidPhoneNumber, to_e164
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
 from .errors import CONFLICT, NOT_FOUND, conflict
 from .lookups import apply, get_or_404, patch_values
 from .pagination import Page, PageDep, paginate
-from .patient_changes import apply_consents, set_phones
 from .schemas.common import LanguageCode
 from .schemas.patients import PatientCreate, PatientRead, PatientUpdate
 

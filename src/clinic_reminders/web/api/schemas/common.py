@@ -7,16 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Literal, get_args
+from typing import Annotated
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from ....models.patients import SUPPORTED_LANGUAGES as SUPPORTED_LANGUAGES
+from ....models.patients import Language
 from ....phones import InvalidPhoneNumber, to_e164
-
-# Languages the reminder templates are (or will be) written in; more are added with their templates.
-Language = Literal["en", "es", "fr", "pt", "zh", "vi", "ko", "ru", "ar", "ht", "tl"]
-SUPPORTED_LANGUAGES: tuple[str, ...] = get_args(Language)
 
 
 class Schema(BaseModel):

@@ -1,21 +1,31 @@
 """Writing a patient's phones and consent: the parts of a patient change that need more than setattr.
 
-Consent and opt-out changes are kept as `ConsentEvent` rows (who, when, which channel) because a carrier
-or a regulator may ask why a patient was or was not texted.
+Shared by the JSON API and the schedule imports. Consent and opt-out changes are kept as `ConsentEvent` rows
+(who, when, which channel) because a carrier or a regulator may ask why a patient was or was not texted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from ...models import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, utcnow
-from ...phones import guess_kind
-from .schemas.patients import PhoneIn
+from .models import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind, utcnow
+from .phones import guess_kind
 
 
-def set_phones(patient: Patient, phones: Sequence[PhoneIn]) -> bool:
+class PhoneEntry(Protocol):
+    """A number in E.164 and its kind, when known (the API's `PhoneIn`, an import's phone)."""
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def kind(self) -> PhoneKind | None: ...
+
+
+def set_phones(patient: Patient, phones: Sequence[PhoneEntry]) -> bool:
     """Replaces the list in order; a number kept keeps its row (and its invalid mark). True if anything changed."""
     before = [(p.number, p.kind) for p in patient.phones]
     existing = {p.number: p for p in patient.phones}

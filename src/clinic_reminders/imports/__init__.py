@@ -1,0 +1,14 @@
+"""Taking the schedule from the practice-management system: CSV, HL7 v2 SIU and FHIR R4, one upsert path.
+
+Each reader turns the file's bytes into plain records (`records`), rejecting what it cannot read, and
+`upsert.run` writes them, one transaction per record, through `booking` so that reminders follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import csv_file, fhir, hl7
+from .records import Items
+
+READERS: dict[str, Callable[[bytes, str], Items]] = {"csv": csv_file.read, "hl7": hl7.read, "fhir": fhir.read}

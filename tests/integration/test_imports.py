@@ -1,0 +1,220 @@
+"""`reminders import csv|hl7|fhir`: the schedule lands, reminders follow it, re-imports change nothing, and a bad
+record is reported with its line while the good ones land. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic_reminders import accounts
+from clinic_reminders.cli import main
+from clinic_reminders.db import transaction
+from clinic_reminders.models import Appointment, AuditEntry, ConsentEvent, Patient, Reminder, ReminderStatus
+from tests.factories import make_clinic, make_provider
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "imports"
+DENVER = ZoneInfo("America/Denver")
+
+
+@pytest.fixture(autouse=True)
+def office(session_factory: sessionmaker[Session]) -> None:
+    """The office as staff set it up: two clinics in two zones, one provider, the default reminder rules."""
+    with transaction(session_factory) as db:
+        office = accounts.the_office(db)
+        riverside = make_clinic(db, office, name="Riverside", timezone="America/Denver", phone="+13035550100")
+        make_clinic(db, office, name="Downtown Clinic", timezone="America/New_York")
+        make_provider(db, office, riverside, name="Maria Chen", title="Dr.")
+
+
+def run(database_url: str, fmt: str, source: Path | str, *args: str, log: str = "ERROR", **kwargs: Any) -> Result:
+    command = ["--log-level", log, "import", fmt, str(source), "--database-url", database_url, *args]
+    return CliRunner().invoke(main, command, catch_exceptions=False, **kwargs)
+
+
+def imported(database_url: str, fmt: str, source: Path | str, *args: str, **kwargs: Any) -> str:
+    result = run(database_url, fmt, source, *args, **kwargs)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def edited(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    text = (FIXTURES / name).read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def appointment(db: Session, external_id: str) -> Appointment:
+    found = db.scalar(select(Appointment).where(Appointment.external_id == external_id))
+    assert found is not None, external_id
+    return found
+
+
+def reminders(db: Session, external_id: str) -> dict[str, Reminder]:
+    rows = db.scalars(select(Reminder).where(Reminder.appointment_id == appointment(db, external_id).id))
+    return {row.rule.name: row for row in rows}
+
+
+def denver(*args: int) -> datetime:
+    return datetime(*args, tzinfo=DENVER).astimezone(UTC)  # type: ignore[misc]
+
+
+def snapshot(db: Session) -> dict[str, Any]:
+    return {
+        "appointments": sorted((a.id, a.starts_at, a.status, a.updated_at) for a in db.scalars(select(Appointment))),
+        "patients": sorted(
+            (p.id, p.updated_at, tuple(x.number for x in p.phones)) for p in db.scalars(select(Patient))
+        ),
+        "reminders": sorted((r.id, r.status, r.due_at, r.updated_at) for r in db.scalars(select(Reminder))),
+        "audit": db.scalar(select(func.count()).select_from(AuditEntry)),
+        "consent": db.scalar(select(func.count()).select_from(ConsentEvent)),
+    }
+
+
+def test_it_imports_a_csv_schedule_and_plans_its_reminders(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    out = imported(database_url, "csv", FIXTURES / "schedule.csv")
+    assert "appointments: 3 created, 0 updated, 0 unchanged, 0 cancelled" in out
+    assert "patients: 2 created, 0 updated, 0 unchanged" in out
+    assert "rejected: 0 records" in out
+    with session_factory() as db:
+        first = appointment(db, "A1")
+        assert first.starts_at == denver(2040, 6, 12, 9, 0)  # a time without offset is on the clinic's clock
+        assert (first.clinic.name, first.provider and first.provider.name) == ("Riverside", "Maria Chen")
+        assert (first.patient.external_id, first.patient.first_name, first.patient.language) == ("P1", "Ana", "es")
+        planned = reminders(db, "A1")
+        assert {r.status for r in planned.values()} == {ReminderStatus.PLANNED}
+        assert planned["SMS 2 days before"].due_at == denver(2040, 6, 10, 10, 0)
+        assert set(reminders(db, "A2")) == set(planned) == set(reminders(db, "A3"))
+        assert appointment(db, "A2").kind == "telehealth"
+        assert appointment(db, "A3").patient_id == first.patient_id
+        assert first.patient.can_receive("sms")
+        sources = db.scalars(select(ConsentEvent.source).where(ConsentEvent.patient_id == first.patient_id)).all()
+        assert sources == ["import:csv", "import:csv"]  # consent to texts and calls, recorded
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("csv", "schedule.csv"), ("hl7", "schedule.hl7"), ("fhir", "schedule.fhir.json")]
+)
+def test_it_changes_nothing_when_the_same_file_comes_again(
+    database_url: str, session_factory: sessionmaker[Session], fmt: str, name: str
+) -> None:
+    imported(database_url, fmt, FIXTURES / name)
+    with session_factory() as db:
+        before = snapshot(db)
+    again = imported(database_url, fmt, FIXTURES / name)
+    assert " 0 created, 0 updated, " in again and "unchanged, 0 cancelled" in again
+    with session_factory() as db:
+        assert snapshot(db) == before
+
+
+def test_it_moves_the_reminders_of_a_moved_appointment(
+    database_url: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    imported(database_url, "csv", FIXTURES / "schedule.csv")
+    with session_factory() as db:
+        ids = {name: row.id for name, row in reminders(db, "A1").items()}
+    moved = edited(tmp_path, "schedule.csv", "2040-06-12T09:00", "2040-06-19T14:00")
+    assert "appointments: 0 created, 1 updated, 2 unchanged" in imported(database_url, "csv", moved)
+    with session_factory() as db:
+        assert appointment(db, "A1").starts_at == denver(2040, 6, 19, 14, 0)
+        rows = reminders(db, "A1")
+        assert {name: row.id for name, row in rows.items()} == ids  # the same rows, re-planned
+        assert rows["SMS 2 days before"].due_at == denver(2040, 6, 17, 10, 0)
+        assert rows["SMS 2 hours before"].due_at == denver(2040, 6, 19, 12, 0)
+
+
+def test_it_cancels_the_reminders_of_a_cancelled_appointment(
+    database_url: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    imported(database_url, "csv", FIXTURES / "schedule.csv")
+    cancelled = edited(tmp_path, "schedule.csv", "45,telehealth,", "45,telehealth,cancelled")
+    assert "1 cancelled" in imported(database_url, "csv", cancelled)
+    with session_factory() as db:
+        assert appointment(db, "A2").status == "cancelled"
+        assert {r.status for r in reminders(db, "A2").values()} == {ReminderStatus.CANCELLED}
+        assert {r.status for r in reminders(db, "A1").values()} == {ReminderStatus.PLANNED}
+    assert "0 cancelled" in imported(database_url, "csv", cancelled)  # cancelling twice is harmless
+
+
+def test_it_reports_a_bad_line_with_its_number_and_the_good_lines_land(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    path = FIXTURES / "schedule_with_errors.csv"
+    result = run(database_url, "csv", path, log="INFO")
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if line.startswith(str(path))] == [
+        f"{path}: line 3: starts_at: not an ISO 8601 date and time, e.g. 2030-01-15T09:30:00-05:00",
+        f"{path}: line 5: mobile_phone: not a valid phone number for its country",
+        f"{path}: line 6: clinic: no clinic named 'Uptown'",
+    ]
+    assert "appointments: 2 created" in result.stdout and "rejected: 3 records" in result.stdout
+    with session_factory() as db:
+        assert set(db.scalars(select(Appointment.external_id))) == {"A1", "A6"}
+        assert set(db.scalars(select(Patient.external_id))) == {"P1", "P3"}  # line 6 rolled back as a whole
+        assert len(reminders(db, "A6")) == 3
+    marker = " clinic_reminders.imports.upsert: "  # the log lines' messages, without their timestamps
+    logged = [line.partition(marker)[2] for line in result.stderr.splitlines() if marker in line]
+    assert len(logged) == 4 and logged[2] == "import csv: line 6 rejected (field clinic)"
+    for patient_data in ("Ana", "López", "Okafor", "1988", "555", "next Tuesday", "2040-06"):
+        assert patient_data not in "\n".join(logged)
+
+
+def test_it_books_then_moves_and_cancels_from_hl7_messages(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    assert "appointments: 2 created" in imported(database_url, "hl7", FIXTURES / "schedule.hl7")
+    segments = (FIXTURES / "changes.hl7").read_text().splitlines()
+    framed = "".join(f"\x0b{chr(13).join(segments[i : i + 5])}\r\x1c\r" for i in (0, 5))  # MLLP, on stdin
+    out = imported(database_url, "hl7", "-", input=framed.encode())
+    assert "appointments: 0 created, 1 updated, 0 unchanged, 1 cancelled" in out
+    with session_factory() as db:
+        assert appointment(db, "A1").starts_at == denver(2040, 6, 19, 14, 0)
+        assert reminders(db, "A1")["SMS 2 days before"].due_at == denver(2040, 6, 17, 10, 0)
+        assert appointment(db, "A2").status == "cancelled"
+        assert {r.status for r in reminders(db, "A2").values()} == {ReminderStatus.CANCELLED}
+
+
+def test_it_lands_a_fhir_bundle_as_the_same_schedule_in_csv(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    out = imported(database_url, "fhir", FIXTURES / "schedule.fhir.json")
+    assert "appointments: 2 created" in out and "patients: 2 created" in out
+    with session_factory() as db:
+        assert reminders(db, "A1")["SMS 2 days before"].due_at == denver(2040, 6, 10, 10, 0)
+        assert (appointment(db, "A2").duration_minutes, appointment(db, "A2").kind) == (45, "telehealth")
+    out = imported(database_url, "csv", FIXTURES / "schedule.csv")
+    assert "appointments: 1 created, 0 updated, 2 unchanged" in out
+    assert "patients: 0 created, 0 updated, 2 unchanged" in out
+
+
+def test_it_gives_records_without_a_clinic_the_default_one(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    csv = "patient_id,first_name,last_name,appointment_id,starts_at\nP9,Ivy,Lee,A9,2040-06-12T09:00\n"
+    missing = run(database_url, "csv", "-", input=csv)
+    assert missing.exit_code == 1 and "line 2: clinic: missing" in missing.stderr
+    imported(database_url, "csv", "-", input=csv, env={"REMINDERS_IMPORT_CLINIC": "riverside"})
+    with session_factory() as db:
+        assert appointment(db, "A9").clinic.name == "Riverside"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("fhir", "schedule.csv"), ("hl7", "schedule.fhir.json"), ("csv", "schedule.hl7")]
+)
+def test_it_exits_2_for_another_format_and_writes_nothing(
+    database_url: str, session_factory: sessionmaker[Session], fmt: str, name: str
+) -> None:
+    result = run(database_url, fmt, FIXTURES / name)
+    assert result.exit_code == 2, result.output
+    with session_factory() as db:
+        assert db.scalar(select(func.count()).select_from(Patient)) == 0

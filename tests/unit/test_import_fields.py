@@ -1,0 +1,65 @@
+"""The value checks every import format shares: languages, phones, appointment kinds."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinic_reminders.imports import fields
+from clinic_reminders.imports.records import PhoneRecord, PhoneUse, RecordError
+from clinic_reminders.models import AppointmentKind
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("es", "es"),
+        ("ES", "es"),
+        ("es-MX", "es"),
+        ("es_US", "es"),
+        ("SPA", "es"),
+        ("Spanish", "es"),
+        ("fre", "fr"),
+        ("chi", "zh"),
+        ("Haitian Creole", "ht"),
+        ("tgl", "tl"),
+        ("en-US", "en"),
+    ],
+)
+def test_it_understands_the_usual_ways_of_naming_a_language(value: str, code: str) -> None:
+    assert fields.language(value, "language") == code
+
+
+@pytest.mark.parametrize("value", ["de", "German", "xx-YY", "1"])
+def test_it_refuses_a_language_the_reminders_are_not_written_in(value: str) -> None:
+    with pytest.raises(RecordError, match="not a supported language; use one of en, es"):
+        fields.language(value, "language")
+
+
+def test_it_puts_mobiles_first_and_keeps_a_number_given_twice_once() -> None:
+    home = PhoneRecord("+13035550100", PhoneUse.HOME)
+    work = PhoneRecord("+13035550101", PhoneUse.WORK)
+    mobile = PhoneRecord("+13035550102", PhoneUse.MOBILE)
+    same_as_mobile = PhoneRecord("+13035550102", PhoneUse.HOME)
+    assert fields.phones([work, same_as_mobile, home, mobile]) == (mobile, home, work)
+
+
+def test_it_knows_only_a_mobile_takes_texts() -> None:
+    assert [use.kind for use in PhoneUse] == ["mobile", None, None]
+
+
+@pytest.mark.parametrize(
+    ("texts", "kind"),
+    [
+        (["TELEHEALTH"], AppointmentKind.TELEHEALTH),
+        (["VR Virtual"], AppointmentKind.TELEHEALTH),
+        (["FOLLOWUP", "Video visit"], AppointmentKind.TELEHEALTH),
+        (["OFFICE", "Office visit"], AppointmentKind.IN_PERSON),
+        (["In-person"], AppointmentKind.IN_PERSON),
+        (["ROUTINE", ""], None),
+        ([], None),
+    ],
+)
+def test_it_takes_the_kind_from_appointment_types_that_say_how_the_visit_happens(
+    texts: list[str], kind: AppointmentKind | None
+) -> None:
+    assert fields.kind_of(texts) == kind

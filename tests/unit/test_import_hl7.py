@@ -1,0 +1,208 @@
+"""Reading HL7 v2 SIU messages: framing, declared separators, escapes, timestamps, events, and bad messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from clinic_reminders.imports import hl7
+from clinic_reminders.imports.hl7_messages import timestamp
+from clinic_reminders.imports.records import (
+    AppointmentRecord,
+    ImportStatus,
+    PhoneRecord,
+    PhoneUse,
+    Record,
+    RecordError,
+    Rejection,
+    UnusableInput,
+)
+from clinic_reminders.models import AppointmentKind
+
+SAMPLE = (Path(__file__).parent.parent / "fixtures" / "imports" / "schedule.hl7").read_text()
+SEGMENTS = SAMPLE.splitlines()
+FIRST, SECOND = "\r".join(SEGMENTS[:5]), "\r".join(SEGMENTS[5:])
+
+
+def read(text: str) -> list[Record | Rejection]:
+    return hl7.read(text.encode(), "US")
+
+
+def appointment(text: str) -> AppointmentRecord:
+    [item] = read(text)
+    assert isinstance(item, Record) and item.appointment is not None, item
+    return item.appointment
+
+
+def rejection(text: str) -> Rejection:
+    [item] = read(text)
+    assert isinstance(item, Rejection), item
+    return item
+
+
+def test_it_reads_the_sample_messages() -> None:
+    first, second = read(SAMPLE)
+    assert isinstance(first, Record) and first.where == "message 1 (control id MSG0001)"
+    assert first.patient is not None and first.appointment is not None
+    assert (first.patient.external_id, first.patient.first_name, first.patient.last_name) == ("P1", "Ana", "López")
+    assert first.patient.date_of_birth == date(1980, 1, 15)
+    assert first.patient.language == "es"  # SPA
+    assert first.patient.phones == (
+        PhoneRecord("+13035550142", PhoneUse.MOBILE),  # equipment CP
+        PhoneRecord("+13035550199", PhoneUse.WORK),
+    )
+    assert first.appointment == AppointmentRecord(
+        external_id="A1",
+        patient_external_id="P1",
+        starts_at=datetime(2040, 6, 12, 9, 0),
+        clinic="Riverside",
+        provider="Maria Chen",
+        duration_minutes=30,
+        kind=AppointmentKind.IN_PERSON,
+        status=ImportStatus.SCHEDULED,
+    )
+    assert isinstance(second, Record) and second.patient is not None and second.appointment is not None
+    assert second.appointment.starts_at == datetime(2040, 6, 13, 14, 30, tzinfo=timezone(timedelta(hours=-4)))
+    assert second.appointment.clinic == "Downtown Clinic"  # AIL-3.4, the facility
+    assert second.appointment.provider is None
+    assert (second.appointment.duration_minutes, second.appointment.kind) == (45, AppointmentKind.TELEHEALTH)
+    assert [p.use for p in second.patient.phones] == [PhoneUse.MOBILE, PhoneUse.HOME]
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        pytest.param(lambda m: "\r".join(m), id="CR"),
+        pytest.param(lambda m: "\n".join(m) + "\n", id="LF"),
+        pytest.param(lambda m: "\r\n".join(m), id="CRLF"),
+        pytest.param(lambda m: "".join(f"\x0b{x}\r\x1c\r" for x in m), id="MLLP"),
+        pytest.param(lambda m: "\x0b" + "\r".join(m) + "\x1c\r\n", id="MLLP-one-frame"),
+        pytest.param(lambda m: "\n".join(f"\x0b{x}\x1c\r" for x in m) + "\n\x0b", id="MLLP-blank-lines"),
+    ],
+)
+def test_it_reads_messages_however_they_are_separated(wrap: Callable[[list[str]], str]) -> None:
+    assert read(wrap([FIRST, SECOND])) == read(SAMPLE)
+
+
+def test_it_honours_the_separators_each_message_declares() -> None:
+    odd = FIRST.replace("|", "#").replace("^", "*").replace("~", "@")  # MSH#*@\&#...
+    home_and_mobile = odd.replace("#*PRN*CP*", "#*PRN*PH**1*303*5550177@*PRN*CP*", 1)
+    [item] = read(home_and_mobile + "\r" + SECOND)[:1]
+    assert isinstance(item, Record) and item.patient is not None and item.appointment is not None
+    assert item.appointment.provider == "Maria Chen"
+    assert [p.number for p in item.patient.phones] == ["+13035550142", "+13035550177", "+13035550199"]
+
+
+def test_it_unescapes_separators_in_values() -> None:
+    [item] = read(FIRST.replace("López^Ana", "Pérez\\T\\Gómez^Ana\\S\\María"))
+    assert isinstance(item, Record) and item.patient is not None
+    assert (item.patient.last_name, item.patient.first_name) == ("Pérez&Gómez", "Ana^María")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("204006120900", datetime(2040, 6, 12, 9, 0)),
+        ("2040061209", datetime(2040, 6, 12, 9, 0)),
+        ("20400612090015", datetime(2040, 6, 12, 9, 0, 15)),
+        ("20400612090015.1234", datetime(2040, 6, 12, 9, 0, 15)),
+        ("204006120900-0500", datetime(2040, 6, 12, 9, 0, tzinfo=timezone(timedelta(hours=-5)))),
+        ("20400612090000+0530", datetime(2040, 6, 12, 9, 0, tzinfo=timezone(timedelta(hours=5, minutes=30)))),
+    ],
+)
+def test_it_reads_hl7_timestamps(value: str, expected: datetime) -> None:
+    assert timestamp(value, "SCH-11.4") == expected
+
+
+@pytest.mark.parametrize("value", ["20400612", "2040-06-12T09:00", "204002300900", "204006122500", "soon"])
+def test_it_refuses_timestamps_without_a_time_or_that_do_not_exist(value: str) -> None:
+    with pytest.raises(RecordError) as info:
+        timestamp(value, "SCH-11.4")
+    assert info.value.field == "SCH-11.4"
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        ("S13", ImportStatus.SCHEDULED),
+        ("S15", ImportStatus.CANCELLED),
+        ("S17", ImportStatus.CANCELLED),
+        ("S26", ImportStatus.NO_SHOW),
+    ],
+)
+def test_it_takes_the_status_from_the_event(event: str, status: ImportStatus) -> None:
+    assert appointment(FIRST.replace("SIU^S12^SIU_S12", f"SIU^{event}^SIU_{event}")).status == status
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("|30|MIN|", "|1|H|"), 60),
+        (("|30|MIN|", "|||"), 30),  # from SCH-11's end
+        (("|30|MIN|^^^204006120900^204006120930", "|||^^^204006120900"), None),
+    ],
+)
+def test_it_reads_the_duration_from_sch_9_or_the_end(change: tuple[str, str], expected: int | None) -> None:
+    assert appointment(FIRST.replace(*change)).duration_minutes == expected
+
+
+def test_it_takes_the_start_and_duration_from_ais_when_sch_11_is_empty() -> None:
+    ais = "AIS|1||99213^Video visit|204006121000|0|MIN|20|MIN"
+    text = FIRST.replace("|30|MIN|^^^204006120900^204006120930", "|||") + "\r" + ais
+    record = appointment(text)
+    assert (record.starts_at, record.duration_minutes) == (datetime(2040, 6, 12, 10, 0), 20)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (("SIU^S12^SIU_S12", "ADT^A04^ADT_A01"), "MSH-9"),
+        (("SIU^S12^SIU_S12", "SIU^S99"), "MSH-9"),
+        (("|19800115|", "|1980-01-15|"), "PID-7"),
+        (("^^1^303^5550142", "^^1^303^555"), "PID-13"),
+        (("^^^204006120900^", "^^^20400612^"), "SCH-11.4"),
+        (("|30|MIN|", "|30|DAYS|"), "SCH-10"),
+        (("SPA^Spanish^ISO639-2", "DEU^German"), "PID-15"),
+        (("P1^^^PMS^MR", ""), "PID-3"),
+        (("|López^Ana|", "|López|"), "PID-5.2"),
+        (("MSH|^~\\&|", "MSH||"), "MSH-2"),
+    ],
+)
+def test_it_rejects_a_bad_message_naming_its_number_and_field(change: tuple[str, str], field: str) -> None:
+    bad = FIRST.replace(*change, 1).replace("MSG0001", "MSG0009")
+    first, second, third = read("\r".join([FIRST, bad, SECOND]))
+    assert isinstance(first, Record) and isinstance(third, Record)
+    assert isinstance(second, Rejection)
+    assert second.where.startswith("message 2")
+    assert second.field == field
+
+
+def test_it_names_the_missing_segment_of_a_message_without_pid() -> None:
+    without_pid = "\r".join(s for s in FIRST.split("\r") if not s.startswith("PID"))
+    assert (rejection(without_pid).field, rejection(without_pid).message) == ("PID", "segment missing")
+
+
+def test_it_does_not_repeat_patient_data_in_errors() -> None:
+    bad = rejection(FIRST.replace("|19800115|", "|19801315|"))
+    assert bad.field == "PID-7" and "1980" not in bad.message
+
+
+def test_it_reads_latin_1_when_the_file_is_not_utf_8() -> None:
+    [item] = hl7.read(FIRST.encode("latin-1"), "US")
+    assert isinstance(item, Record) and item.patient is not None and item.patient.last_name == "López"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "first segment is not MSH"),
+        ("patient_id,first_name\nP1,Ana\n", "first segment is not MSH"),
+        (f"\x0b{FIRST}\x1c\rjunk\x0b{SECOND}\x1c\r", "outside the MLLP frames after frame 1"),
+    ],
+)
+def test_it_refuses_input_that_is_not_hl7(text: str, says: str) -> None:
+    with pytest.raises(UnusableInput, match=says):
+        read(text)
