@@ -1,0 +1,38 @@
+"""The benchmark commands run end to end on a small load and report every figure (not how fast: that is theirs
+to print, never a test's to assert)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+
+def _bench(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "clinic_reminders", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_it_measures_the_webhook_against_its_ceiling_and_a_bare_handler() -> None:
+    out = _bench("webhook", "--seconds", "0.5", "--patients", "50", "--rate", "40", "--concurrency", "4")
+    assert re.search(r"static TwiML \(the ceiling\): [\d,]+ requests/s", out), out
+    assert re.search(r"bare signed webhook .*: [\d,]+ requests/s = \d+% of the ceiling; errors 0", out), out
+    assert re.search(r"/app_confirm .*: [\d,]+ requests/s = \d+% of the ceiling; errors 0", out), out
+    assert re.search(r"/app_confirm at 40 requests/s: p50 [\d.]+ ms, p99 [\d.]+ ms; errors 0", out), out
+
+
+def test_it_measures_dispatch_and_every_reminder_reaches_the_simulator() -> None:
+    out = _bench(
+        "dispatch", "--reminders", "200", "--latency-ms", "20", "--cap", "20", "--naive-sample", "5", "--plan", "300"
+    )
+    assert "naive sync loop, 5 reminders:" in out, out
+    assert re.search(r"worker, 20 reminders: .*peak RSS \d+ MB; texts at Twilio 20\n", out), out
+    assert re.search(r"worker, 200 reminders: .*peak RSS \d+ MB; texts at Twilio 200\n", out), out
+    assert re.search(r"planning 300 appointments on SQLite: [\d.]+ s", out), out
