@@ -35,6 +35,7 @@ ANSWERS = (
     ("3", "reschedule", AppointmentStatus.RESCHEDULE_REQUESTED),
     ("Can I bring my daughter to the same visit?", "unknown", None),
 )
+QUESTION = ANSWERS[-1]
 
 
 def add_activity(db: Session, office_id: int, rng: random.Random | None = None) -> None:
@@ -52,6 +53,7 @@ def add_activity(db: Session, office_id: int, rng: random.Random | None = None) 
         .options(selectinload(Appointment.patient))
         .order_by(Appointment.starts_at)
     ).all()
+    asked = False
     for i, appt in enumerate(appointments):
         reminders = db.scalars(
             select(Reminder)
@@ -87,6 +89,9 @@ def add_activity(db: Session, office_id: int, rng: random.Random | None = None) 
         if failed or rng.random() < 0.35:
             continue
         body, meaning, status = ANSWERS[0 if rng.random() < 0.6 else rng.randrange(len(ANSWERS))]
+        if not asked:  # whatever the day and hour, the inbox has one question for a person
+            body, meaning, status = QUESTION
+            asked = True
         at = sent_at + timedelta(minutes=rng.randrange(2, 90))
         db.add(
             Message(
