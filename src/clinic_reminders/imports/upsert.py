@@ -236,16 +236,7 @@ def _clinic(db: Session, office: Office, ref: str, current_id: int | None) -> Cl
     """By name (case does not matter), else by id; a deactivated clinic only for an appointment already there."""
     clinics = db.scalars(select(Clinic).where(Clinic.office_id == office.id)).all()
     found = [c for c in clinics if c.name.casefold() == ref.casefold()] or [c for c in clinics if str(c.id) == ref]
-    if len(found) > 1:
-        found = [c for c in found if c.active]
-    if not found:
-        raise RecordError("clinic", f"no clinic named {ref!r}")
-    if len(found) > 1:
-        raise RecordError("clinic", f"several clinics are named {ref!r}; use the clinic's id")
-    clinic = found[0]
-    if not clinic.active and clinic.id != current_id:
-        raise RecordError("clinic", f"clinic {clinic.id} is deactivated")
-    return clinic
+    return _the_one("clinic", ref, found, current_id, hint="; use the clinic's id")
 
 
 def _provider(db: Session, office: Office, ref: str, current_id: int | None) -> Provider:
@@ -253,13 +244,21 @@ def _provider(db: Session, office: Office, ref: str, current_id: int | None) -> 
     key = ref.casefold()
     providers = db.scalars(select(Provider).where(Provider.office_id == office.id)).all()
     found = [p for p in providers if key in (p.name.casefold(), p.display_name.casefold())]
+    return _the_one("provider", ref, found, current_id)
+
+
+_Named = TypeVar("_Named", Clinic, Provider)
+
+
+def _the_one(field: str, ref: str, found: list[_Named], current_id: int | None, hint: str = "") -> _Named:
+    """The one match, active ones first; a deactivated one only when the appointment already has it."""
     if len(found) > 1:
-        found = [p for p in found if p.active]
+        found = [x for x in found if x.active]
     if not found:
-        raise RecordError("provider", f"no provider named {ref!r}")
+        raise RecordError(field, f"no {field} named {ref!r}")
     if len(found) > 1:
-        raise RecordError("provider", f"several providers are named {ref!r}")
-    provider = found[0]
-    if not provider.active and provider.id != current_id:
-        raise RecordError("provider", f"provider {provider.id} is deactivated")
-    return provider
+        raise RecordError(field, f"several {field}s are named {ref!r}{hint}")
+    match = found[0]
+    if not match.active and match.id != current_id:
+        raise RecordError(field, f"{field} {match.id} is deactivated")
+    return match
