@@ -6,9 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal, get_args
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ..search_text import fold_name
 from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
 
 # Languages the reminder templates are (or will be) written in; more are added with their templates.
@@ -34,6 +36,12 @@ class ConsentAction(StrEnum):
     WITHDRAW = "withdraw"
 
 
+def _search_name_default(context: DefaultExecutionContext) -> str:
+    """Fills the column on Core and bulk inserts (`insert(Patient)` with dicts), where `@validates` does not run."""
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    return fold_name(row.get("first_name"), row.get("last_name"))
+
+
 class Patient(OfficeOwned, Timestamps, Base):
     __tablename__ = "patients"
     __table_args__ = (UniqueConstraint("office_id", "external_id"),)
@@ -42,6 +50,10 @@ class Patient(OfficeOwned, Timestamps, Base):
     external_id: Mapped[str | None] = mapped_column(String(100))
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
+    # The folded "first last" that search matches, kept in step with the names by `_fold_names` (ORM writes) and
+    # `_search_name_default` (Core inserts). Text, not String(n): folding can lengthen a name ("ﬃ" -> "ffi").
+    # Not indexed: search is by words anywhere in the name (LIKE '%word%'), which a B-tree index cannot serve.
+    search_name: Mapped[str] = mapped_column(Text, default=_search_name_default)
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     language: Mapped[str] = mapped_column(String(10), default="en")
     preferred_channel: Mapped[str] = mapped_column(String(10), default=Channel.SMS)
@@ -56,6 +68,12 @@ class Patient(OfficeOwned, Timestamps, Base):
     phones: Mapped[list[PatientPhone]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", order_by="PatientPhone.position"
     )
+
+    @validates("first_name", "last_name")
+    def _fold_names(self, key: str, value: str) -> str:
+        first, last = (value, self.last_name) if key == "first_name" else (self.first_name, value)
+        self.search_name = fold_name(first, last)
+        return value
 
     @property
     def full_name(self) -> str:

@@ -13,6 +13,7 @@ from ... import audit
 from ...models import Appointment, Office, Patient, PatientPhone
 from ...patient_changes import apply_consents, set_phones
 from ...phones import InvalidPhoneNumber, to_e164
+from ...search_text import fold
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
 from .errors import CONFLICT, NOT_FOUND, conflict
 from .lookups import apply, get_or_404, patch_values
@@ -30,18 +31,10 @@ def _source(user: CurrentUser) -> str:
 
 
 def patient_search(q: str) -> ColumnElement[bool]:
-    """Every word matches a first or last name, or the text is (part of) one of the patient's numbers."""
-    words = q.split()
-    by_name = (
-        and_(
-            *(
-                or_(Patient.first_name.icontains(w, autoescape=True), Patient.last_name.icontains(w, autoescape=True))
-                for w in words
-            )
-        )
-        if words
-        else false()
-    )
+    """Every word is in the first or last name, ignoring case and accents ("jose" finds "José"), or the text is
+    (part of) one of the patient's numbers."""
+    words = fold(q).split()
+    by_name = and_(*(Patient.search_name.contains(w, autoescape=True) for w in words)) if words else false()
     digits = re.sub(r"\D", "", q)
     if len(digits) < 4:
         return by_name
