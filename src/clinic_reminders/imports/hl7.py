@@ -46,27 +46,29 @@ _NOT_PHONES = frozenset({"INTERNET", "X.400", "FX", "BP"})  # XTN-3 equipment: e
 
 def read(data: bytes, region: str) -> Items:
     items: Items = []
-    for number, text in enumerate(split_messages(_decode(data)), start=1):
+    for number, text in enumerate(split_messages(decode(data)[0]), start=1):
         where = f"message {number}"
         try:
             message = Message(text)
             control_id = message.segments[0].value(10)
             where = f"{where} (control id {control_id})" if control_id else where
-            items.append(_record(message, where, region))
+            items.append(record(message, where, region))
         except RecordError as exc:
             items.append(Rejection(where, exc.field, exc.message))
     return items
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8, else ISO 8859-1 (HL7's usual 8-bit character set, MSH-18 "8859/1"), which reads any byte."""
+def decode(data: bytes) -> tuple[str, str]:
+    """The text and its codec: UTF-8, else ISO 8859-1 (HL7's usual 8-bit set, MSH-18 "8859/1"), which reads any
+    byte. An answer to the sender goes back in the same codec."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return data.decode("latin-1"), "latin-1"
 
 
-def _record(message: Message, where: str, region: str) -> Record:
+def record(message: Message, where: str, region: str) -> Record:
+    """One parsed message as a record; raises `RecordError` naming the field at fault."""
     msh = message.segments[0]
     if msh.value(9, 1) != "SIU":
         raise RecordError("MSH-9", "not an SIU message")

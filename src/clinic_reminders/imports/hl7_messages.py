@@ -75,6 +75,24 @@ class Separators:
         esc = re.escape(self.escape)
         return re.sub(f"{esc}([FSTRE]){esc}", lambda m: by_code[m.group(1)], text)
 
+    @property
+    def encoding(self) -> str:
+        """MSH-2, as the message declared it."""
+        return f"{self.component}{self.repetition}{self.escape}{self.subcomponent}"
+
+    def escaped(self, text: str) -> str:
+        """Text to write as one value: separators as escapes (spaces when there is no escape character), and line
+        breaks as spaces, since they would end the segment."""
+        codes = {self.escape: "E", self.field: "F", self.component: "S", self.repetition: "R", self.subcomponent: "T"}
+        codes.pop("", None)
+
+        def one(char: str) -> str:
+            if char in codes:
+                return f"{self.escape}{codes[char]}{self.escape}" if self.escape else " "
+            return " " if char in "\r\n" else char
+
+        return "".join(map(one, text))
+
 
 class Segment:
     """Fields by their HL7 number: `value(3, 1)` is SEG-3.1. For MSH, field 1 is the field separator itself."""

@@ -1,0 +1,219 @@
+"""A live HL7 v2 feed over MLLP (`reminders import hl7 --listen`): each SIU message is imported as it arrives,
+through the same `upsert.run` as a file, and answered with an ACK on the same connection.
+
+MLLP frames a message as VT (0x0B), the message, FS CR (0x1C 0x0D). Senders keep the connection open and wait
+for each ACK before sending the next message; one that gets no ACK sends the message again, which is harmless
+(an import of the same message changes nothing). Messages are imported one at a time across all connections,
+since SQLite has a single writer, each in a worker thread so that the event loop goes on reading. Log lines
+name the peer, control id, message type, outcome and counts: never a value from the message's body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import Counter
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import hl7, upsert
+from .hl7_ack import AckCode, AckError, build_ack
+from .hl7_messages import MLLP_END, MLLP_START, Message
+from .records import Record, RecordError, Rejection
+
+logger = logging.getLogger(__name__)
+
+START, END = MLLP_START.encode(), MLLP_END.encode()
+TRAILER = END + b"\r"
+MAX_FRAME = 1024 * 1024  # bytes; an SIU message is a few hundred
+_READ_SIZE = 64 * 1024
+
+
+class FrameTooLarge(ValueError):
+    """A frame past the limit: the connection is closed, as its stream can no longer be trusted."""
+
+
+class Deframer:
+    """Frames out of a byte stream as it arrives: a frame may come in pieces, and several in one piece.
+
+    A frame ends at FS; what lies between frames (the CR after each FS, noise before a VT) is skipped, and
+    `skipped` counts those bytes other than line breaks.
+    """
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self.skipped = 0
+        self._frame: bytearray | None = None  # None: between frames
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The frames that `data` completes; raises `FrameTooLarge` once a frame outgrows `max_frame`."""
+        frames: list[bytes] = []
+        while data:
+            if self._frame is None:
+                before, start, data = data.partition(START)
+                self.skipped += len(before.translate(None, b"\r\n"))
+                if start:
+                    self._frame = bytearray()
+                continue
+            body, end, data = data.partition(END)
+            if len(self._frame) + len(body) > self.max_frame:
+                raise FrameTooLarge(f"a frame of more than {self.max_frame} bytes")
+            self._frame += body
+            if end:
+                frames.append(bytes(self._frame))
+                self._frame = None
+        return frames
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The framed ACK for the sender, and what may be logged about it."""
+
+    frame: bytes
+    code: AckCode
+    control_id: str = ""
+    message_type: str = ""
+    field: str = ""
+
+    def __str__(self) -> str:
+        about = f"control id {self.control_id or '(none)'}, {self.message_type or 'unreadable'}"
+        return f"{about}: {self.code}" + (f" (field {self.field})" if self.field else "")
+
+
+class Listener:
+    """The MLLP server: `start`, then `stop` (e.g. from a signal handler) and `wait_closed`."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        phone_region: str = "US",
+        default_clinic: str | None = None,
+        max_frame: int = MAX_FRAME,
+    ) -> None:
+        self.sessions = sessions
+        self.phone_region = phone_region
+        self.default_clinic = default_clinic
+        self.max_frame = max_frame
+        self._one_at_a_time = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._connections: set[asyncio.Task[Any]] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Listen on host:port (port 0: any free one); returns the address listened on."""
+        self._server = await asyncio.start_server(self._connection, host, port)
+        bound: tuple[str, int] = self._server.sockets[0].getsockname()[:2]
+        logger.info("listening for HL7 v2 over MLLP on %s", _address(bound))
+        return bound
+
+    def stop(self) -> None:
+        """Take no more connections; each connection answers the message in hand, then closes."""
+        if self._server is not None:
+            self._server.close()
+        self._stopping.set()
+
+    async def wait_closed(self) -> None:
+        """Return once `stop` was called and every connection is closed."""
+        await self._stopping.wait()
+        await asyncio.gather(*self._connections)
+        if self._server is not None:
+            await self._server.wait_closed()
+        logger.info("stopped listening for HL7 v2")
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+            task.add_done_callback(self._connections.discard)
+        peer = _address(writer.get_extra_info("peername"))
+        deframer = Deframer(self.max_frame)
+        answered: Counter[AckCode] = Counter()
+        logger.info("mllp %s: connected", peer)
+        try:
+            while not self._stopping.is_set() and (data := await self._read(reader)):
+                for frame in deframer.feed(data):
+                    if self._stopping.is_set():
+                        break
+                    answered[await self._answer(frame, peer, writer)] += 1
+        except FrameTooLarge as exc:
+            logger.warning("mllp %s: %s, closing the connection", peer, exc)
+        except OSError:
+            logger.warning("mllp %s: connection lost", peer)
+        finally:
+            writer.close()
+            with suppress(OSError):
+                await writer.wait_closed()
+        if deframer.skipped:
+            logger.warning("mllp %s: skipped %d bytes outside MLLP frames", peer, deframer.skipped)
+        logger.info("mllp %s: closed; answered %s", peer, ", ".join(f"{answered[code]} {code}" for code in AckCode))
+
+    async def _read(self, reader: asyncio.StreamReader) -> bytes:
+        """The next bytes from the peer; b"" once it closed the connection, or when the server stops."""
+        read = asyncio.ensure_future(reader.read(_READ_SIZE))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait((read, stopping), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not read.done():
+            read.cancel()
+            return b""
+        return read.result()
+
+    async def _answer(self, frame: bytes, peer: str, writer: asyncio.StreamWriter) -> AckCode:
+        async with self._one_at_a_time:
+            answer = await asyncio.to_thread(self.answer, frame)
+        logger.info("mllp %s: %s", peer, answer)
+        writer.write(answer.frame)
+        await writer.drain()
+        return answer.code
+
+    def answer(self, frame: bytes) -> Answer:
+        """Read, import and acknowledge one frame's message. Blocking: it does the database work."""
+        text, codec = hl7.decode(frame)
+        try:
+            message = Message(text)
+        except RecordError as exc:
+            return _reply(None, codec, AckCode.REJECT, AckError(exc.field, exc.message))
+        if len(message.all("MSH")) > 1:
+            several = AckError("MSH", "a frame holds one message; this one holds several")
+            return _reply(message, codec, AckCode.REJECT, several)
+        code, error = self._import(message)
+        return _reply(message, codec, code, error)
+
+    def _import(self, message: Message) -> tuple[AckCode, AckError | None]:
+        where = f"control id {message.segments[0].value(10) or '(none)'}"
+        try:
+            item: Record | Rejection = hl7.record(message, where, self.phone_region)
+        except RecordError as exc:
+            item = Rejection(where, exc.field, exc.message)
+        try:
+            summary = upsert.run(self.sessions, [item], "hl7", default_clinic=self.default_clinic)
+        except Exception as exc:  # the database failed; its error text may quote patient data
+            logger.error("mllp: %s: import failed (%s)", where, type(exc).__name__)
+            return AckCode.REJECT, AckError("record", "not imported; send it again")
+        if summary.rejections:
+            rejection = summary.rejections[0]
+            return AckCode.ERROR, AckError(rejection.field, rejection.message)
+        return AckCode.ACCEPT, None
+
+
+def _reply(message: Message | None, codec: str, code: AckCode, error: AckError | None = None) -> Answer:
+    ack = build_ack(message, code, error, control_id=uuid.uuid4().hex[:20], now=datetime.now(UTC))
+    msh = message.segments[0] if message is not None else None
+    return Answer(
+        START + ack.encode(codec) + TRAILER,
+        code,
+        control_id=msh.value(10) if msh is not None else "",
+        message_type=f"{msh.value(9, 1)}^{msh.value(9, 2)}" if msh is not None else "",
+        field=error.field if error is not None else "",
+    )
+
+
+def _address(address: tuple[Any, ...]) -> str:
+    host, port = address[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
