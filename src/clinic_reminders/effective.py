@@ -1,4 +1,5 @@
-"""The Twilio account and public URL in force: the environment wins over the configuration screen's row."""
+"""The Twilio account, public URL and alert recipients in force: the environment wins over the configuration
+screen's row."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-from .crypto import SecretBox
+from .crypto import DecryptionError, SecretBox
 from .gateways import TwilioGateway
 from .models import Office
 from .settings import Settings
@@ -66,4 +67,32 @@ def twilio_config(settings: Settings, office: Office) -> TwilioConfig:
         api_secret=secret(settings.twilio_api_secret, office.twilio_api_secret_encrypted),
         base_url=settings.twilio_api_base_url,
         public_url=settings.public_url or office.public_url,
+    )
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """Where the balance and certificate alerts go (doctor/alerts.py)."""
+
+    email: str | None  # one address or several, comma-separated
+    sms: str | None
+    smtp_url: str | None = field(repr=False)
+    smtp_url_unreadable: bool = False  # saved, but not with the current REMINDERS_SECRET_KEY
+
+
+def alert_config(settings: Settings, office: Office) -> AlertConfig:
+    """Field by field, as for Twilio. A stored SMTP URL that no longer decrypts is reported, not raised: the SMS
+    channel must still work."""
+    smtp_url = settings.smtp_url.get_secret_value() if settings.smtp_url is not None else None
+    unreadable = False
+    if not smtp_url and office.smtp_url_encrypted:
+        try:
+            smtp_url = SecretBox(settings.secret_key_value).decrypt(office.smtp_url_encrypted)
+        except DecryptionError:
+            unreadable = True
+    return AlertConfig(
+        email=settings.alert_email or office.alert_email,
+        sms=settings.alert_sms or office.alert_sms,
+        smtp_url=smtp_url or None,
+        smtp_url_unreadable=unreadable,
     )

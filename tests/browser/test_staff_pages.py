@@ -170,6 +170,23 @@ def test_sign_in_and_fill_the_configuration_screen(page: Page, demo_office: Live
     assert DEFAULT_AUTH_TOKEN not in page.content()
 
 
+def test_alerts_are_set_on_the_configuration_screen_and_a_test_alert_goes_out(
+    page: Page, demo_office: Live, simulator: SimulatorClient
+) -> None:
+    sign_in(page, demo_office, "/config")
+    page.get_by_label("Account SID").fill(DEFAULT_ACCOUNT_SID)
+    page.get_by_label("Auth Token").fill(DEFAULT_AUTH_TOKEN)
+    page.get_by_label("Alert SMS number").fill("(303) 555-0199")
+    page.get_by_role("button", name="Save configuration").click()
+    expect(page.locator(".flash")).to_have_text("Configuration saved.")
+    expect(page.locator("#alerts")).to_contain_text("Alerts now go to: SMS to +13035550199.")
+    page.get_by_role("button", name="Send a test alert").click()
+    expect(page.locator(".flash")).to_have_text("Test alert sent by SMS to +13035550199.")
+    expect(page).to_have_url(re.compile(r"/config#alerts$"))
+    [text] = wait_until(lambda: simulator.messages(to="+13035550199"))
+    assert text["from"] == demo.DEMO_TWILIO_NUMBER and text["body"].startswith("clinic-reminders: A test alert")
+
+
 def test_the_schedule_shows_the_day_and_updates_without_a_reload(page: Page, demo_office: Live) -> None:
     day = next_weekday("America/Denver")  # the demo's first clinic
     sign_in(page, demo_office, f"/schedule?day={day}")

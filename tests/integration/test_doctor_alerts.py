@@ -1,8 +1,11 @@
 """The running service's watch: banners for low balance and certificate expiry, and one admin alert by email
-(to a tiny SMTP stub) or SMS (through the simulator) per condition and day."""
+(to a tiny SMTP stub) or SMS (through the simulator) per condition and day, to the recipients of the environment
+or, failing that, of the configuration screen, whose "Send a test alert" button goes through both channels."""
 
 from __future__ import annotations
 
+import base64
+import logging
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -12,19 +15,28 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from clinic_reminders.crypto import SecretBox
 from clinic_reminders.doctor.alerts import Watch, current_banners
 from clinic_reminders.doctor.tls import make_certificate, make_key
-from clinic_reminders.models import Office
+from clinic_reminders.models import Office, Role
+from clinic_reminders.web.app import create_app
+from tests.conftest import TEST_SECRET_KEY
+from tests.factories import make_user
 from tests.fixtures.simulator import SimulatorClient
 from tests.integration.doctor_support import NUMBER, healthy_config, make_office_with_clinics, settings_for
+from tests.web.pages import sign_in
 
 ADMIN_PHONE = "+15551239999"
+MANAGER_PHONE = "+13035550199"
+ADDRESSES = "manager@clinic.example.com, it@clinic.example.com"
 
 
 class SmtpStub(socketserver.StreamRequestHandler):
-    """Just enough SMTP for smtplib: every message's DATA lands in `server.received`."""
+    """Just enough SMTP for smtplib: every message's DATA lands in `server.received`, AUTH PLAIN in `server.logins`."""
 
     def reply(self, line: str) -> None:
         self.wfile.write(line.encode() + b"\r\n")
@@ -34,7 +46,11 @@ class SmtpStub(socketserver.StreamRequestHandler):
         while line := self.rfile.readline():
             command = line.decode().strip().upper()
             if command.startswith(("EHLO", "HELO")):
-                self.reply("250 stub")
+                self.reply("250-stub")
+                self.reply("250 AUTH PLAIN")
+            elif command.startswith("AUTH PLAIN "):
+                self.server.logins.append(line.decode().split()[2])  # type: ignore[attr-defined]
+                self.reply("235 welcome")
             elif command == "DATA":
                 self.reply("354 go ahead")
                 lines = []
@@ -53,6 +69,7 @@ class SmtpStub(socketserver.StreamRequestHandler):
 def smtp() -> Iterator[Any]:
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), SmtpStub)
     server.received = []  # type: ignore[attr-defined]
+    server.logins = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -122,3 +139,57 @@ def test_it_warns_of_a_certificate_near_expiry_and_an_expired_one(
     cert.write_bytes(expired.cert_pem)
     banner = watch.look()[0]
     assert (banner.id, banner.level) == ("certificate.expired", "danger") and "Renew it" in banner.text
+
+
+def test_it_alerts_the_recipients_of_the_configuration_screen_unless_the_environment_names_others(
+    simulator: SimulatorClient,
+    database_url: str,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    office: Office,
+    smtp: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    port = smtp.server_address[1]
+    smtp_url = f"smtp://alerts:mail-pass-0123@127.0.0.1:{port}?from=alerts@clinic.example.com"
+    office.alert_email, office.alert_sms = ADDRESSES, MANAGER_PHONE
+    office.smtp_url_encrypted = SecretBox(TEST_SECRET_KEY).encrypt(smtp_url)
+    session.commit()
+    simulator.set_account(balance="0.00")
+    caplog.set_level(logging.INFO, logger="clinic_reminders.doctor.alerts")
+    Watch(settings_for(simulator, database_url), session_factory).look()
+    [mail] = smtp.received
+    assert f"To: {ADDRESSES}" in mail and "0.00 USD" in mail
+    assert base64.b64decode(smtp.logins[0]) == b"\0alerts\0mail-pass-0123"
+    assert len(simulator.messages(to=MANAGER_PHONE)) == 1
+    where = f"email to {ADDRESSES} through 127.0.0.1:{port}; SMS to {MANAGER_PHONE}"
+    assert f"admin alerts go to {where}" in caplog.text and "mail-pass-0123" not in caplog.text
+    # the environment wins, setting by setting
+    settings = settings_for(simulator, database_url, alert_email="owner@clinic.example.com", alert_sms=ADMIN_PHONE)
+    Watch(settings, session_factory).look()
+    assert "To: owner@clinic.example.com" in smtp.received[1]
+    assert len(simulator.messages(to=ADMIN_PHONE)) == 1 and len(simulator.messages(to=MANAGER_PHONE)) == 1
+
+
+def test_a_test_alert_goes_out_by_sms_through_the_simulator_and_by_email_through_smtp(
+    simulator: SimulatorClient, database_url: str, engine: Engine, session: Session, office: Office, smtp: Any
+) -> None:
+    admin = make_user(session, office, Role.ADMIN, email="admin@clinic.example.com")
+    session.commit()
+    app = create_app(settings_for(simulator, database_url), engine)
+    pages = sign_in(TestClient(app, base_url="https://testserver"), admin.email)  # an https public URL: Secure cookie
+    pages.get("/config")
+    smtp_url = f"smtp://alerts:mail-pass-0123@127.0.0.1:{smtp.server_address[1]}?from=alerts@clinic.example.com"
+    saved = pages.post("/config", {"alert_email": ADDRESSES, "alert_sms": "(303) 555-0199", "smtp_url": smtp_url})
+    assert saved.status_code == 303, saved.text
+    response = pages.post("/config/alerts/test")
+    assert (response.status_code, response.headers["location"]) == (303, "/config#alerts")
+    page = pages.get("/config").text
+    assert f"Test alert sent by email to {ADDRESSES}." in page
+    assert f"Test alert sent by SMS to {MANAGER_PHONE}." in page
+    assert "mail-pass-0123" not in page
+    [mail] = smtp.received
+    assert "Subject: clinic-reminders: test alert" in mail and f"To: {ADDRESSES}" in mail
+    assert "From: alerts@clinic.example.com" in mail and "A test alert from the configuration screen" in mail
+    [text] = simulator.messages(to=MANAGER_PHONE)
+    assert text["from"] == NUMBER and text["body"].startswith("clinic-reminders: A test alert")

@@ -161,3 +161,64 @@ def test_it_shows_each_user_their_own_office(admin_client: TestClient, session: 
     _configure(admin_client, name="Renamed")
     session.refresh(other_office)
     assert other_office.name == "Other Office"
+
+
+SMTP_URL = "smtp://alerts:mail-pass-0123@smtp.riverside.example:587?starttls=1&from=alerts@riverside.example"
+
+
+def test_it_sets_who_gets_alerts_with_the_smtp_url_write_only(
+    admin_client: TestClient, staff_client: TestClient, session: Session, office: Office
+) -> None:
+    body = _configure(
+        admin_client,
+        alert_email=" manager@riverside.example ,it@riverside.example",
+        alert_sms="(303) 555-0199",
+        smtp_url=SMTP_URL,
+    )
+    assert (body["alert_email"], body["alert_sms"]) == (
+        "manager@riverside.example, it@riverside.example",
+        "+13035550199",
+    )
+    assert body["smtp_url"] == "••••@smtp.riverside.example:587"
+    for client in (admin_client, staff_client):
+        answer = client.get("/api/office").text
+        assert "mail-pass-0123" not in answer and "alerts:" not in answer
+        assert "manager@riverside.example, it@riverside.example" in answer
+    session.expire_all()
+    assert office.smtp_url_encrypted and "mail-pass-0123" not in office.smtp_url_encrypted
+    assert SecretBox(TEST_SECRET_KEY).decrypt(office.smtp_url_encrypted) == SMTP_URL
+    [entry] = audit_trail(session, "office")
+    assert entry.detail["fields"] == ["alert_email", "alert_sms", "smtp_url"]
+    assert "mail-pass-0123" not in str(entry.detail) and "riverside.example" not in str(entry.detail)
+    # the masked value sent back keeps it; null or the clear flag removes each
+    stored = office.smtp_url_encrypted
+    _configure(admin_client, smtp_url=body["smtp_url"], alert_email=body["alert_email"])
+    session.expire_all()
+    assert office.smtp_url_encrypted == stored
+    cleared = _configure(admin_client, alert_email=None, alert_sms=None, clear_smtp_url=True)
+    assert (cleared["alert_email"], cleared["alert_sms"], cleared["smtp_url"]) == (None, None, None)
+
+
+def test_it_refuses_bad_alert_settings_without_repeating_them(admin_client: TestClient, office: Office) -> None:
+    six = ", ".join(f"person{n}@riverside.example" for n in range(6))
+    assert "at most 5" in error_fields(admin_client.patch("/api/office", json={"alert_email": six}))["alert_email"]
+    response = admin_client.patch(
+        "/api/office",
+        json={"alert_email": "manager@riverside.example, not-an-address", "alert_sms": "call me"},
+    )
+    errors = error_fields(response)
+    assert errors["alert_email"].endswith("address 2 of 2 is not an email address such as office@clinic.example.com")
+    assert "alert_sms" in errors and "not-an-address" not in response.text
+    for url in ("https://user:mail-pass-0123@mail.example", "smtp://user:mail-pass-0123@mail.example:99999"):
+        response = admin_client.patch("/api/office", json={"smtp_url": url})
+        assert "smtp_url" in error_fields(response) and "mail-pass-0123" not in response.text
+    response = admin_client.patch("/api/office", json={"smtp_url": SMTP_URL, "clear_smtp_url": True})
+    assert "clear_smtp_url" in error_fields(response)
+    assert admin_client.get("/api/office").json()["smtp_url"] is None
+
+
+def test_the_staff_role_cannot_change_who_gets_alerts(staff_client: TestClient) -> None:
+    response = staff_client.patch("/api/office", json={"alert_email": "attacker@evil.example", "smtp_url": SMTP_URL})
+    assert response.status_code == 403
+    body = staff_client.get("/api/office").json()
+    assert (body["alert_email"], body["smtp_url"]) == (None, None)

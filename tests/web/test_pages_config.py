@@ -3,6 +3,8 @@ and reminder rules whose changes re-plan what is ahead."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -13,6 +15,7 @@ from clinic_reminders.crypto import SecretBox
 from clinic_reminders.models import Office, Reminder, ReminderRule, StaffUser
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_appointment, make_clinic, make_patient
+from tests.web.helpers import audit_trail
 from tests.web.pages import PageClient, sign_in, signed_in
 
 SID = "AC" + "0123456789abcdef" * 2
@@ -232,3 +235,91 @@ def test_environment_settings_that_win_are_pointed_out(
     page = sign_in(client, admin_user.email).get("/config").text
     assert "TWILIO_ACCOUNT_SID is set in the server's environment" in page
     assert "REMINDERS_PUBLIC_URL is set" in page and "https://env.example.com/app_confirm" in page
+
+
+SMTP_URL = "smtp://alerts:mail-pass-0123@smtp.riverside.example:587?starttls=1&from=alerts@riverside.example"
+
+
+def test_the_alerts_fieldset_saves_who_gets_alerts_and_says_where_they_go(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    page = save(
+        pages,
+        alert_email="manager@riverside.example, it@riverside.example",
+        alert_sms="(303) 555-0199",
+        smtp_url=SMTP_URL,
+    )
+    for label in ("Alert email addresses", "Alert SMS number", "SMTP URL"):
+        assert f">{label}</label>" in page
+    assert "<legend>Alerts</legend>" in page and "Up to 5, separated by commas" in page
+    assert (
+        "Alerts now go to: <strong>email to manager@riverside.example, it@riverside.example through "
+        "smtp.riverside.example:587; SMS to +13035550199</strong>" in page
+    )
+    assert "••••@smtp.riverside.example:587" in page and "mail-pass-0123" not in page
+    session.expire_all()
+    assert (office.alert_email, office.alert_sms) == ("manager@riverside.example, it@riverside.example", "+13035550199")
+    assert SecretBox(TEST_SECRET_KEY).decrypt(office.smtp_url_encrypted or "") == SMTP_URL
+    save(pages, alert_email="", alert_sms="", smtp_url="")  # empty boxes: no one, but the SMTP URL stays
+    session.expire_all()
+    assert (office.alert_email, office.alert_sms) == (None, None) and office.smtp_url_encrypted is not None
+
+
+def test_refused_alert_settings_are_named_next_to_their_field(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    pages.get("/config")
+    response = pages.post("/config", {**FORM, "alert_email": "manager@", "alert_sms": "12"})
+    assert response.status_code == 422
+    assert 'id="e-alert_email"' in response.text and "is not an email address" in response.text
+    assert 'id="e-alert_sms"' in response.text
+    assert 'value="manager@"' in response.text  # kept for correcting
+    response = pages.post("/config", {**FORM, "smtp_url": "https://alerts:mail-pass-0123@mail.example"})
+    assert response.status_code == 422 and 'id="e-smtp_url"' in response.text
+    assert "mail-pass-0123" not in response.text
+    session.expire_all()
+    assert (office.alert_email, office.smtp_url_encrypted) == (None, None)
+
+
+def test_the_test_alert_button_says_what_happened_in_plain_words(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    pages.get("/config")
+    assert pages.client.post("/config/alerts/test", follow_redirects=False).status_code == 403  # no CSRF token
+    response = pages.post("/config/alerts/test")
+    assert (response.status_code, response.headers["location"]) == (303, "/config#alerts")
+    assert "No test alert sent: save an alert email address or an alert SMS number first." in pages.get("/config").text
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    no_twilio = {"twilio_account_sid": "", "twilio_auth_token": "", "twilio_phone_number": ""}
+    alerts = {"alert_email": "manager@riverside.example", "alert_sms": "+13035550199"}
+    save(pages, **no_twilio, **alerts, smtp_url=f"smtp://127.0.0.1:{port}")
+    pages.post("/config/alerts/test")
+    page = pages.get("/config").text
+    assert (
+        f"The test alert by email to manager@riverside.example failed: 127.0.0.1:{port} refused the connection "
+        "(check the host and port)." in page
+    )
+    assert "The test alert by SMS to +13035550199 failed: Twilio is not configured" in page
+    entry = audit_trail(session, "office")[-1]
+    assert (entry.action, entry.detail) == ("test_alert", {"sent": []})
+
+
+def test_only_admins_send_test_alerts(app: FastAPI, staff_user: StaffUser) -> None:
+    staff = signed_in(app, staff_user)
+    assert staff.post("/config/alerts/test").status_code == 403
+
+
+def test_alert_settings_from_the_environment_win_and_are_pointed_out(
+    database_url: str, session: Session, admin_user: StaffUser, office: Office
+) -> None:
+    from clinic_reminders.settings import Settings
+    from clinic_reminders.web.app import create_app
+
+    office.alert_email = "row@riverside.example"
+    session.commit()
+    settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, alert_email="env@riverside.example")
+    page = sign_in(TestClient(create_app(settings, session.get_bind())), admin_user.email).get("/config").text  # type: ignore[arg-type]
+    assert "REMINDERS_ALERT_EMAIL is set in the server's environment" in page
+    assert "Alerts now go to: <strong>no email to env@riverside.example" in page

@@ -22,7 +22,7 @@ from clinic_reminders.search_text import fold_name
 from clinic_reminders.settings import Settings
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY, postgres_schema
-from tests.factories import make_office, make_patient, make_token, make_user
+from tests.factories import make_patient, make_token, make_user
 from tests.web.pages import signed_in
 
 
@@ -111,9 +111,10 @@ def url_at_0002(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 def test_migration_0003_fills_the_search_name_of_existing_patients(url_at_0002: str) -> None:
     engine = make_engine(url_at_0002)
     sessions = make_sessionmaker(engine)
-    with sessions() as db:  # offices and users are as they were at 0002; patients are written as SQL
-        office = make_office(db)
-        token = make_token(db, make_user(db, office, Role.STAFF))
+    # The tables are 0002's: the office gets the columns it had then (and their defaults), patients are SQL.
+    with sessions() as db:
+        offices = Office.__table__
+        office_id = db.execute(insert(offices).values(name="Riverside").returning(offices.c.id)).scalar_one()
         rows = [("José", "García"), ("Ana", "Müller")] + [(f"Pat{i}", "Synthetic") for i in range(2_500)]
         db.execute(
             text(
@@ -121,7 +122,7 @@ def test_migration_0003_fills_the_search_name_of_existing_patients(url_at_0002: 
                 " voice_consent, created_at, updated_at) VALUES (:office, :first, :last, 'en', 'sms', :yes, :yes,"
                 " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
             ),
-            [{"office": office.id, "first": first, "last": last, "yes": True} for first, last in rows],
+            [{"office": office_id, "first": first, "last": last, "yes": True} for first, last in rows],
         )
         db.commit()
 
@@ -129,6 +130,10 @@ def test_migration_0003_fills_the_search_name_of_existing_patients(url_at_0002: 
 
     with sessions() as db:
         stored = db.execute(select(Patient.first_name, Patient.last_name, Patient.search_name)).all()
+        office = db.get(Office, office_id)
+        assert office is not None
+        token = make_token(db, make_user(db, office, Role.STAFF))
+        db.commit()
     assert len(stored) == len(rows)
     assert all(search_name == fold_name(first, last) for first, last, search_name in stored)
     settings = Settings(database_url=url_at_0002, secret_key=TEST_SECRET_KEY, embedded_worker=False)

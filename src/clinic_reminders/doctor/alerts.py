@@ -1,9 +1,11 @@
 """The running service's watch: the Twilio balance and the certificate's expiry, looked at periodically.
 
-Staff pages show `current_banners(app)`; admins get one email (REMINDERS_SMTP_URL to REMINDERS_ALERT_EMAIL)
-and/or one SMS (to REMINDERS_ALERT_SMS, from the office's number) when a condition appears, then again at most
-daily while it lasts. The watch runs in a thread: the Twilio SDK's set-up calls are synchronous, and the demo
-serves the simulator from the same event loop, which such a call must never block.
+Staff pages show `current_banners(app)`; admins get one email (through the SMTP URL to the alert addresses)
+and/or one SMS (to the alert number, from the office's number) when a condition appears, then again at most
+daily while it lasts. Those three come from REMINDERS_SMTP_URL, REMINDERS_ALERT_EMAIL and REMINDERS_ALERT_SMS,
+else from the configuration screen (`effective.alert_config`). The watch runs in a thread: the Twilio SDK's
+set-up calls are synchronous, and the demo serves the simulator from the same event loop, which such a call must
+never block.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
+import socket
 import ssl
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +26,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..effective import AlertConfig, alert_config
 from ..gateways import TwilioError
 from ..settings import Settings
 from .certs import EXPIRY_WARNING, fetch_chain, load_pem_chain
@@ -125,6 +129,8 @@ def send_email(smtp_url: str, to: str, subject: str, body: str, timeout: float =
 
 def send_sms(ctx: DoctorContext, to: str, body: str) -> None:
     config = ctx.twilio
+    if not config.account_sid or not config.auth_token:
+        raise RuntimeError("Twilio is not configured: no Account SID and Auth Token to send with")
     if not config.phone_number:
         raise RuntimeError("no Twilio number to send the alert from")
     gateway = ctx.gateway()
@@ -136,6 +142,100 @@ def send_sms(ctx: DoctorContext, to: str, body: str) -> None:
             await gateway.aclose()
 
     asyncio.run(send())
+
+
+def smtp_server(smtp_url: str) -> str:
+    """host:port of an SMTP URL: says where mail goes without its user name or password."""
+    parts = urlsplit(smtp_url)
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError:  # a port that is not a number
+        port = 25
+    return f"{parts.hostname or 'localhost'}:{port}"
+
+
+# The mail server's own replies may quote the addresses; these say what went wrong without them (first match wins).
+EMAIL_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (smtplib.SMTPAuthenticationError, "{server} refused the user name or password of the SMTP URL"),
+    (smtplib.SMTPRecipientsRefused, "{server} refused the alert email address(es)"),
+    (smtplib.SMTPSenderRefused, "{server} refused the sender address (set it with ?from= in the SMTP URL)"),
+    (smtplib.SMTPNotSupportedError, "{server} does not offer what the SMTP URL asks for (STARTTLS or a login)"),
+    (smtplib.SMTPServerDisconnected, "{server} hung up (check smtp:// or smtps://, ?starttls=1 and the port)"),
+    (smtplib.SMTPException, "{server} refused the message"),
+    (ssl.SSLError, "no secure connection to {server} (check smtps:// or ?starttls=1, the port, its certificate)"),
+    (socket.gaierror, "{server}: no such mail server (the name does not resolve)"),
+    (ConnectionRefusedError, "{server} refused the connection (check the host and port)"),
+    (TimeoutError, "{server} did not answer in time"),
+    (OSError, "{server} could not be reached"),
+)
+NO_SMTP_URL = "no SMTP URL is set, so there is no mail server to send through"
+UNREADABLE_SMTP_URL = "the saved SMTP URL cannot be decrypted with the current secret key: enter it again"
+TEST_SUBJECT = "clinic-reminders: test alert"
+TEST_TEXT = (
+    "A test alert from the configuration screen. Alerts about a low Twilio balance or an expiring HTTPS "
+    "certificate come this way."
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One channel's outcome: `error` is None when the mail server or Twilio took it, else why not."""
+
+    channel: str  # email | SMS
+    to: str
+    error: str | None = None
+
+
+def describe(config: AlertConfig) -> str:
+    """Where alerts go, for the log and the configuration screen: the SMTP URL's password never shows."""
+    routes = []
+    if config.email:
+        if config.smtp_url:
+            routes.append(f"email to {config.email} through {smtp_server(config.smtp_url)}")
+        else:
+            problem = UNREADABLE_SMTP_URL if config.smtp_url_unreadable else NO_SMTP_URL
+            routes.append(f"no email to {config.email} ({problem})")
+    if config.sms:
+        routes.append(f"SMS to {config.sms}")
+    return "; ".join(routes) or "nowhere: no alert email address or SMS number is set"
+
+
+def _email(config: AlertConfig, subject: str, text: str) -> str | None:
+    if not config.smtp_url:
+        return UNREADABLE_SMTP_URL if config.smtp_url_unreadable else NO_SMTP_URL
+    try:
+        send_email(config.smtp_url, config.email or "", subject, text)
+    except (OSError, smtplib.SMTPException) as exc:
+        problem = next(message for kind, message in EMAIL_ERRORS if isinstance(exc, kind))
+        return problem.format(server=smtp_server(config.smtp_url))
+    return None
+
+
+def _sms(ctx: DoctorContext, to: str, text: str) -> str | None:
+    try:
+        send_sms(ctx, to, "clinic-reminders: " + text)
+    except TwilioError as exc:
+        return exc.reason
+    except RuntimeError as exc:
+        return str(exc)
+    except OSError:
+        return "Twilio could not be reached"
+    return None
+
+
+def deliver(ctx: DoctorContext, config: AlertConfig, subject: str, text: str) -> list[Delivery]:
+    """Sends through every configured channel: one Delivery per channel tried."""
+    deliveries = []
+    if config.email:
+        deliveries.append(Delivery("email", config.email, _email(config, subject, text)))
+    if config.sms:
+        deliveries.append(Delivery("SMS", config.sms, _sms(ctx, config.sms, text)))
+    return deliveries
+
+
+def send_test_alert(ctx: DoctorContext) -> list[Delivery]:
+    """The configuration screen's "Send a test alert": one message through each configured channel."""
+    return deliver(ctx, alert_config(ctx.settings, ctx.office), TEST_SUBJECT, TEST_TEXT)
 
 
 class Watch:
@@ -157,6 +257,7 @@ class Watch:
         self.clock = clock
         self.banners: list[Banner] = []
         self.alerted: dict[str, datetime] = {}
+        self.routes = ""  # where alerts went last time (describe())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -164,37 +265,27 @@ class Watch:
         """One look: refresh the banners and alert admins of conditions not alerted in the last day."""
         ctx = DoctorContext(self.settings, self.sessions, now=self.clock(), probe_timeout=5.0)
         self.banners = evaluate(ctx)
+        config = alert_config(self.settings, ctx.office)
+        routes = describe(config)
+        if routes != self.routes:  # said at the first look, and again whenever an admin changes it
+            log.info("admin alerts go to %s", routes)
+            self.routes = routes
         fresh = [
             b for b in self.banners if ctx.now - self.alerted.get(b.id, datetime.min.replace(tzinfo=UTC)) > REPEAT_ALERT
         ]
-        if fresh and self.notify(ctx, fresh):
+        if fresh and self.notify(ctx, config, fresh):
             for banner in fresh:
                 self.alerted[banner.id] = ctx.now
         return self.banners
 
-    def notify(self, ctx: DoctorContext, banners: list[Banner]) -> bool:
+    def notify(self, ctx: DoctorContext, config: AlertConfig, banners: list[Banner]) -> bool:
         """Email and/or SMS the admins; True when at least one channel took it."""
         text = "\n".join(b.text for b in banners)
-        sent = False
-        settings = self.settings
-        if settings.smtp_url and settings.alert_email:
-            try:
-                send_email(
-                    settings.smtp_url.get_secret_value(),
-                    settings.alert_email,
-                    "clinic-reminders: " + banners[0].text[:60],
-                    text,
-                )
-                sent = True
-            except (OSError, smtplib.SMTPException) as exc:
-                log.warning("admin alert email failed: %s", type(exc).__name__)
-        if settings.alert_sms:
-            try:
-                send_sms(ctx, settings.alert_sms, "clinic-reminders: " + text)
-                sent = True
-            except (TwilioError, RuntimeError, OSError) as exc:
-                log.warning("admin alert SMS failed: %s", type(exc).__name__)
-        return sent
+        deliveries = deliver(ctx, config, "clinic-reminders: " + banners[0].text[:60], text)
+        for delivery in deliveries:
+            if delivery.error:
+                log.warning("admin alert %s failed: %s", delivery.channel, delivery.error)
+        return any(delivery.error is None for delivery in deliveries)
 
     def _loop(self) -> None:
         wait = self.first_look

@@ -28,6 +28,11 @@ class Office(Timestamps, Base):
     twilio_auth_token_encrypted: Mapped[str | None] = mapped_column(Text)
     twilio_api_secret_encrypted: Mapped[str | None] = mapped_column(Text)
 
+    # Who hears of a low balance or an expiring certificate (doctor/alerts.py); REMINDERS_ALERT_* win over them.
+    alert_email: Mapped[str | None] = mapped_column(Text)  # up to 5 addresses, ", "-separated
+    alert_sms: Mapped[str | None] = mapped_column(String(20))
+    smtp_url_encrypted: Mapped[str | None] = mapped_column(Text)  # a Fernet token: the URL holds a password
+
     # Compliance defaults: TCPA window and the FCC healthcare exemption's frequency limits.
     quiet_hours_start: Mapped[time] = mapped_column(Time, default=time(8, 0))
     quiet_hours_end: Mapped[time] = mapped_column(Time, default=time(21, 0))

@@ -1,8 +1,9 @@
-"""The seed's configuration screen (admins): public address, Twilio account, quiet hours, caps and reminder texts.
+"""The seed's configuration screen (admins): public address, Twilio account, alert recipients, quiet hours, caps
+and reminder texts.
 
 Validation and saving are the JSON API's (`PUT /api/office`): the same schema, the same encryption of the Auth
-Token and API Secret. Those two are write-only: the page shows "••••" and their last four characters, never the
-secret, and an empty box keeps what is saved.
+Token, API Secret and SMTP URL. Those are write-only: the page shows "••••" and a hint (the last four characters,
+the mail server), never the secret, and an empty box keeps what is saved.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from sqlalchemy.orm import Session
 
 from ... import audit
 from ...crypto import SecretBox
+from ...doctor.alerts import describe, send_test_alert
+from ...doctor.context import DoctorContext
+from ...effective import alert_config
 from ...messaging.compose import (
     LANGUAGES,
     TEMPLATE_VARIABLES,
@@ -53,8 +57,12 @@ TEXT_FIELDS: tuple[str, ...] = (
     "max_reminders_per_day",
     "max_reminders_per_week",
     "sms_price_per_segment",
+    "alert_email",
+    "alert_sms",
 )
-NULLABLE = frozenset({"public_host", "twilio_phone_number", "twilio_account_sid", "twilio_api_key"})
+NULLABLE = frozenset(
+    {"public_host", "twilio_phone_number", "twilio_account_sid", "twilio_api_key", "alert_email", "alert_sms"}
+)
 # Environment variables that win over a field of this screen (shown next to it).
 ENV_OVERRIDES = {
     "public_host": ("public_url", "REMINDERS_PUBLIC_URL"),
@@ -63,6 +71,9 @@ ENV_OVERRIDES = {
     "twilio_phone_number": ("twilio_phone_number", "TWILIO_PHONE_NUMBER"),
     "twilio_api_key": ("twilio_api_key", "TWILIO_API_KEY"),
     "twilio_api_secret": ("twilio_api_secret", "TWILIO_API_SECRET"),
+    "alert_email": ("alert_email", "REMINDERS_ALERT_EMAIL"),
+    "alert_sms": ("alert_sms", "REMINDERS_ALERT_SMS"),
+    "smtp_url": ("smtp_url", "REMINDERS_SMTP_URL"),
 }
 
 
@@ -105,10 +116,7 @@ def show_config(
 ) -> Response:
     """The page, optionally with a refused form's values and errors (never a secret's value)."""
     settings: Settings = request.app.state.settings
-    box = SecretBox(settings.secret_key_value)
-    stored = {
-        field: office_api.mask(box, getattr(office, column)) for field, column in office_api.SECRET_COLUMNS.items()
-    }
+    stored = office_api.masked(SecretBox(settings.secret_key_value), office)
     current = {field: getattr(office, field) for field in TEXT_FIELDS}
     current["include_visit_reason"] = office.include_visit_reason
     texts = templates if templates is not None else dict(office.sms_templates or {})
@@ -121,6 +129,7 @@ def show_config(
         "secrets": stored,
         "overrides": _overrides(settings),
         "public_url": settings.public_url or office.public_url,
+        "alert_routes": describe(alert_config(settings, office)),
         "languages": [(lang, LANGUAGE_NAMES.get(lang, lang)) for lang in LANGUAGES],
         "texts": texts,
         "previews": {lang: preview(texts.get(lang, ""), lang, price) for lang in LANGUAGES},
@@ -179,6 +188,25 @@ async def save_config(request: Request, db: DbDep, settings: SettingsDep, user: 
         return show_config(request, db, office, user, values=shown, errors=errors, templates=texts)
     flash(request, "Configuration saved.")
     return RedirectResponse("/config", status_code=303)
+
+
+@router.post("/config/alerts/test")
+def test_alert(request: Request, db: DbDep, settings: SettingsDep, user: AdminPage) -> Response:
+    """One alert through each channel as saved. A plain `def`: the mail server and Twilio are waited for in the
+    threadpool, never on the event loop (the demo's simulator answers from it)."""
+    ctx = DoctorContext(settings, request.app.state.sessions, office_id=user.office_id)
+    deliveries = send_test_alert(ctx)
+    if not deliveries:
+        flash(request, "No test alert sent: save an alert email address or an alert SMS number first.", "error")
+    for delivery in deliveries:
+        if delivery.error is None:
+            flash(request, f"Test alert sent by {delivery.channel} to {delivery.to}.")
+        else:
+            flash(request, f"The test alert by {delivery.channel} to {delivery.to} failed: {delivery.error}.", "error")
+    sent = [delivery.channel for delivery in deliveries if delivery.error is None]
+    audit.record(db, user.office_id, audit_actor(user), "test_alert", "office", user.office_id, sent=sent)
+    db.commit()
+    return RedirectResponse("/config#alerts", status_code=303)
 
 
 @router.post("/config/preview")

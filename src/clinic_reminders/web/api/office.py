@@ -1,20 +1,23 @@
-"""The office configuration: public URL parts, Twilio credentials, quiet hours and limits.
+"""The office configuration: public URL parts, Twilio credentials, alert recipients, quiet hours and limits.
 
-Everyone signed in may read it (secrets masked); only admins change it. The Auth Token and API Secret are
-encrypted with `SecretBox` before they reach the database and are never sent back in clear.
+Everyone signed in may read it (secrets masked); only admins change it. The Auth Token, API Secret and SMTP URL
+are encrypted with `SecretBox` before they reach the database and are never sent back in clear.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from fastapi import APIRouter
 
 from ... import audit
 from ...crypto import DecryptionError, SecretBox
+from ...doctor.alerts import smtp_server
 from ...models import Office
 from ..deps import AdminUser, CurrentUser, DbDep, OfficeDep, SettingsDep, audit_actor
 from .errors import invalid
 from .lookups import apply
-from .schemas.office import MASK, OfficeRead, OfficeUpdate
+from .schemas.office import MASK, MAX_ALERT_EMAILS, OfficeRead, OfficeUpdate, smtp_url_problem
 
 router = APIRouter(prefix="/office", tags=["office"])
 
@@ -22,24 +25,43 @@ router = APIRouter(prefix="/office", tags=["office"])
 SECRET_COLUMNS = {
     "twilio_auth_token": "twilio_auth_token_encrypted",
     "twilio_api_secret": "twilio_api_secret_encrypted",
+    "smtp_url": "smtp_url_encrypted",
 }
-_NULLABLE = frozenset({"public_host", "twilio_phone_number", "twilio_account_sid", "twilio_api_key"})
+_NULLABLE = frozenset(
+    {"public_host", "twilio_phone_number", "twilio_account_sid", "twilio_api_key", "alert_email", "alert_sms"}
+)
 
 
-def mask(box: SecretBox, token: str | None) -> str | None:
-    """ "••••" and the last four characters: enough to tell which secret is stored, not to use it."""
+def _last_four(plain: str) -> str:
+    return plain[-4:] if len(plain) >= 12 else ""
+
+
+# What follows the mask: enough to tell which secret is stored, not to use it. A URL's tail could be its password.
+_HINTS: dict[str, Callable[[str], str]] = {"smtp_url": lambda url: "@" + smtp_server(url)}
+
+
+def mask(box: SecretBox, token: str | None, hint: Callable[[str], str] = _last_four) -> str | None:
+    """ "••••" and a hint (by default the last four characters), or None when nothing is stored."""
     if token is None:
         return None
     try:
         plain = box.decrypt(token)
     except DecryptionError:
         return f"{MASK} (unreadable with the current secret key; enter it again)"
-    return MASK + plain[-4:] if len(plain) >= 12 else MASK
+    return MASK + hint(plain)
+
+
+def masked(box: SecretBox, office: Office) -> dict[str, str | None]:
+    """Every secret of the office as reads show it."""
+    return {
+        field: mask(box, getattr(office, column), _HINTS.get(field, _last_four))
+        for field, column in SECRET_COLUMNS.items()
+    }
 
 
 def _read(office: Office, box: SecretBox) -> OfficeRead:
     data = {k: getattr(office, k) for k in OfficeRead.model_fields if k not in SECRET_COLUMNS}
-    data.update({field: mask(box, getattr(office, column)) for field, column in SECRET_COLUMNS.items()})
+    data.update(masked(box, office))
     return OfficeRead.model_validate(data)
 
 
@@ -57,6 +79,9 @@ def _apply_secrets(office: Office, body: OfficeUpdate, box: SecretBox) -> list[s
                 setattr(office, column, None)
                 changed.append(field)
         elif plain and not plain.startswith(MASK):  # "" or the masked value sent back: keep the stored one
+            problem = smtp_url_problem(plain) if field == "smtp_url" else None
+            if problem:
+                invalid(field, problem)
             setattr(office, column, box.encrypt(plain))
             changed.append(field)
     return changed
@@ -92,8 +117,10 @@ def update_office(
 
 _UPDATE_DOC = (
     "Admins only. Only the fields sent change (PUT and PATCH behave the same, so a form can send everything). "
-    'The Auth Token and API Secret are write-only: "" or the masked value keeps the stored one, null or '
-    "`clear_twilio_auth_token`/`clear_twilio_api_secret` removes it."
+    'The Auth Token, API Secret and SMTP URL are write-only: "" or the masked value keeps the stored one, null or '
+    "`clear_twilio_auth_token`/`clear_twilio_api_secret`/`clear_smtp_url` removes it. `alert_email` takes up to "
+    f"{MAX_ALERT_EMAILS} comma-separated addresses, `alert_sms` an E.164 number; the REMINDERS_ALERT_* and "
+    "REMINDERS_SMTP_URL environment variables win over them."
 )
 router.add_api_route(
     "", update_office, methods=["PATCH"], summary="Change the office configuration", description=_UPDATE_DOC

@@ -1,6 +1,7 @@
 """The office configuration (the seed's configuration screen) as the API reads and writes it.
 
-The Auth Token and API Secret are write-only: reads show them masked ("••••1234") or null.
+The Auth Token, API Secret and SMTP URL are write-only: reads show them masked ("••••1234", "••••@host:587")
+or null.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import re
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -22,6 +24,41 @@ _WRITE_ONLY_DOC = (
     'Write-only; stored encrypted. Leave out, send "" or the masked value to keep the stored one; send null '
     "(or the clear_ flag) to remove it."
 )
+
+
+MAX_ALERT_EMAILS = 5
+_EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
+_SMTP_URL_DOC = (
+    "smtp://user:password@host:587?starttls=1&from=alerts@clinic.example.com, or smtps:// for TLS from the start."
+)
+
+
+def _alert_emails(value: str | None) -> str | None:
+    """One to MAX_ALERT_EMAILS addresses, stored as "a@x.org, b@y.org"; messages count, never quote, them."""
+    if value is None:
+        return None
+    addresses = [a.strip() for a in value.split(",") if a.strip()]
+    if not addresses:
+        return None
+    if len(addresses) > MAX_ALERT_EMAILS:
+        raise ValueError(f"give at most {MAX_ALERT_EMAILS} addresses, separated by commas")
+    for number, address in enumerate(addresses, start=1):
+        if not _EMAIL.match(address):
+            which = "it" if len(addresses) == 1 else f"address {number} of {len(addresses)}"
+            raise ValueError(f"{which} is not an email address such as office@clinic.example.com")
+    return ", ".join(addresses)
+
+
+def smtp_url_problem(url: str) -> str | None:
+    """What is wrong with an SMTP URL, without repeating it (it holds a password); None when it will do."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        return f"give it as {_SMTP_URL_DOC}"
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = 0
+    return "the port must be a number from 1 to 65535" if port == 0 else None
 
 
 def _host(value: str | None) -> str | None:
@@ -48,6 +85,21 @@ class OfficeUpdate(Schema):
     twilio_api_secret: SecretStr | None = Field(default=None, description=_WRITE_ONLY_DOC)
     clear_twilio_auth_token: bool = False
     clear_twilio_api_secret: bool = False
+    alert_email: str | None = Field(
+        default=None,
+        max_length=1300,
+        description=f"Who gets the low-balance and certificate alerts by email: up to {MAX_ALERT_EMAILS} addresses, "
+        "comma-separated. REMINDERS_ALERT_EMAIL wins when set.",
+    )
+    alert_sms: Phone | None = Field(
+        default=None, description="Who gets them by SMS (E.164). REMINDERS_ALERT_SMS wins when set."
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description=f"The mail server for alert emails: {_SMTP_URL_DOC} REMINDERS_SMTP_URL wins when set. "
+        + _WRITE_ONLY_DOC,
+    )
+    clear_smtp_url: bool = False
     quiet_hours_start: time | None = Field(default=None, description="Local time before which nothing is sent.")
     quiet_hours_end: time | None = Field(default=None, description="Local time after which nothing is sent.")
     max_reminders_per_day: int | None = Field(default=None, ge=0, le=10)
@@ -57,6 +109,7 @@ class OfficeUpdate(Schema):
     low_balance_threshold: Decimal | None = Field(default=None, ge=0, le=100000, decimal_places=2)
 
     _public_host = field_validator("public_host")(_host)
+    _alert_email = field_validator("alert_email")(_alert_emails)
 
 
 class OfficeRead(ReadSchema):
@@ -71,6 +124,9 @@ class OfficeRead(ReadSchema):
     twilio_api_key: str | None
     twilio_auth_token: str | None = Field(description="Masked; the token itself is never returned.")
     twilio_api_secret: str | None = Field(description="Masked; the secret itself is never returned.")
+    alert_email: str | None
+    alert_sms: str | None
+    smtp_url: str | None = Field(description="Masked: '••••@' and the mail server; never the URL itself.")
     quiet_hours_start: time
     quiet_hours_end: time
     max_reminders_per_day: int
