@@ -282,3 +282,24 @@ def test_it_prints_the_report_as_json_and_exits_non_zero_on_failure(sim: Simulat
     text = CliRunner().invoke(main, ["doctor"], env=env).stdout
     assert "FAIL  twilio.api_key" in text and "fix: run `reminders setup twilio`" in text
     assert TOKEN not in text and TOKEN not in result.output
+
+
+def test_it_says_where_admin_alerts_go(
+    sim: SimulatorClient, database_url: str, session_factory: sessionmaker[Session], office: Office
+) -> None:
+    report = run(sim, database_url, session_factory, "settings.alerts", alert_email=None, alert_sms=None)
+    check(report, "settings.alerts", Status.WARNING, "alerts: nowhere", "configuration screen (Alerts)")
+    report = run(sim, database_url, session_factory, "settings.alerts", alert_email="it@clinic.example")
+    check(report, "settings.alerts", Status.WARNING, "no email to it@clinic.example (no SMTP URL", "REMINDERS_SMTP_URL")
+    report = run(
+        sim,
+        database_url,
+        session_factory,
+        "settings.alerts",
+        alert_email="it@clinic.example",
+        smtp_url="smtp://mailer:s3cret@mail.clinic.example:587",
+        alert_sms="+12125550199",
+    )
+    check(report, "settings.alerts", Status.OK, "email to it@clinic.example through mail.clinic.example:587", "")
+    assert "s3cret" not in report.result("settings.alerts").explanation
+    assert "SMS to +12125550199" in report.result("settings.alerts").explanation

@@ -10,10 +10,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..effective import alert_config
 from ..migrations import alembic_config
 from ..models import WorkerHeartbeat
 from ..settings import MIN_SECRET_KEY_LENGTH, SettingsError
-from .checks import CheckList, Outcome, failed, ok
+from . import alerts
+from .checks import CheckList, Outcome, failed, ok, warning
 from .context import DoctorContext
 
 checks = CheckList()
@@ -119,6 +121,18 @@ def twilio_number(ctx: DoctorContext) -> Outcome:
             "run `reminders setup twilio` to buy one, or set TWILIO_PHONE_NUMBER to one the account owns",
         )
     return ok(f"sending from {number}")
+
+
+@checks.add("settings.alerts", "Admins alerted about the balance and the certificate")
+def alert_recipients(ctx: DoctorContext) -> Outcome:
+    config = alert_config(ctx.settings, ctx.office)
+    where = f"alerts: {alerts.describe(config)}"
+    fix = "on the configuration screen (Alerts), or REMINDERS_ALERT_EMAIL / REMINDERS_ALERT_SMS / REMINDERS_SMTP_URL"
+    if not config.email and not config.sms:
+        return warning(f"{where}; a low balance or an expiring certificate shows only on the staff pages", fix)
+    if not config.sms and not config.smtp_url:
+        return warning(where, fix)
+    return ok(where)
 
 
 @checks.add("dispatcher.heartbeat", "Dispatcher running", depends_on=("database.connect",))
