@@ -90,6 +90,7 @@ def test_it_sets_up_an_empty_account_until_the_doctor_is_all_green_and_then_chan
             tls_certfile=pki["cert"],
             tls_keyfile=pki["key"],
             heartbeat_seconds=0.5,
+            alert_sms="+12125550199",  # the office manager's phone: the last item of the set-up
         )
 
     with served_tls(settings, pki["cert"], pki["key"]) as public:

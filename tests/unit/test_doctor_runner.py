@@ -17,6 +17,7 @@ from tests.conftest import TEST_SECRET_KEY
 # The contract: the set-up page, support scripts and the tests key on these ids.
 STABLE_IDS = {
     "settings.secret_key",
+    "settings.alerts",
     "settings.public_url",
     "settings.twilio_account",
     "settings.twilio_number",
@@ -127,4 +128,5 @@ def test_it_makes_a_json_report_without_secrets() -> None:
         "settings.public_url": "failed",
         "settings.twilio_account": "ok",
         "settings.twilio_number": "failed",
+        "settings.alerts": "warning",
     }
