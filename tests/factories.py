@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from clinic_reminders import booking
-from clinic_reminders.accounts import issue_token
+from clinic_reminders.accounts import issue_token, the_office
 from clinic_reminders.crypto import hash_password
 from clinic_reminders.models import (
     Appointment,
@@ -150,3 +150,12 @@ def make_token(db: Session, user: StaffUser) -> str:
     token = issue_token(db, user)
     db.flush()
     return token
+
+
+def make_import_office(db: Session) -> None:
+    """The office the samples in tests/fixtures/imports/ name: Riverside (Denver) with Dr. Maria Chen, and
+    Downtown Clinic (New York), with the default reminder rules."""
+    office = the_office(db)
+    riverside = make_clinic(db, office, name="Riverside", timezone="America/Denver", phone="+13035550100")
+    make_clinic(db, office, name="Downtown Clinic", timezone="America/New_York")
+    make_provider(db, office, riverside, name="Maria Chen", title="Dr.")

@@ -20,11 +20,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clinic_reminders import accounts
 from clinic_reminders.db import make_engine, make_sessionmaker, transaction
 from clinic_reminders.imports.mllp import Listener
 from clinic_reminders.models import Appointment, Patient, Reminder, ReminderStatus
-from tests.factories import make_clinic, make_provider
+from tests.factories import make_import_office
 
 SEGMENTS = (Path(__file__).parent.parent / "fixtures" / "imports" / "schedule.hl7").read_text().splitlines()
 GOOD = "\r".join(SEGMENTS[:5]) + "\r"  # MSG0001: A1 for P1 at Riverside
@@ -35,10 +34,7 @@ PATIENT_DATA = ("Ana", "López", "Okafor", "5550142", "19800115", "20400612")
 @pytest.fixture
 def office(session_factory: sessionmaker[Session]) -> None:
     with transaction(session_factory) as db:
-        office = accounts.the_office(db)
-        riverside = make_clinic(db, office, name="Riverside", timezone="America/Denver", phone="+13035550100")
-        make_clinic(db, office, name="Downtown Clinic", timezone="America/New_York")
-        make_provider(db, office, riverside, name="Maria Chen", title="Dr.")
+        make_import_office(db)
 
 
 def framed(message: str) -> bytes:

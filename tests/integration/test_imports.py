@@ -13,11 +13,10 @@ from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clinic_reminders import accounts
 from clinic_reminders.cli import main
 from clinic_reminders.db import transaction
 from clinic_reminders.models import Appointment, AuditEntry, ConsentEvent, Patient, Reminder, ReminderStatus
-from tests.factories import make_clinic, make_provider
+from tests.factories import make_import_office
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "imports"
 DENVER = ZoneInfo("America/Denver")
@@ -27,10 +26,7 @@ DENVER = ZoneInfo("America/Denver")
 def office(session_factory: sessionmaker[Session]) -> None:
     """The office as staff set it up: two clinics in two zones, one provider, the default reminder rules."""
     with transaction(session_factory) as db:
-        office = accounts.the_office(db)
-        riverside = make_clinic(db, office, name="Riverside", timezone="America/Denver", phone="+13035550100")
-        make_clinic(db, office, name="Downtown Clinic", timezone="America/New_York")
-        make_provider(db, office, riverside, name="Maria Chen", title="Dr.")
+        make_import_office(db)
 
 
 def run(database_url: str, fmt: str, source: Path | str, *args: str, log: str = "ERROR", **kwargs: Any) -> Result:
