@@ -21,6 +21,7 @@ from clinic_reminders.messaging.compose import (
     sample_context,
     validate_template,
 )
+from clinic_reminders.messaging.reply_lexicon import Intent
 from clinic_reminders.messaging.reply_texts import ReplyKind, reply_text
 from clinic_reminders.messaging.segments import count_segments
 
@@ -284,10 +285,36 @@ def test_it_answers_in_the_patients_language(kind: ReplyKind, language: str, exp
     assert text is not None and expected in text
 
 
-def test_it_lists_the_appointments_when_it_must_ask_which() -> None:
-    text = text_for(ReplyKind.WHICH_APPOINTMENT, "en", choices=["Thu Nov 26 at 10:30 AM", "Fri Dec 4 at 9:00 AM"])
-    assert text is not None
-    assert "appointments: Thu Nov 26 at 10:30 AM; Fri Dec 4 at 9:00 AM." in text and "(303) 555-0100" in text
+@pytest.mark.parametrize(
+    ("language", "action", "expected"),
+    [
+        (
+            "en",
+            Intent.CONFIRM,
+            "appointments: A) Thu Nov 26 at 10:30 AM; B) Fri Dec 4 at 9:00 AM. Reply A or B to confirm it.",
+        ),
+        ("en", Intent.CANCEL, "Reply A or B to cancel it."),
+        ("en", Intent.RESCHEDULE, "Reply A or B to reschedule it."),
+        (
+            "es",
+            Intent.CONFIRM,
+            "Tiene varias citas: A) Thu Nov 26 at 10:30 AM; B) Fri Dec 4 at 9:00 AM. Responda A o B",
+        ),
+        ("es", Intent.CANCEL, "Responda A o B para cancelarla."),
+    ],
+)
+def test_it_lists_the_appointments_by_letter_when_it_must_ask_which(
+    language: str, action: Intent, expected: str
+) -> None:
+    choices = ["Thu Nov 26 at 10:30 AM", "Fri Dec 4 at 9:00 AM"]
+    text = text_for(ReplyKind.WHICH_APPOINTMENT, language, choices=choices, action=action)
+    assert text is not None and expected in text
+    assert count_segments(text).segments == 1
+
+
+def test_it_offers_as_many_letters_as_appointments() -> None:
+    text = text_for(ReplyKind.WHICH_APPOINTMENT, "en", choices=["Mon 9:00 AM", "Tue 9:00 AM", "Wed 9:00 AM"])
+    assert text is not None and "C) Wed 9:00 AM. Reply A, B or C to confirm it." in text
 
 
 def test_it_leaves_carrier_keyword_opt_outs_and_opt_ins_to_twilio() -> None:

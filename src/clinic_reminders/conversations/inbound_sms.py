@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from ..messaging.replies import Intent, Interpretation, interpret
 from ..messaging.reply_texts import ReplyKind, reply_text
 from ..models import Appointment, AppointmentStatus, Channel, Direction, Message, MessageStatus
 from ..phones import display
-from . import consent
+from . import choices, consent
 from .lookup import Party, find_party
 
 _EFFECTS = {
@@ -42,10 +43,18 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
         return str(MessagingResponse())
     to_number, from_number, body = params.get("To", ""), params.get("From", ""), params.get("Body", "")
     party = find_party(db, to_number, from_number, now)
+    index = choices.letter_index(body)  # only a single letter can pick from a "which appointment?" question
+    choice = choices.find(db, party, from_number, index, now) if index is not None else None
+    if choice is not None:
+        party.appointment, party.candidates = choice.appointment, []
+        reading = Interpretation(choice.intent)
+    else:
+        reading = interpret(body, party.patient.language if party.patient else None)
     patient = party.patient
-    reading = interpret(body, patient.language if patient else None)
     answer = _act(db, party, reading, now)
-    thread = {
+    if choice is not None and not answer.needs_person:
+        choices.settle(db, choice)
+    thread: dict[str, Any] = {
         "office_id": party.office.id,
         "patient_id": patient.id if patient else None,
         "appointment_id": party.appointment.id if party.appointment else None,
@@ -66,6 +75,7 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
             "interpretation": str(reading.intent),
             "needs_person": reading.needs_person or answer.needs_person,
             "unread": True,
+            "pending_choice": None,
         }
     ]
     response = MessagingResponse()
@@ -85,6 +95,7 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
                 "interpretation": None,
                 "needs_person": False,
                 "unread": False,
+                "pending_choice": answer.pending_choice,
             }
         )
     db.execute(insert(Message), rows)  # one statement for both: the hot path of /app_confirm
@@ -95,6 +106,7 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
 class _Answer:
     text: str | None
     needs_person: bool = False
+    pending_choice: dict[str, Any] | None = None  # the "which appointment?" question the text asks, if it does
 
 
 def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _Answer:
@@ -105,12 +117,7 @@ def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _
     clinic_phone = display(clinic.phone) if clinic else ""
     language = party.patient.language if party.patient else reading.detected_language
 
-    def say(
-        kind: ReplyKind,
-        appointment: Appointment | None = None,
-        choices: tuple[str, ...] = (),
-        needs_person: bool = False,
-    ) -> _Answer:
+    def say(kind: ReplyKind, appointment: Appointment | None = None, needs_person: bool = False) -> _Answer:
         when = _when(appointment, party) if appointment else ""
         text = reply_text(
             kind,
@@ -118,7 +125,6 @@ def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _
             clinic_name=clinic_name,
             clinic_phone=clinic_phone,
             when=when,
-            choices=choices,
             carrier_keyword=reading.carrier_keyword,
         )
         return _Answer(text, needs_person)
@@ -140,9 +146,17 @@ def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _
     if reading.intent not in _EFFECTS:
         return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     if party.appointment is None:
-        if party.candidates:
-            choices = tuple(_when(a, party) for a in party.candidates)
-            return say(ReplyKind.WHICH_APPOINTMENT, choices=choices, needs_person=True)
+        if party.candidates:  # ask which, by letter; the inbound text waits for a person until the patient picks
+            text = reply_text(
+                ReplyKind.WHICH_APPOINTMENT,
+                language,
+                clinic_name=clinic_name,
+                clinic_phone=clinic_phone,
+                choices=[_when(a, party) for a in party.candidates],
+                action=reading.intent,
+            )
+            pending = {"intent": str(reading.intent), "appointment_ids": [a.id for a in party.candidates]}
+            return _Answer(text, needs_person=True, pending_choice=pending)
         return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     status, kind = _EFFECTS[reading.intent]
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,6 +64,9 @@ class Message(OfficeOwned, Timestamps, Base):
     interpretation: Mapped[str | None] = mapped_column(String(30))
     needs_person: Mapped[bool] = mapped_column(Boolean, default=False)
     unread: Mapped[bool] = mapped_column(Boolean, default=False)
+    # On the reply that asked "which appointment?": {"intent": "cancel", "appointment_ids": [12, 15]}, in the
+    # order of the letters offered; cleared (SQL NULL) once the patient picks one.
+    pending_choice: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class DeliveryEvent(OfficeOwned, Base):
