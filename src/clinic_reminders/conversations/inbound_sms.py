@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -54,51 +54,42 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
     answer = _act(db, party, reading, now)
     if choice is not None and not answer.needs_person:
         choices.settle(db, choice)
-    thread: dict[str, Any] = {
+    thread = {
         "office_id": party.office.id,
         "patient_id": patient.id if patient else None,
         "appointment_id": party.appointment.id if party.appointment else None,
         "channel": Channel.SMS,
-        "created_at": now,
-        "updated_at": now,
     }
-    rows = [
-        thread
-        | {
-            "direction": Direction.INBOUND,
-            "to_number": to_number,
-            "from_number": from_number,
-            "body": body,
-            "twilio_sid": sid or None,
-            "status": MessageStatus.RECEIVED,
-            "num_segments": int(params.get("NumSegments") or 1),
-            "interpretation": str(reading.intent),
-            "needs_person": reading.needs_person or answer.needs_person,
-            "unread": True,
-            "pending_choice": None,
-        }
-    ]
+    db.add(
+        Message(
+            **thread,
+            direction=Direction.INBOUND,
+            to_number=to_number,
+            from_number=from_number,
+            body=body,
+            twilio_sid=sid or None,
+            status=MessageStatus.RECEIVED,
+            num_segments=int(params.get("NumSegments") or 1),
+            interpretation=str(reading.intent),
+            needs_person=reading.needs_person or answer.needs_person,
+            unread=True,
+        )
+    )
     response = MessagingResponse()
     opted_out = patient is not None and patient.sms_opted_out_at is not None
     if answer.text and (not opted_out or reading.intent in (Intent.HELP, Intent.OPT_OUT)):
         response.message(answer.text)
-        rows.append(
-            thread
-            | {
-                "direction": Direction.OUTBOUND,
-                "to_number": from_number,
-                "from_number": to_number,
-                "body": answer.text,
-                "twilio_sid": None,
-                "status": MessageStatus.QUEUED,  # Twilio sends the TwiML answer itself; no SID comes back to us
-                "num_segments": None,
-                "interpretation": None,
-                "needs_person": False,
-                "unread": False,
-                "pending_choice": answer.pending_choice,
-            }
+        db.add(
+            Message(
+                **thread,
+                direction=Direction.OUTBOUND,
+                to_number=from_number,
+                from_number=to_number,
+                body=answer.text,
+                status=MessageStatus.QUEUED,  # Twilio sends the TwiML answer itself; no SID comes back to us
+                pending_choice=answer.pending_choice,
+            )
         )
-    db.execute(insert(Message), rows)  # one statement for both: the hot path of /app_confirm
     return str(response)
 
 
@@ -117,17 +108,25 @@ def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _
     clinic_phone = display(clinic.phone) if clinic else ""
     language = party.patient.language if party.patient else reading.detected_language
 
-    def say(kind: ReplyKind, appointment: Appointment | None = None, needs_person: bool = False) -> _Answer:
-        when = _when(appointment, party) if appointment else ""
+    def say(
+        kind: ReplyKind,
+        appointment: Appointment | None = None,
+        needs_person: bool = False,
+        candidates: Sequence[Appointment] = (),
+    ) -> _Answer:
+        """The reply of `kind`; with `candidates`, the lettered which-appointment question, remembered."""
         text = reply_text(
             kind,
             language,
             clinic_name=clinic_name,
             clinic_phone=clinic_phone,
-            when=when,
+            when=_when(appointment, party) if appointment else "",
+            choices=[_when(a, party) for a in candidates],
+            action=reading.intent if candidates else Intent.CONFIRM,
             carrier_keyword=reading.carrier_keyword,
         )
-        return _Answer(text, needs_person)
+        pending = {"intent": str(reading.intent), "appointment_ids": [a.id for a in candidates]} if candidates else None
+        return _Answer(text, needs_person, pending)
 
     if reading.carrier_action == Intent.OPT_OUT or reading.intent == Intent.OPT_OUT:
         for patient in party.patients:  # Twilio blocks the number, whoever it belongs to
@@ -147,16 +146,7 @@ def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _
         return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     if party.appointment is None:
         if party.candidates:  # ask which, by letter; the inbound text waits for a person until the patient picks
-            text = reply_text(
-                ReplyKind.WHICH_APPOINTMENT,
-                language,
-                clinic_name=clinic_name,
-                clinic_phone=clinic_phone,
-                choices=[_when(a, party) for a in party.candidates],
-                action=reading.intent,
-            )
-            pending = {"intent": str(reading.intent), "appointment_ids": [a.id for a in party.candidates]}
-            return _Answer(text, needs_person=True, pending_choice=pending)
+            return say(ReplyKind.WHICH_APPOINTMENT, needs_person=True, candidates=party.candidates)
         return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     status, kind = _EFFECTS[reading.intent]
     try:
