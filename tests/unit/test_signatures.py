@@ -135,3 +135,8 @@ def test_it_accepts_what_the_simulator_sends_by_get() -> None:
     assert not WebhookSignatureValidator("other", "https://clinic.example.com").is_valid(
         target, None, headers["X-Twilio-Signature"]
     )
+
+
+def test_a_signature_that_is_not_ascii_is_refused_not_an_error() -> None:
+    validator = WebhookSignatureValidator(TOKEN, "https://mycompany.com")
+    assert not validator.is_valid("/myapp.php?foo=1&bar=2", PARAMS, "é✓")
