@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
@@ -40,7 +40,17 @@ class MessageStatus(StrEnum):
 
 class Message(OfficeOwned, Timestamps, Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_patient_created", "patient_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_patient_created", "patient_id", "created_at"),
+        # The open "which appointment?" questions, found by number when a patient texts one letter.
+        Index(
+            "ix_messages_open_question",
+            "to_number",
+            "created_at",
+            sqlite_where=text("pending_choice IS NOT NULL"),
+            postgresql_where=text("pending_choice IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"))
