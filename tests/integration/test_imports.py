@@ -180,6 +180,32 @@ def test_it_books_then_moves_and_cancels_from_hl7_messages(
         assert {r.status for r in reminders(db, "A2").values()} == {ReminderStatus.CANCELLED}
 
 
+def test_an_adt_update_changes_the_patient_and_leaves_the_schedule_alone(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    imported(database_url, "hl7", FIXTURES / "schedule.hl7")
+    update = "\r".join(
+        [
+            "MSH|^~\\&|PMS|RIVERSIDE|REMINDERS|OFFICE|20400102120000-0700||ADT^A08^ADT_A01|MSG0100|P|2.5.1",
+            "EVN|A08|20400102120000-0700",
+            "PID|1||P1^^^PMS^MR||López^Ana||19800115|F|||||^PRN^CP^^1^303^5550177||ENG^English",
+            "PV1|1|O",
+        ]
+    )
+    with session_factory() as db:
+        before = snapshot(db)
+    out = imported(database_url, "hl7", "-", input=update.encode())
+    assert "appointments: 0 created, 0 updated, 0 unchanged, 0 cancelled" in out
+    assert "patients: 0 created, 1 updated, 0 unchanged" in out
+    with session_factory() as db:
+        after = snapshot(db)
+        patient = appointment(db, "A1").patient
+        assert [phone.number for phone in patient.phones] == ["+13035550177"]
+        assert patient.language == "en"
+    assert (after["appointments"], after["reminders"]) == (before["appointments"], before["reminders"])
+    assert imported(database_url, "hl7", "-", input=update.encode()).count("1 unchanged") == 1  # the same again
+
+
 def test_it_lands_a_fhir_bundle_as_the_same_schedule_in_csv(
     database_url: str, session_factory: sessionmaker[Session]
 ) -> None:

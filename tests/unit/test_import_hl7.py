@@ -1,4 +1,5 @@
-"""Reading HL7 v2 SIU messages: framing, declared separators, escapes, timestamps, events, and bad messages."""
+"""Reading HL7 v2 SIU and ADT messages: framing, declared separators, escapes, timestamps, events, and bad
+messages."""
 
 from __future__ import annotations
 
@@ -159,7 +160,8 @@ def test_it_takes_the_start_and_duration_from_ais_when_sch_11_is_empty() -> None
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        (("SIU^S12^SIU_S12", "ADT^A04^ADT_A01"), "MSH-9"),
+        (("SIU^S12^SIU_S12", "ADT^A01^ADT_A01"), "MSH-9"),  # an admission: not a patient update
+        (("SIU^S12^SIU_S12", "ORM^O01^ORM_O01"), "MSH-9"),
         (("SIU^S12^SIU_S12", "SIU^S99"), "MSH-9"),
         (("|19800115|", "|1980-01-15|"), "PID-7"),
         (("^^1^303^5550142", "^^1^303^555"), "PID-13"),
@@ -178,6 +180,24 @@ def test_it_rejects_a_bad_message_naming_its_number_and_field(change: tuple[str,
     assert isinstance(second, Rejection)
     assert second.where.startswith("message 2")
     assert second.field == field
+
+
+@pytest.mark.parametrize("event", hl7.ADT_EVENTS)
+def test_it_reads_a_patient_update_from_adt_without_an_appointment(event: str) -> None:
+    update = "\r".join(
+        [
+            f"MSH|^~\\&|PMS|RIVERSIDE|REMINDERS|OFFICE|20400101120000-0700||ADT^{event}^ADT_A01|MSG0100|P|2.5.1",
+            f"EVN|{event}|20400101120000-0700",
+            "PID|1||P1^^^PMS^MR||López^Ana||19800115|F|||||^PRN^CP^^1^303^5550177||ENG^English",
+            "PV1|1|O",
+        ]
+    )
+    [item] = read(update)
+    assert isinstance(item, Record) and item.appointment is None, item
+    assert item.where == "message 1 (control id MSG0100)"
+    assert item.patient is not None
+    assert (item.patient.external_id, item.patient.language) == ("P1", "en")
+    assert item.patient.phones == (PhoneRecord("+13035550177", PhoneUse.MOBILE),)
 
 
 def test_it_names_the_missing_segment_of_a_message_without_pid() -> None:

@@ -1,7 +1,9 @@
-"""HL7 v2 SIU scheduling messages, one after another (CR or LF between segments) or MLLP-framed.
+"""HL7 v2 SIU scheduling and ADT patient messages, one after another (CR or LF between segments) or MLLP-framed.
 
-Events: S12 new, S13 rescheduled, S14 modified (all three: scheduled), S15 cancelled, S17 deleted (cancelled
-here), S26 no-show. Where each value is read:
+SIU events: S12 new, S13 rescheduled, S14 modified (all three: scheduled), S15 cancelled, S17 deleted (cancelled
+here), S26 no-show. ADT events that register or update a patient (A04, A05, A08, A28, A31) update the patient
+alone: a new phone number or language reaches the reminders before the next appointment message does. Other ADT
+events (admissions, transfers, merges) are not imported. Where each value is read:
 
     appointment id  SCH-2 (filler id), else SCH-1 (placer id)
     start           SCH-11.4, else AIS-4, AIL-6, AIP-6: YYYYMMDDHHMM[SS][+/-ZZZZ], the clinic's clock without
@@ -40,6 +42,7 @@ EVENTS = {
     "S17": ImportStatus.CANCELLED,
     "S26": ImportStatus.NO_SHOW,
 }
+ADT_EVENTS = ("A04", "A05", "A08", "A28", "A31")  # register, pre-admit, update; add and update person
 _UNITS = {"": 1, "MIN": 1, "M": 1, "MINUTES": 1, "H": 60, "HR": 60, "HOUR": 60, "HOURS": 60}
 _NOT_PHONES = frozenset({"INTERNET", "X.400", "FX", "BP"})  # XTN-3 equipment: email, fax, beeper
 
@@ -70,9 +73,15 @@ def decode(data: bytes) -> tuple[str, str]:
 def record(message: Message, where: str, region: str) -> Record:
     """One parsed message as a record; raises `RecordError` naming the field at fault."""
     msh = message.segments[0]
-    if msh.value(9, 1) != "SIU":
-        raise RecordError("MSH-9", "not an SIU message")
-    event = msh.value(9, 2)
+    kind, event = msh.value(9, 1), msh.value(9, 2)
+    if kind == "ADT":
+        if event not in ADT_EVENTS:
+            raise RecordError(
+                "MSH-9", f"ADT event {event or '(none)'} is not imported; these are: {', '.join(ADT_EVENTS)}"
+            )
+        return Record(where, patient=_patient(_segment(message, "PID"), region))
+    if kind != "SIU":
+        raise RecordError("MSH-9", "not an SIU or ADT message")
     if event not in EVENTS:
         raise RecordError("MSH-9", f"event {event or '(none)'} is not imported; these are: {', '.join(EVENTS)}")
     sch, pid = _segment(message, "SCH"), _segment(message, "PID")
