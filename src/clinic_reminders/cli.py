@@ -214,6 +214,7 @@ def worker(once: bool, batch_size: int, database_url: str | None) -> None:
     import asyncio
 
     from .dispatcher.worker import Worker
+    from .effective import NotConfigured
 
     settings = settings_from(database_url=database_url)
     try:
@@ -222,7 +223,10 @@ def worker(once: bool, batch_size: int, database_url: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     engine = make_engine(settings.database_url)
     runner = Worker(settings, make_sessionmaker(engine), batch_size=batch_size)
-    asyncio.run(_run_worker(runner, once))
+    try:
+        asyncio.run(_run_worker(runner, once))
+    except NotConfigured as exc:  # only with --once: reminders are due and cannot be sent
+        raise click.ClickException(f"nothing sent: {exc}; `reminders doctor` shows what to set up") from exc
 
 
 async def _run_worker(runner: Any, once: bool) -> None:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from clinic_reminders.benchmarks import synthetic
 from clinic_reminders.cli import main
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.models import Appointment, Clinic, Patient, StaffUser
@@ -95,3 +96,18 @@ def test_every_option_reads_an_environment_variable_shown_in_help() -> None:
                 assert param.envvar and param.show_envvar, f"reminders {name} {param.opts[0]}"
                 help_text = CliRunner().invoke(main, [*name.split(), "--help"], terminal_width=200).output
                 assert f"env var: {param.envvar}" in help_text, f"reminders {name} {param.opts[0]}"
+
+
+_NO_TWILIO = {
+    "REMINDERS_SECRET_KEY": TEST_SECRET_KEY,
+    **dict.fromkeys(("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER", "TWILIO_API_BASE_URL")),
+}
+
+
+def test_worker_once_exits_with_an_error_when_reminders_are_due_and_twilio_is_not_set_up(db_url: str) -> None:
+    _invoke("db", "upgrade", "--database-url", db_url)
+    assert CliRunner().invoke(main, ["worker", "--once", "--database-url", db_url], env=_NO_TWILIO).exit_code == 0
+    synthetic.seed_due_reminders(make_sessionmaker(make_engine(db_url)), 3)
+    result = CliRunner().invoke(main, ["worker", "--once", "--database-url", db_url], env=_NO_TWILIO)
+    assert result.exit_code == 1, result.output
+    assert "nothing sent: Twilio is not configured: set" in result.output

@@ -68,6 +68,7 @@ class Worker:
         self._results: list[tuple[SendJob, Outcome]] = []
         self._config: tuple[float, TwilioConfig, TwilioGateway | None] | None = None
         self._last_reconcile = 0.0
+        self._paused: NotConfigured | None = None  # why there is no gateway, when there is none
         self._stopping = asyncio.Event()
 
     # --- running -------------------------------------------------------------------------------------------
@@ -76,7 +77,9 @@ class Worker:
         self._stopping.set()
 
     async def run(self, *, once: bool = False) -> None:
-        """Dispatch until stopped; with `once`, until nothing due is left and every send is recorded."""
+        """Dispatch until stopped; with `once`, until nothing due is left and every send is recorded.
+
+        With `once`, raises `NotConfigured` when reminders are due and Twilio is not set up to send them."""
         await self._db(self._heartbeat)
         beat = asyncio.create_task(self._heartbeat_loop())
         try:
@@ -85,6 +88,8 @@ class Worker:
                 idle = not busy and not self._in_flight and not self._results
                 if once and idle and not await self._db(lambda db: unfinished(db, self.clock())):
                     break
+                if once and self._paused is not None:
+                    raise self._paused
                 if not busy:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
@@ -141,9 +146,10 @@ class Worker:
                 gateway = config.gateway(
                     timeout=self.settings.twilio_timeout, max_connections=self.settings.twilio_concurrency
                 )
+                self._paused = None
             except NotConfigured as exc:
                 log.warning("dispatch paused: %s", exc)
-                gateway = None
+                gateway, self._paused = None, exc
             if old is not None and (gateway is None or old.account_sid != gateway.account_sid):
                 await old.aclose()
             elif old is not None:
