@@ -1,4 +1,4 @@
-"""Taking the schedule from the practice-management system: CSV, HL7 v2 SIU and FHIR R4, one upsert path.
+"""Taking the schedule from the practice-management system: CSV, HL7 v2 (SIU, ADT) and FHIR R4, one upsert path.
 
 Each reader turns the file's bytes into plain records (`records`), rejecting what it cannot read, and
 `upsert.run` writes them, one transaction per record, through `booking` so that reminders follow.

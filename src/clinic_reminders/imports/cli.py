@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 from typing import BinaryIO
 
 import click
@@ -21,7 +22,7 @@ from .records import UnusableInput
 
 @click.group("import")
 def import_group() -> None:
-    """Take the schedule from the practice-management system: CSV, HL7 v2 SIU or FHIR R4.
+    """Take the schedule from the practice-management system: CSV, HL7 v2 (SIU, ADT) or FHIR R4.
 
     \b
     Patients and appointments are matched by their id in that system: re-importing a file changes nothing,
@@ -50,6 +51,44 @@ def _listen_address(_ctx: click.Context, _param: click.Parameter, value: str | N
         raise click.BadParameter("not [HOST:]PORT, e.g. 2575 or 0.0.0.0:2575")
     return host.strip("[]") or "127.0.0.1", int(port)
 
+
+def _tls_context(cert: str | None, key: str | None, client_ca: str | None) -> ssl.SSLContext | None:
+    """The live feed's TLS from --tls-cert, --tls-key and --tls-client-ca (None: plain MLLP); a file that cannot
+    serve is a usage error that names its option."""
+    if cert is None and key is None:
+        if client_ca is not None:
+            raise click.UsageError("--tls-client-ca needs --tls-cert and --tls-key")
+        return None
+    if cert is None or key is None:
+        raise click.UsageError("--tls-cert and --tls-key go together: give both, or neither")
+    try:
+        return mllp.tls_context(cert, key, client_ca)
+    except ssl.SSLError as exc:
+        # OpenSSL says "PEM lib" for a bad certificate and a bad key alike: look at the files one by one
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            hint, problem = "--tls-key", f"{key!r} is not the key of the certificate in {cert!r}"
+        elif not _holds_certificates(cert):
+            hint, problem = "--tls-cert", f"{cert!r} does not hold readable PEM certificates"
+        elif client_ca is not None and not _holds_certificates(client_ca):
+            hint, problem = "--tls-client-ca", f"{client_ca!r} does not hold readable PEM certificates"
+        else:
+            hint, problem = "--tls-key", f"{key!r} is not an unencrypted PEM private key"
+        raise click.BadParameter(problem, param_hint=f"'{hint}'") from None
+    except OSError as exc:  # a file that went away after the options were checked
+        raise click.ClickException(f"cannot read the TLS files ({exc.strerror or exc})") from None
+
+
+def _holds_certificates(path: str) -> bool:
+    """Whether the file is PEM certificates (and perhaps a key) that OpenSSL can read."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except (ssl.SSLError, OSError):
+        return False
+    return True
+
+
+_pem_file = click.Path(exists=True, dir_okay=False, readable=True)
+_TLS_PARAMETERS = ("tls_cert", "tls_key", "tls_client_ca")
 
 import_file_argument = click.argument("file", type=click.File("rb"))
 import_clinic_option = option(
@@ -115,18 +154,42 @@ def import_csv(file: BinaryIO, clinic: str | None, phone_region: str, database_u
     help="Instead of FILE: take a live feed over MLLP on this address (host 127.0.0.1 unless given), answer each "
     "message with an ACK, and stop on Ctrl-C or SIGTERM. FILE, when given, wins over the environment variable.",
 )
+@option(
+    "--tls-cert",
+    envvar="REMINDERS_HL7_TLS_CERT",
+    type=_pem_file,
+    metavar="PATH",
+    help="With --listen: MLLP over TLS (1.2 or later, strong ciphers only) with this PEM certificate chain.",
+)
+@option(
+    "--tls-key",
+    envvar="REMINDERS_HL7_TLS_KEY",
+    type=_pem_file,
+    metavar="PATH",
+    help="The certificate's private key (PEM, unencrypted).",
+)
+@option(
+    "--tls-client-ca",
+    envvar="REMINDERS_HL7_TLS_CLIENT_CA",
+    type=_pem_file,
+    metavar="PATH",
+    help="With --tls-cert: serve only senders with a client certificate signed by this CA (PEM): mutual TLS.",
+)
 @import_clinic_option
 @import_region_option
 @database_option
 def import_hl7(
     file: BinaryIO | None,
     listen: tuple[str, int] | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    tls_client_ca: str | None,
     clinic: str | None,
     phone_region: str,
     database_url: str | None,
 ) -> None:
-    """Import HL7 v2 SIU messages (S12-S15, S17, S26) from FILE or - : one after another, or MLLP-framed; or
-    listen for them with --listen.
+    """Import HL7 v2 SIU messages (S12-S15, S17, S26) and ADT patient updates (A04, A05, A08, A28, A31) from FILE
+    or - : one after another, or MLLP-framed; or listen for them with --listen.
 
     \b
     Read: SCH-1/2 appointment id, SCH-11.4 start, SCH-9/10 duration, AIL-3 clinic, AIP-3 provider,
@@ -134,24 +197,28 @@ def import_hl7(
     A live feed is answered AA (imported), AE (rejected: MSA-3 and ERR name the field) or AR (unreadable,
     or the database failed: send it again).
     """
-    given = click.get_current_context().get_parameter_source("listen")
+    ctx = click.get_current_context()
+    given = ctx.get_parameter_source("listen")
     if file is not None and listen is not None and given is not ParameterSource.ENVIRONMENT:
         raise click.UsageError("give FILE or --listen, not both")
     if file is not None:
+        if any(ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in _TLS_PARAMETERS):
+            raise click.UsageError("--tls-cert, --tls-key and --tls-client-ca go with --listen, not FILE")
         _import("hl7", file, clinic, phone_region, database_url)
     elif listen is not None:
+        tls = _tls_context(tls_cert, tls_key, tls_client_ca)
         listener = mllp.Listener(_sessions(database_url), phone_region=phone_region, default_clinic=clinic)
-        asyncio.run(_listen(listener, *listen))
+        asyncio.run(_listen(listener, *listen, tls))
     else:
         raise click.UsageError("Missing argument 'FILE' (or --listen [HOST:]PORT).")
 
 
-async def _listen(listener: mllp.Listener, host: str, port: int) -> None:
+async def _listen(listener: mllp.Listener, host: str, port: int, tls: ssl.SSLContext | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, listener.stop)  # answer the message in hand, then close
     try:
-        await listener.start(host, port)
+        await listener.start(host, port, tls)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
     await listener.wait_closed()

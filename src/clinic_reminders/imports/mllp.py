@@ -1,4 +1,4 @@
-"""A live HL7 v2 feed over MLLP (`reminders import hl7 --listen`): each SIU message is imported as it arrives,
+"""A live HL7 v2 feed over MLLP (`reminders import hl7 --listen`): each SIU or ADT message is imported as it arrives,
 through the same `upsert.run` as a file, and answered with an ACK on the same connection.
 
 MLLP frames a message as VT (0x0B), the message, FS CR (0x1C 0x0D). Senders keep the connection open and wait
@@ -6,12 +6,19 @@ for each ACK before sending the next message; one that gets no ACK sends the mes
 (an import of the same message changes nothing). Messages are imported one at a time across all connections,
 since SQLite has a single writer, each in a worker thread so that the event loop goes on reading. Log lines
 name the peer, control id, message type, outcome and counts: never a value from the message's body.
+
+With an `ssl.SSLContext` (`tls_context`: `reminders serve`'s TLS 1.2+ and strong ciphers, optionally requiring a
+client certificate signed by the office's CA) every connection is MLLP over TLS, as interface engines speak it. A
+failed handshake (a plain-TCP sender, a missing or untrusted client certificate) closes that connection only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import os
+import ssl
 import uuid
 from collections import Counter
 from contextlib import suppress
@@ -21,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..doctor.tls import server_context
 from . import hl7, upsert
 from .hl7_ack import AckCode, AckError, build_ack
 from .hl7_messages import MLLP_END, MLLP_START, Message
@@ -32,6 +40,22 @@ START, END = MLLP_START.encode(), MLLP_END.encode()
 TRAILER = END + b"\r"
 MAX_FRAME = 1024 * 1024  # bytes; an SIU message is a few hundred
 _READ_SIZE = 64 * 1024
+HANDSHAKE_TIMEOUT = 30.0  # seconds a TLS sender may take to complete its handshake
+CLOSE_TIMEOUT = 2.0  # seconds a TLS sender gets to answer our close_notify before the connection is dropped
+
+StrPath = str | os.PathLike[str]
+
+
+def tls_context(certfile: StrPath, keyfile: StrPath, client_ca: StrPath | None = None) -> ssl.SSLContext:
+    """The listener's TLS: the server context of `reminders serve` (TLS 1.2 and 1.3, forward-secret AEAD ciphers)
+    with this PEM certificate chain and key; with `client_ca` (PEM), only clients presenting a certificate signed
+    by it are served. Raises OSError for an unreadable file, ssl.SSLError for an unusable one or a key that does
+    not belong to the certificate."""
+    context = server_context(certfile, keyfile)
+    if client_ca is not None:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 class FrameTooLarge(ValueError):
@@ -104,12 +128,27 @@ class Listener:
         self._stopping = asyncio.Event()
         self._connections: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
+        self._tls: ssl.SSLContext | None = None
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen on host:port (port 0: any free one); returns the address listened on."""
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> tuple[str, int]:
+        """Listen on host:port (port 0: any free one), over TLS with `tls`; returns the address listened on."""
+        # The handshake is done per connection (`_handshake`) rather than by asyncio.start_server(ssl=...), which
+        # drops a failed handshake without a word: the office would never learn that a sender cannot get in.
+        self._tls = tls
         self._server = await asyncio.start_server(self._connection, host, port)
-        bound: tuple[str, int] = self._server.sockets[0].getsockname()[:2]
-        logger.info("listening for HL7 v2 over MLLP on %s", _address(bound))
+        addresses = [sock.getsockname()[:2] for sock in self._server.sockets]
+        bound: tuple[str, int] = addresses[0]
+        if tls is None:
+            logger.info("listening for HL7 v2 over MLLP on %s without TLS", _address(bound))
+            if not all(_is_loopback(address[0]) for address in addresses):
+                logger.warning(
+                    "the HL7 feed on %s is not encrypted: patient data travels in clear text across the network; "
+                    "use --tls-cert and --tls-key, or a VPN or TLS tunnel",
+                    _address(bound),
+                )
+        else:
+            clients = "client certificates required" if tls.verify_mode == ssl.CERT_REQUIRED else "any client"
+            logger.info("listening for HL7 v2 over MLLP on %s with TLS (%s)", _address(bound), clients)
         return bound
 
     def stop(self) -> None:
@@ -132,9 +171,19 @@ class Listener:
             self._connections.add(task)
             task.add_done_callback(self._connections.discard)
         peer = _address(writer.get_extra_info("peername"))
+        if self._tls is not None:
+            try:
+                secured = await self._handshake(writer, self._tls)
+            except OSError as exc:  # ssl.SSLError, a timeout, a reset: this sender is refused, the listener goes on
+                logger.warning("mllp %s: TLS handshake failed (%s), connection closed", peer, _why(exc))
+                secured = False
+            if not secured:
+                writer.close()  # not wait_closed: a connection that never became TLS does not report its closing
+                return
         deframer = Deframer(self.max_frame)
         answered: Counter[AckCode] = Counter()
-        logger.info("mllp %s: connected", peer)
+        tls_version = writer.get_extra_info("ssl_object").version() if self._tls is not None else None
+        logger.info("mllp %s: connected%s", peer, f" over {tls_version}" if tls_version else "")
         try:
             while not self._stopping.is_set() and (data := await self._read(reader)):
                 for frame in deframer.feed(data):
@@ -147,11 +196,35 @@ class Listener:
             logger.warning("mllp %s: connection lost", peer)
         finally:
             writer.close()
-            with suppress(OSError):
-                await writer.wait_closed()
+            try:  # over TLS, closing waits for the sender's close_notify: a sender that is not reading never sends it
+                await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT)
+            except TimeoutError:
+                writer.transport.abort()
+            except OSError:
+                pass
         if deframer.skipped:
             logger.warning("mllp %s: skipped %d bytes outside MLLP frames", peer, deframer.skipped)
         logger.info("mllp %s: closed; answered %s", peer, ", ".join(f"{answered[code]} {code}" for code in AckCode))
+
+    async def _handshake(self, writer: asyncio.StreamWriter, tls: ssl.SSLContext) -> bool:
+        """Turn the connection into TLS: True once done, False when the listener stopped first; raises OSError
+        (ssl.SSLError among others) when the handshake fails."""
+        # Stop reading before the ClientHello can land in the plain-text StreamReader, where TLS would never see it.
+        # This runs in the connection task's first step, which asyncio schedules ahead of the transport's first
+        # read; start_tls, in a task of its own, resumes reading once its SSL protocol is in place.
+        if isinstance(writer.transport, asyncio.ReadTransport):  # a socket transport is; the stub types say Write
+            writer.transport.pause_reading()
+        handshake = asyncio.ensure_future(writer.start_tls(tls, ssl_handshake_timeout=HANDSHAKE_TIMEOUT))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait((handshake, stopping), return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not handshake.done():
+            handshake.cancel()
+            with suppress(asyncio.CancelledError, OSError):
+                await handshake
+            return False
+        handshake.result()
+        return True
 
     async def _read(self, reader: asyncio.StreamReader) -> bytes:
         """The next bytes from the peer; b"" once it closed the connection, or when the server stops."""
@@ -212,6 +285,23 @@ def _reply(message: Message | None, codec: str, code: AckCode, error: AckError |
         message_type=f"{msh.value(9, 1)}^{msh.value(9, 2)}" if msh is not None else "",
         field=error.field if error is not None else "",
     )
+
+
+def _why(exc: OSError) -> str:
+    """What may be logged about a failed handshake: OpenSSL's reason code (e.g. WRONG_VERSION_NUMBER for a
+    plain-TCP sender, PEER_DID_NOT_RETURN_A_CERTIFICATE), never bytes the peer sent."""
+    if isinstance(exc, ssl.SSLError):
+        return exc.reason or "SSL error"
+    if isinstance(exc, TimeoutError | ConnectionAbortedError):  # asyncio aborts a handshake that takes too long
+        return f"no handshake within {HANDSHAKE_TIMEOUT:g} s"
+    return type(exc).__name__
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.partition("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _address(address: tuple[Any, ...]) -> str:
