@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from dotenv import load_dotenv
 
 from . import accounts, demo, logs
 from .benchmarks.dispatch import bench_dispatch_command
@@ -23,7 +24,18 @@ from .simulator.cli import bench_simulator_command, simulator_command
 from .web.admin.bench import bench_pages_command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _ReadsDotEnv(click.Group):
+    """Reads `.env` before any option looks for its variable, so that options and settings see the same values
+    (the environment still wins over the file)."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        load_dotenv(".env", override=False)
+        return super().make_context(info_name, args, parent, **extra)
+
+
+@click.group(cls=_ReadsDotEnv, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clinic-reminders")
 @option("--log-level", envvar="REMINDERS_LOG_LEVEL", default="INFO", show_default=True)
 @option(

@@ -111,3 +111,15 @@ def test_worker_once_exits_with_an_error_when_reminders_are_due_and_twilio_is_no
     result = CliRunner().invoke(main, ["worker", "--once", "--database-url", db_url], env=_NO_TWILIO)
     assert result.exit_code == 1, result.output
     assert "nothing sent: Twilio is not configured: set" in result.output
+
+
+@pytest.mark.timeout(60)
+def test_options_read_dot_env_like_the_settings_do(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _invoke("db", "upgrade", "--database-url", db_url)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("REMINDERS_WORKER_ONCE=true\nREMINDERS_WORKER_BATCH_SIZE=oops\n")
+    env = {**_NO_TWILIO, "REMINDERS_WORKER_ONCE": None, "REMINDERS_WORKER_BATCH_SIZE": "5"}
+    result = CliRunner().invoke(main, ["worker", "--database-url", db_url], env=env)
+    assert result.exit_code == 0, result.output  # --once from the file (else it would run on); the environment won
