@@ -305,3 +305,22 @@ def test_it_is_a_frozen_value() -> None:
     assert result == Interpretation(C, reason="clear answer")
     with pytest.raises(AttributeError):
         result.intent = X  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("body", "opt_out_type", "intent", "keyword"),
+    [
+        ("BAJA", "STOP", Intent.OPT_OUT, "STOP"),  # understood anyway, now also known as done by Twilio
+        ("ZAPZAP", "STOP", Intent.OPT_OUT, "STOP"),  # a custom keyword of the account's Advanced Opt-Out
+        ("ALTA", "START", Intent.OPT_IN, "START"),
+        ("AYUDA", "HELP", Intent.HELP, "HELP"),
+        ("CANCEL", "STOP", Intent.OPT_OUT, "CANCEL"),  # ours already agrees: CANCEL keeps its staff flag
+        ("yes", "START", Intent.CONFIRM, "YES"),
+        ("ZAPZAP", "", Intent.UNKNOWN, None),  # without OptOutType it is not a keyword
+        ("ZAPZAP", "SOMETHING", Intent.UNKNOWN, None),
+    ],
+)
+def test_twilio_advanced_opt_out_type_wins(body: str, opt_out_type: str, intent: Intent, keyword: str | None) -> None:
+    reading = interpret(body, "es", opt_out_type)
+    assert (reading.intent, reading.keyword) == (intent, keyword)
+    assert reading.carrier_keyword == (keyword is not None)

@@ -49,7 +49,8 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
         party.appointment, party.candidates = choice.appointment, []
         reading = Interpretation(choice.intent)
     else:
-        reading = interpret(body, party.patient.language if party.patient else None)
+        language = party.patient.language if party.patient else None
+        reading = interpret(body, language, params.get("OptOutType"))
     patient = party.patient
     answer = _act(db, party, reading, now)
     if choice is not None and not answer.needs_person:

@@ -175,8 +175,28 @@ def _carrier(body: str) -> Interpretation | None:
     return Interpretation(intent, True, word, needs_person=word == "CANCEL", reason="carrier keyword")
 
 
-def interpret(body: str, language_hint: str | None = None) -> Interpretation:
-    """What the patient meant. `language_hint` (the patient's language) only breaks a tie in `detected_language`."""
+def interpret(body: str, language_hint: str | None = None, opt_out_type: str | None = None) -> Interpretation:
+    """What the patient meant. `language_hint` (the patient's language) only breaks a tie in `detected_language`.
+
+    `opt_out_type` is Twilio's `OptOutType` (STOP, START or HELP), sent with Advanced Opt-Out when the text matched
+    one of the account's keywords, custom ones included ("BAJA"): Twilio has acted on it, so it wins."""
+    reading = _interpret(body, language_hint)
+    done_by_twilio = (opt_out_type or "").upper()
+    if done_by_twilio in _OPT_OUT_TYPES and reading.carrier_action != CARRIER_KEYWORDS[done_by_twilio]:
+        return Interpretation(
+            CARRIER_KEYWORDS[done_by_twilio],
+            True,
+            done_by_twilio,
+            detected_language=reading.detected_language,
+            reason="carrier keyword (Advanced Opt-Out)",
+        )
+    return reading
+
+
+_OPT_OUT_TYPES = ("STOP", "START", "HELP")
+
+
+def _interpret(body: str, language_hint: str | None) -> Interpretation:
     if not _strip_edges(body or ""):
         return Interpretation(Intent.UNKNOWN, needs_person=True, reason="empty")
     if (carrier := _carrier(body)) is not None:
