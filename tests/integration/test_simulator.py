@@ -370,6 +370,7 @@ def test_it_plays_a_call_with_gather_and_digits(
         {"say": "Press 1 to confirm, 2 to cancel."},
         {"say": "Thank you. Goodbye."},
     ]
+    assert call["body"] == "Press 1 to confirm, 2 to cancel. Thank you. Goodbye."
     events = webhook_receiver.wait_for("/call-status", count=4)
     assert [e.params["CallStatus"] for e in events] == ["initiated", "ringing", "in-progress", "completed"]
     for event in events:

@@ -39,6 +39,7 @@ def call_summary(call: Call) -> dict[str, Any]:
         "created": call.date_created.isoformat(),
         "duration": call.duration,
         "url": call.url,
+        "body": " ".join(step["say"] for step in call.transcript if "say" in step),  # what the patient heard
         "transcript": list(call.transcript),
         "gather": None
         if call.gather is None

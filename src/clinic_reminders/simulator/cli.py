@@ -7,11 +7,13 @@ TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, so the service and the simulator agree w
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from .config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_PHONE_NUMBER, Faults, SimulatorConfig
 
@@ -34,15 +36,37 @@ FAULT_OPTIONS = (
 )
 
 
+def _or_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A secret not given by option or variable comes from `NAME_FILE`, as the service reads it (see settings)."""
+    name = param.envvar if isinstance(param.envvar, str) else ""
+    path = os.environ.get(f"{name}_FILE")
+    if not path or ctx.get_parameter_source(param.name or "") not in (ParameterSource.DEFAULT, None):
+        return value
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise click.BadParameter(f"{name}_FILE points at {path!r}, which cannot be read ({exc.strerror})") from None
+
+
 @click.command("simulator")
 @_option("--host", envvar="REMINDERS_SIMULATOR_HOST", default="127.0.0.1", show_default=True)
 @_option("--port", envvar="REMINDERS_SIMULATOR_PORT", default=8090, show_default=True, type=int)
 @_option("--account-sid", envvar="TWILIO_ACCOUNT_SID", default=DEFAULT_ACCOUNT_SID, help="The simulated account.")
 @_option(
-    "--auth-token", envvar="TWILIO_AUTH_TOKEN", default=DEFAULT_AUTH_TOKEN, help="Its auth token (signs webhooks)."
+    "--auth-token",
+    envvar="TWILIO_AUTH_TOKEN",
+    default=DEFAULT_AUTH_TOKEN,
+    callback=_or_file,
+    help="Its auth token (signs webhooks); also from TWILIO_AUTH_TOKEN_FILE.",
 )
 @_option("--api-key", envvar="TWILIO_API_KEY", default=None, help="An API key SID (SK...) that may also log in.")
-@_option("--api-secret", envvar="TWILIO_API_SECRET", default=None, help="That API key's secret.")
+@_option(
+    "--api-secret",
+    envvar="TWILIO_API_SECRET",
+    default=None,
+    callback=_or_file,
+    help="That API key's secret; also from TWILIO_API_SECRET_FILE.",
+)
 @_option(
     "--phone-number",
     "phone_numbers",
