@@ -88,7 +88,13 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("email")
-@option("--role", envvar="REMINDERS_USER_ROLE", type=click.Choice([r.value for r in Role]), default="staff")
+@option(
+    "--role",
+    envvar="REMINDERS_USER_ROLE",
+    type=click.Choice([r.value for r in Role]),
+    default="staff",
+    show_default=True,
+)
 @option("--name", envvar="REMINDERS_USER_NAME", default="", help="Name shown on the staff pages.")
 @option(
     "--password-file",
