@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from clinic_reminders.dispatcher.pacing import Pacer
+from clinic_reminders.dispatcher.pacing import CALLS, Pacer, pace_key
+from clinic_reminders.models import Channel
 
 
 class FakeClock:
@@ -45,3 +46,12 @@ def test_a_cancelled_reservation_gives_its_slot_back() -> None:
     pacer.reserve("+1", 1)
     pacer.cancel("+1", 1)
     assert pacer.reserve("+1", 1) == 101.0
+
+
+def test_calls_share_the_accounts_pace_whatever_number_they_show() -> None:
+    clock = FakeClock()
+    pacer = Pacer(1.0, {CALLS: 2.0}, clock=clock)  # an account whose calls per second Twilio raised to 2
+    first, second = pace_key(Channel.VOICE, "+12125550100"), pace_key(Channel.VOICE, "+13035550100")
+    assert first == second == CALLS
+    assert [pacer.reserve(first, 1), pacer.reserve(second, 1), pacer.reserve(first, 1)] == [100.0, 100.5, 101.0]
+    assert pace_key(Channel.SMS, "+12125550100") == "+12125550100"

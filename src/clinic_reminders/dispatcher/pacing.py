@@ -1,13 +1,24 @@
 """Per-sender pacing: a long code sends about one segment a second; Twilio queues the rest for hours.
 
 Pacing here, not at Twilio, keeps the queue short so that no message waits past the quiet-hours window. It is
-per worker process: with several workers, give each its share (REMINDERS_SENDER_RATE / workers).
+per worker process: with several workers, give each its share (REMINDERS_SENDER_RATE / workers). Calls share one
+pace for the whole account, whatever clinic's number they show, as Twilio allows one call a second per account
+unless raised (`{"calls": 5}` in REMINDERS_SENDER_RATES).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+
+from ..models import Channel
+
+CALLS = "calls"  # the pace of the account's outbound calls
+
+
+def pace_key(channel: str, sender: str) -> str:
+    """What a send is paced by: its number for a text, the account for a call."""
+    return sender if channel == Channel.SMS else CALLS
 
 
 class Pacer:

@@ -37,7 +37,7 @@ from ..settings import Settings
 from ..telehealth.links import patient_links
 from .content import render_reminder
 from .leases import release
-from .pacing import Pacer
+from .pacing import Pacer, pace_key
 
 # Twilio keeps a queued message for at most 10 h; we ask for less when the quiet-hours window closes sooner.
 MAX_VALIDITY = 36_000
@@ -264,11 +264,12 @@ class Preparer:
             if pending is None:
                 _defer(reminder, self.now + timedelta(minutes=15), "no public URL configured for call instructions")
                 return None
-        not_before = self.pacer.reserve(sender, pending.num_segments or 1)
+        paced_by = pace_key(reminder.channel, sender)
+        not_before = self.pacer.reserve(paced_by, pending.num_segments or 1)
         if not_before > self.pacer.clock() + min(30.0, self.settings.lease_seconds / 4):
             # The sender's pace is the bottleneck: hand the reminder back rather than hold its lease for long.
             _defer(reminder, self.now + timedelta(seconds=not_before - self.pacer.clock()), "paced")
-            self.pacer.cancel(sender, pending.num_segments or 1)
+            self.pacer.cancel(paced_by, pending.num_segments or 1)
             return None
 
         reminder.attempts += 1
