@@ -5,6 +5,7 @@ The simulator's ledger is the judge: every reminder's patient received exactly o
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -25,7 +26,7 @@ from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.models import Reminder
 from clinic_reminders.models import ReminderStatus as RS
 from tests.conftest import TEST_SECRET_KEY
-from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
+from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient, default_config
 
 pytestmark = pytest.mark.slow
 
@@ -142,4 +143,26 @@ def test_twilio_failing_a_fifth_of_requests_still_sends_each_reminder_exactly_on
     simulator.set_faults(rate_429=0.06, rate_500=0.05, rate_timeout=0.04, rate_lost_response=0.05, timeout_hang_s=3)
     workers = Workers(url, simulator, tmp_path)
     workers.finish(sessions)
+    assert_each_sent_once(simulator, numbers, sessions)
+
+
+def test_a_lost_answer_for_a_text_still_in_twilios_queue_is_found_not_sent_again(
+    database: tuple[str, sessionmaker[Session]], simulator: SimulatorClient, tmp_path: Path
+) -> None:
+    url, sessions = database
+    numbers = seed(sessions, 20)
+    # Twilio accepts each text but the answer never arrives, and the texts wait in Twilio's queue: they have no
+    # send date yet, so only a look at the latest messages (not a DateSent filter) finds them.
+    simulator.reset(dataclasses.replace(default_config(), callback_delay_ms=600_000))
+    simulator.set_faults(rate_lost_response=1.0, timeout_hang_s=3)
+    workers = Workers(url, simulator, tmp_path)
+    first = workers.start()
+    simulator_has_all = time.monotonic() + 30
+    while len(simulator.messages()) < len(numbers) and time.monotonic() < simulator_has_all:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    simulator.set_faults(rate_lost_response=0.0)  # Twilio answers again: a later worker looks the texts up
+    workers.finish(sessions, deadline_s=60)
+    assert {m["status"] for m in simulator.messages()} == {"queued"}
     assert_each_sent_once(simulator, numbers, sessions)

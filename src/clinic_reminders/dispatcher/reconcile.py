@@ -20,6 +20,7 @@ from .outcomes import Sent, record_sent
 
 # Clocks differ between us and Twilio; look a little earlier than the row's creation.
 CLOCK_SKEW = timedelta(minutes=5)
+RECENT_MESSAGES = 50  # looked at per reminder to reconcile: the latest between the clinic's number and the patient
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,12 @@ def lookups_for(db: Session, reminder_ids: list[int], now: datetime) -> list[Loo
 async def find_at_twilio(gateway: TwilioGateway, lookup: Lookup) -> list[Sent]:
     """Twilio's records that could be this message, oldest first."""
     if lookup.channel == Channel.SMS:
-        records = await gateway.list_messages(to=lookup.to, from_=lookup.from_, sent_after=lookup.since)
-        matches = [r for r in records if r.body == lookup.body]
+        # Not Twilio's DateSent> filter: a message still in Twilio's queue has no send date yet, and missing it
+        # would send the reminder twice. The pair's latest messages are few: a patient gets a handful a week.
+        records = await gateway.list_messages(to=lookup.to, from_=lookup.from_, limit=RECENT_MESSAGES)
+        matches = [
+            r for r in records if r.body == lookup.body and (r.date_created is None or r.date_created >= lookup.since)
+        ]
         matches.sort(key=lambda r: r.date_created or lookup.since)
         return [Sent(sid=r.sid, status=r.status, segments=r.num_segments) for r in matches]
     calls = await gateway.list_calls(to=lookup.to, from_=lookup.from_, started_after=lookup.since)

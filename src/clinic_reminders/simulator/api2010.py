@@ -102,12 +102,13 @@ def list_messages(sim: Simulator, req: RestRequest) -> Result:
     on_day = on.date() if on else None
 
     def keep(m: Message) -> bool:
-        sent = m.date_sent or m.date_created
+        if m.account_sid != req.account.sid or to not in (None, m.to) or from_ not in (None, m.from_):
+            return False
+        sent = m.date_sent  # None while queued: Twilio's DateSent filters leave such a message out
+        if sent is None:
+            return on_day is None and after is None and before is None
         return (
-            m.account_sid == req.account.sid
-            and (to is None or m.to == to)
-            and (from_ is None or m.from_ == from_)
-            and (on_day is None or sent.date() == on_day)
+            (on_day is None or sent.date() == on_day)
             and (after is None or sent >= after)
             and (before is None or sent <= before)
         )

@@ -101,7 +101,6 @@ class Simulator:
             status="queued",
             date_created=moment,
             date_updated=moment,
-            date_sent=moment,
             num_segments=segments(body),
             status_callback=status_callback,
             validity_period=validity_period,
@@ -114,10 +113,10 @@ class Simulator:
             delay = self.config.callback_delay_ms / 1000
             failure = DELIVERY_FAILURES.get(to)
             if failure is None:
-                loop.call_later(delay, _move, message, "sent", None)
-                loop.call_later(2 * delay, _move, message, "delivered", None)
+                loop.call_later(delay, message.move, "sent")
+                loop.call_later(2 * delay, message.move, "delivered")
             else:
-                loop.call_later(delay, _move, message, failure[1], failure[0])
+                loop.call_later(delay, message.move, failure[1], failure[0], DELIVERY_ERROR_MESSAGES.get(failure[0]))
         return message
 
     def record_inbound(self, account: Account, *, from_: str, to: str, body: str) -> Message:
@@ -137,11 +136,3 @@ class Simulator:
         )
         self.store.messages[message.sid] = message
         return message
-
-
-def _move(message: Message, status: str, code: int | None) -> None:
-    message.status = status
-    message.date_updated = now()
-    if code is not None:
-        message.error_code = code
-        message.error_message = DELIVERY_ERROR_MESSAGES.get(code)

@@ -103,6 +103,17 @@ class Message:
     error_message: str | None = None
     callbacks: list[dict[str, Any]] = field(default_factory=list)  # what each status callback got back
 
+    def move(self, status: str, code: int | None = None, error_message: str | None = None) -> None:
+        """On to `status`. Like Twilio's, the send date is set once the message leaves the queue: a queued one
+        has none, so DateSent filters do not list it."""
+        self.status = status
+        self.date_updated = now()
+        if status not in ("queued", "accepted", "sending") and self.date_sent is None:
+            self.date_sent = self.date_updated
+        if code is not None:
+            self.error_code = code
+            self.error_message = error_message
+
 
 @dataclass(slots=True)
 class Gather:
