@@ -171,6 +171,8 @@ def test_it_sends_and_lists_messages_with_twilios_filters(
         True,
     )
     assert seen["validity_period"] == 3600 and seen["body"].startswith("Reminder")
+    for sid in (first, second):  # DateSent filters list a message once it has left Twilio's queue
+        simulator.wait_for_message(sid, lambda m: m["status"] != "queued")
 
     async def listing() -> dict[str, list[str]]:
         today = datetime.now(UTC)
