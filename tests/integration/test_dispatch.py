@@ -213,7 +213,7 @@ def test_it_sends_at_most_one_reminder_a_day(
     [
         ("+15005550001", 21211, "invalid"),
         ("+15005550002", 21612, "landline"),
-        ("+15005550003", 21408, None),
+        ("+15005550003", 21408, "invalid"),  # no permission for that region: permanent for that number
         ("+15005550004", 21610, "opted out"),
         ("+15005550009", 21614, "landline"),
     ],

@@ -45,6 +45,7 @@ STABLE_IDS = {
     "twilio.video",
     "twilio.alerts",
     "twilio.webhook.signed",
+    "twilio.delivery_errors",
 }
 
 

@@ -6,6 +6,7 @@ within milliseconds): such an event is kept with its SID and applied when the SI
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -19,6 +20,8 @@ from ..gateways import ErrorAction, TwilioError, error_for_code
 from ..messaging.delivery import advances
 from ..models import Channel, DeliveryEvent, Message, Patient, PatientPhone, PhoneKind, Reminder, ReminderStatus
 from . import consent
+
+log = logging.getLogger(__name__)
 
 # Kept with each event for the trail; numbers and bodies are already on the message.
 _KEPT = (
@@ -87,13 +90,16 @@ def apply(db: Session, message: Message, event: DeliveryEvent, now: datetime) ->
 
 
 def _retry_reminder(db: Session, message: Message, error: TwilioError, now: datetime) -> None:
-    """A handset unreachable for now (30003) gets one more try later; other failures end the reminder."""
+    """A handset unreachable for now (30003) gets one more try later, once: not when an earlier message of the
+    same reminder already failed with that code (`attempts` would also count the dispatcher's own retries after
+    a 429 or a 5xx). Other failures end the reminder: after a carrier's verdict (30007, 30032, 30034) a message
+    was accepted and billed, so it is not sent again; the doctor and the admins' alert say what to fix."""
     if message.reminder_id is None:
         return
     reminder = db.get(Reminder, message.reminder_id)
     if reminder is None or reminder.status != ReminderStatus.SENT:
         return
-    if error.is_transient and reminder.attempts < 2:
+    if error.is_transient and not _failed_before_with(db, message, error.code):
         reminder.status = ReminderStatus.PLANNED
         reminder.due_at = now + timedelta(seconds=error.retry_after or 3600)
         reminder.reason = f"retrying: {error.reason}"
@@ -102,8 +108,21 @@ def _retry_reminder(db: Session, message: Message, error: TwilioError, now: date
         reminder.reason = error.reason
 
 
+def _failed_before_with(db: Session, message: Message, code: int | None) -> bool:
+    """Did another message of this message's reminder already fail with `code`?"""
+    earlier = select(Message.id).where(
+        Message.reminder_id == message.reminder_id, Message.id != message.id, Message.error_code == code
+    )
+    return db.scalar(earlier.limit(1)) is not None
+
+
 def act_on_error(db: Session, message: Message, error: TwilioError, now: datetime) -> None:
-    """What a permanent error teaches about the patient's number: opted out, a landline, or not a number."""
+    """What an error teaches about the patient's number: opted out, a landline, not a number, or a region the
+    account may not reach (permanent for that number: later reminders skip it). Carrier filtering and sender
+    registration (ALERT_STAFF) concern the office, not the patient: they are logged by code and message id, and
+    reach staff through the doctor's check `twilio.delivery_errors` and the admins' alert (doctor/alerts.py)."""
+    if error.action == ErrorAction.ALERT_STAFF:
+        log.warning("message %s: %s", message.id, error)  # the reason comes from our table: no patient data
     patient = db.get(Patient, message.patient_id) if message.patient_id else None
     if patient is None:
         return
@@ -119,6 +138,9 @@ def act_on_error(db: Session, message: Message, error: TwilioError, now: datetim
     elif error.action == ErrorAction.FLAG_INVALID_NUMBER and phone is not None:
         phone.invalid_at, phone.invalid_reason = now, error.reason
         audit.record(db, patient.office_id, source, "invalid_number", "patient", patient.id)
+    elif error.action == ErrorAction.NO_PERMISSION and phone is not None:
+        phone.invalid_at, phone.invalid_reason = now, error.reason  # until the geo permission is enabled
+        audit.record(db, patient.office_id, source, "no_permission", "patient", patient.id)
 
 
 def _int(value: str | None) -> int | None:

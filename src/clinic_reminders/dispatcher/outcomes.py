@@ -6,14 +6,22 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..conversations import delivery
 from ..gateways import TwilioError
+from ..gateways.errors import CONFIGURATION_CODES
 from ..models import Message, MessageStatus, Reminder, ReminderStatus
 from .leases import release
 
 MAX_ATTEMPTS = 8
+# A reminder refused for the set-up waits 15 min, then 30 min, 1 h, and 2 h between tries until it is fixed (or
+# the appointment passes): the first fix is often quick (a number typed wrong), a lasting one is not hammered.
+SETUP_WAIT_FIRST = timedelta(minutes=15)
+SETUP_WAIT_LONGEST = timedelta(hours=2)
+# The reason such a reminder carries while it waits; the doctor counts the reminders that carry it.
+WAITING_FOR_SETUP = "waiting for the Twilio set-up to be fixed"
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,16 @@ def record_sent(
         delivery.adopt(db, message, now)
 
 
+def setup_wait(earlier: int) -> timedelta:
+    """How long a reminder waits after a configuration error, given how many of its messages such errors
+    dropped before this one: 15 min, 30 min, 1 h, then 2 h each time."""
+    return min(SETUP_WAIT_LONGEST, SETUP_WAIT_FIRST * (1 << min(earlier, 8)))
+
+
 def record_failure(db: Session, reminder: Reminder, message: Message, error: TwilioError, now: datetime) -> None:
     """Transient: plan again with backoff; the pending message is sent again, unchanged. Configuration: this
-    message is dropped (its sender may be what is wrong) and the reminder waits for the set-up to be fixed.
+    message is dropped (its sender may be what is wrong) and the reminder waits for the set-up to be fixed,
+    longer after each such refusal (`setup_wait`); `reminders doctor` says what to fix (twilio.delivery_errors).
     Permanent: end it with the reason and act on what the error teaches."""
     if error.is_transient and reminder.attempts < MAX_ATTEMPTS:
         _plan_again(reminder, now + backoff(reminder.attempts, error.retry_after), f"retrying: {error.reason}")
@@ -75,13 +90,31 @@ def record_failure(db: Session, reminder: Reminder, message: Message, error: Twi
     message.error_message = error.reason
     if error.is_configuration:
         message.status = MessageStatus.CANCELED
-        _plan_again(reminder, now + timedelta(minutes=15), f"waiting for the Twilio set-up to be fixed: {error.reason}")
+        wait = setup_wait(_dropped_for_setup(db, reminder, message))
+        _plan_again(reminder, now + wait, f"{WAITING_FOR_SETUP}: {error.reason}")
         return
     message.status = MessageStatus.FAILED
     reminder.status = ReminderStatus.FAILED
     reminder.reason = error.reason if error.is_permanent else f"gave up after {reminder.attempts} attempts"
     release(reminder)
     delivery.act_on_error(db, message, error, now)
+
+
+def _dropped_for_setup(db: Session, reminder: Reminder, message: Message) -> int:
+    """How many earlier messages of this reminder a configuration error dropped (no schema change needed)."""
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                Message.reminder_id == reminder.id,
+                Message.id != message.id,
+                Message.status == MessageStatus.CANCELED,
+                Message.error_code.in_(CONFIGURATION_CODES),
+            )
+        )
+        or 0
+    )
 
 
 def _plan_again(reminder: Reminder, due: datetime, reason: str) -> None:

@@ -1,4 +1,5 @@
-"""The running service's watch: the Twilio balance and the certificate's expiry, looked at periodically.
+"""The running service's watch: the Twilio balance, the certificate's expiry and the set-up errors or carrier
+filtering that recent sends met (the doctor's `twilio.delivery_errors`), looked at periodically.
 
 Staff pages show `current_banners(app)`; admins get one email (through the SMTP URL to the alert addresses)
 and/or one SMS (to the alert number, from the office's number) when a condition appears, then again at most
@@ -6,6 +7,10 @@ daily while it lasts. Those three come from REMINDERS_SMTP_URL, REMINDERS_ALERT_
 else from the configuration screen (`effective.alert_config`). The watch runs in a thread: the Twilio SDK's
 set-up calls are synchronous, and the demo serves the simulator from the same event loop, which such a call must
 never block.
+
+Delivery errors are alerted from here, not at the moment the dispatcher or a status callback meets them: this
+loop already runs outside any transaction and off the event loop and sends at most one alert a day per
+condition, while a misconfigured sender fails hundreds of sends at once (and its alert SMS could fail alike).
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..effective import AlertConfig, alert_config
 from ..gateways import TwilioError
 from ..settings import Settings
+from . import deliveries
 from .certs import EXPIRY_WARNING, fetch_chain, load_pem_chain
 from .context import DoctorContext
 
@@ -41,7 +48,7 @@ REPEAT_ALERT = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Banner:
-    id: str  # balance.low, balance.empty, certificate.expiring, certificate.expired
+    id: str  # balance.low, balance.empty, certificate.expiring, certificate.expired, delivery.setup, delivery.filtered
     level: str  # warning | danger
     text: str
 
@@ -99,8 +106,42 @@ def certificate_banner(ctx: DoctorContext) -> Banner | None:
     return None
 
 
+def delivery_banners(ctx: DoctorContext) -> list[Banner]:
+    """Sends that failed for the set-up (danger) or were filtered by carriers (warning): counts per code only."""
+    if ctx.sessions is None:
+        return []
+    try:
+        found = deliveries.recent(ctx)
+    except SQLAlchemyError as exc:
+        log.info("delivery watch: %s", type(exc).__name__)
+        return []
+    banners = []
+    if setup := found.setup:
+        banners.append(
+            Banner(
+                "delivery.setup",
+                "danger",
+                f"Twilio refused {sum(setup.values())} send(s) in the last 24 h because of the set-up "
+                f"({deliveries.describe(setup)}): {deliveries.meanings(setup)}. "
+                "`reminders doctor` or the set-up page says how to fix it.",
+            )
+        )
+    if filtered := found.filtered:
+        banners.append(
+            Banner(
+                "delivery.filtered",
+                "warning",
+                f"Carriers filtered {sum(filtered.values())} text(s) in the last 24 h "
+                f"({deliveries.describe(filtered)}): review the reminder wording and the number's registration "
+                "(`reminders doctor` says more).",
+            )
+        )
+    return banners
+
+
 def evaluate(ctx: DoctorContext) -> list[Banner]:
-    return [b for b in (balance_banner(ctx), certificate_banner(ctx)) if b is not None]
+    found = [b for b in (balance_banner(ctx), certificate_banner(ctx)) if b is not None]
+    return found + delivery_banners(ctx)
 
 
 # --- admin alerts -----------------------------------------------------------------------------------------------

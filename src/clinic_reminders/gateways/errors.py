@@ -61,7 +61,7 @@ RULES: dict[int, ErrorRule] = {
     21216: ErrorRule(P, A.GIVE_UP, "the recipient's number is blocked for calls"),
     21217: ErrorRule(P, A.FLAG_INVALID_NUMBER, "the recipient's number is not a valid phone number"),
     21219: ErrorRule(C, A.FIX_CONFIGURATION, "trial account: calls may only go to verified numbers"),
-    21408: ErrorRule(P, A.NO_PERMISSION, "the account may not send to that region"),
+    21408: ErrorRule(P, A.NO_PERMISSION, "the account may not text that country or region (geo permissions)"),
     21606: ErrorRule(C, A.FIX_CONFIGURATION, "the From number is not a message-capable number of this account"),
     21608: ErrorRule(C, A.FIX_CONFIGURATION, "trial account: the recipient is not a verified number"),
     21610: ErrorRule(P, A.OPT_OUT, "the recipient opted out of texts (STOP)"),
@@ -75,6 +75,9 @@ RULES: dict[int, ErrorRule] = {
     30032: ErrorRule(C, A.ALERT_STAFF, "the toll-free sender is not verified"),
     30034: ErrorRule(C, A.ALERT_STAFF, "the 10DLC sender is not registered"),
 }
+
+# What the dispatcher makes wait (a message refused for one of these says nothing about the patient).
+CONFIGURATION_CODES = frozenset(code for code, rule in RULES.items() if rule.kind is C)
 
 RATE_LIMITED = ErrorRule(T, A.RETRY, "Twilio is rate limiting requests (HTTP 429)", 2.0)
 SERVER_ERROR = ErrorRule(T, A.RETRY, "Twilio had a server error", 5.0)
