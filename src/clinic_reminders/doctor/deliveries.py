@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..dispatcher.outcomes import SETUP_WAIT_LONGEST, WAITING_FOR_SETUP
+from ..dispatcher.prepare import CONTACTED
 from ..models import Channel, Clinic, Direction, Message, MessageStatus, Reminder, ReminderStatus
 from .checks import CheckList, Outcome, failed, ok, warning
 from .context import DoctorContext
@@ -94,19 +95,7 @@ FILTERING: dict[int, Advice] = {
 WATCHED: dict[int, Advice] = {**SETUP_ERRORS, **FILTERING}
 
 # Outbound statuses that show Twilio took the message (or call) from that sender to that recipient.
-WENT_THROUGH = (
-    MessageStatus.QUEUED,
-    MessageStatus.ACCEPTED,
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.READ,
-    MessageStatus.RINGING,
-    MessageStatus.IN_PROGRESS,
-    MessageStatus.COMPLETED,
-    MessageStatus.BUSY,
-    MessageStatus.NO_ANSWER,
-)
+WENT_THROUGH = tuple(status for status in CONTACTED if status != MessageStatus.PENDING)
 
 
 @dataclass(frozen=True)
