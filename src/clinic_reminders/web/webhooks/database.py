@@ -1,12 +1,12 @@
 """Where the webhooks run their one short transaction.
 
 On SQLite a webhook's transaction is a fraction of a millisecond of work on a local file, so it runs right on
-the event loop, without waiting: SQLite's busy handler is turned off for it, and if another connection holds
-the write lock (the dispatcher, a staff page), the attempt is rolled back and the transaction is queued on the
-webhooks' one thread instead, where it waits for the lock. The event loop therefore never sleeps on a lock.
-Handing every transaction to a thread cost more than the transaction itself: each hand-over is a thread switch
-and a fight for the GIL with the loop (`reminders bench webhook`: the bare signed insert went from about 850 to
-about 1,450 requests/s on the loop).
+the event loop, on a connection of the loop's own that never waits: its busy timeout is 0, and if another
+connection holds the write lock (the dispatcher, a staff page), the attempt is rolled back and the transaction is
+queued on the webhooks' one thread instead, where it waits for the lock. The event loop therefore never sleeps on
+a lock, nor on the shared connection pool. Handing every transaction to a thread cost more than the transaction
+itself: each hand-over is a thread switch and a fight for the GIL with the loop (`reminders bench webhook`: the
+bare signed insert went from about 850 to about 1,450 requests/s on the loop).
 PostgreSQL is across a socket and takes many writers at once, so it always gets several threads.
 """
 
@@ -20,11 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from fastapi import FastAPI, Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, StaticPool
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ...db import SQLITE_BUSY_TIMEOUT_MS, transaction
+from ...db import make_engine, make_sessionmaker, transaction
 
 T = TypeVar("T")
 POSTGRES_THREADS = 8
@@ -34,8 +34,14 @@ def install(app: FastAPI, engine: Engine) -> None:
     on_sqlite = engine.dialect.name == "sqlite"
     executor = ThreadPoolExecutor(max_workers=1 if on_sqlite else POSTGRES_THREADS, thread_name_prefix="webhooks")
     app.state.webhook_executor = executor
-    app.state.webhooks_on_loop = engine if on_sqlite else None
     weakref.finalize(app, executor.shutdown, wait=False)  # its threads end with the app (tests make many)
+    app.state.webhook_sessions_on_loop = None
+    if on_sqlite and engine.url.database not in (None, "", ":memory:"):  # another engine: another memory database
+        loop_engine = make_engine(
+            engine.url.render_as_string(hide_password=False), sqlite_busy_timeout_ms=0, poolclass=StaticPool
+        )
+        app.state.webhook_sessions_on_loop = make_sessionmaker(loop_engine)
+        weakref.finalize(app, loop_engine.dispose)
 
 
 async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
@@ -45,9 +51,9 @@ async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
     database.
     """
     state = request.app.state
-    if state.webhooks_on_loop is not None:
+    if state.webhook_sessions_on_loop is not None:
         try:
-            return _without_waiting(state.webhooks_on_loop, state.sessions, work)
+            return _run(state.webhook_sessions_on_loop, work)
         except OperationalError as error:
             if not _is_busy(error):
                 raise
@@ -57,19 +63,6 @@ async def in_transaction(request: Request, work: Callable[[Session], T]) -> T:
 def _run(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
     with transaction(sessions) as db:
         return work(db)
-
-
-def _without_waiting(engine: Engine, sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
-    """`work` in a transaction that gives up at once (SQLITE_BUSY) when another connection is writing."""
-    with engine.connect() as connection:
-        raw = connection.connection.dbapi_connection
-        assert raw is not None
-        raw.execute("PRAGMA busy_timeout=0")
-        try:
-            with sessions(bind=connection) as db, db.begin():
-                return work(db)
-        finally:
-            raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def _is_busy(error: OperationalError) -> bool:
