@@ -2,6 +2,10 @@
 
 Shared by the JSON API and the schedule imports. Consent and opt-out changes are kept as `ConsentEvent` rows
 (who, when, which channel) because a carrier or a regulator may ask why a patient was or was not texted.
+
+A number Twilio refused (not a valid number, or a region the account may not reach) is marked invalid by
+`conversations.delivery.act_on_error`, and reminders skip it. Staff lift the mark with `retry_refused` once the
+cause is fixed (geo permissions enabled at Twilio, or the mark was wrong): the number keeps its row and history.
 """
 
 from __future__ import annotations
@@ -9,9 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind, utcnow
+from . import audit, booking
+from .models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    Channel,
+    ConsentAction,
+    ConsentEvent,
+    Patient,
+    PatientPhone,
+    PhoneKind,
+    utcnow,
+)
 from .phones import guess_kind
 
 
@@ -39,6 +55,48 @@ def set_phones(patient: Patient, phones: Sequence[PhoneEntry]) -> bool:
         rows.append(row)
     patient.phones = rows
     return before != [(p.number, p.kind) for p in rows]
+
+
+def why_not_retry(patient: Patient, number: str) -> str | None:
+    """Why Twilio's refusal of `number` (E.164) cannot be lifted for `patient`, or None when it can.
+
+    The messages name no number: they end up in API answers and next to a form field."""
+    phone = next((p for p in patient.phones if p.number == number), None)
+    if phone is None:
+        return "not one of this patient's numbers yet; only a number Twilio refused can be tried again"
+    if phone.invalid_at is None:
+        return "Twilio has not refused this number; there is nothing to try again"
+    return None
+
+
+def retry_refused(db: Session, patient: Patient, numbers: Sequence[str], actor: str) -> list[int]:
+    """Lifts Twilio's refusal of these numbers of `patient` (checked with `why_not_retry` first) and re-plans
+    the patient's upcoming appointments, so that reminders skipped for want of a usable number are planned
+    again. One audit entry per number, with the phone's id only. Returns the ids of the phones cleared."""
+    cleared: list[int] = []
+    for phone in patient.phones:
+        if phone.number in numbers and phone.invalid_at is not None:
+            phone.invalid_at, phone.invalid_reason = None, None
+            audit.record(db, patient.office_id, actor, "retry_number", "patient", patient.id, phone_id=phone.id)
+            cleared.append(phone.id)
+    if cleared:
+        replan_upcoming(db, patient)
+    return cleared
+
+
+def replan_upcoming(db: Session, patient: Patient) -> None:
+    """Re-plans the reminders of the patient's appointments still to come, through `booking.replan`."""
+    upcoming = db.scalars(
+        select(Appointment)
+        .where(
+            Appointment.patient_id == patient.id,
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.starts_at > utcnow(),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    for appointment in list(upcoming):
+        booking.replan(db, appointment)
 
 
 def _event(db: Session, patient: Patient, channel: Channel, action: ConsentAction, source: str) -> None:

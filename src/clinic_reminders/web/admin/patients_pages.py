@@ -1,6 +1,7 @@
 """Patients: search, phones and preferences, consent and opt-out state with its history (staff and admins).
 
-Saving goes through the JSON API's `update_patient`, which records every consent change as a consent event.
+Saving goes through the JSON API's `update_patient`, which records every consent change as a consent event. A
+number Twilio refused shows why, with a "Try this number again" box that sends the API's `retry` for it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ...models import Appointment, Clinic, ConsentEvent, Patient, PhoneKind, StaffUser, utcnow
+from ...models import Appointment, Clinic, ConsentEvent, Patient, PatientPhone, PhoneKind, StaffUser, utcnow
+from ...phones import InvalidPhoneNumber, to_e164
 from ..api import patients as patients_api
 from ..api.patients import patient_search
 from ..api.schemas.common import SUPPORTED_LANGUAGES
@@ -92,6 +94,23 @@ def _values(patient: Patient) -> dict[str, Any]:
     return values
 
 
+def _refused(patient: Patient, values: dict[str, Any]) -> dict[int, PatientPhone]:
+    """Phone box -> the patient's number in it that Twilio refused (matched by number, so a form sent back
+    with its boxes reordered still shows each refusal next to its number)."""
+    flagged = {p.number: p for p in patient.phones if p.invalid_at is not None}
+    found: dict[int, PatientPhone] = {}
+    for i in range(PHONE_ROWS):
+        number = str(values.get(f"phone_{i}") or "").strip()
+        if number and number not in flagged:
+            try:
+                number = to_e164(number)
+            except InvalidPhoneNumber:
+                continue
+        if number in flagged:
+            found[i] = flagged[number]
+    return found
+
+
 def _page(
     request: Request, db: Session, user: StaffUser, patient: Patient, values: dict[str, Any], errors: FieldErrors
 ) -> Response:
@@ -116,6 +135,7 @@ def _page(
         "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LANGUAGES],
         "kinds": [(k.value, k.value.capitalize()) for k in PhoneKind],
         "phone_rows": PHONE_ROWS,
+        "refused": _refused(patient, values),
         "zone": _home_zone(db, user.office_id),
     }
     return render(request, "patient.html", context, user=user, db=db, status_code=422 if errors else 200)
@@ -144,7 +164,9 @@ def _update(data: dict[str, str]) -> dict[str, Any]:
     for i in range(PHONE_ROWS):
         number = data.get(f"phone_{i}", "").strip()
         if number:
-            phones.append({"number": number, "kind": data.get(f"kind_{i}") or None})
+            phones.append(
+                {"number": number, "kind": data.get(f"kind_{i}") or None, "retry": checkbox(data, f"retry_{i}")}
+            )
     values["phones"] = phones
     return values
 

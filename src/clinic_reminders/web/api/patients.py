@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from ... import audit
 from ...models import Appointment, Office, Patient, PatientPhone
-from ...patient_changes import apply_consents, set_phones
+from ...patient_changes import apply_consents, retry_refused, set_phones, why_not_retry
 from ...phones import InvalidPhoneNumber, to_e164
 from ...search_text import fold
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
-from .errors import CONFLICT, NOT_FOUND, conflict
+from .errors import CONFLICT, NOT_FOUND, conflict, invalid
 from .lookups import apply, get_or_404, patch_values
 from .pagination import Page, PageDep, paginate
 from .schemas.common import LanguageCode
@@ -102,7 +102,11 @@ def get_patient(patient_id: int, db: DbDep, office: OfficeDep) -> PatientRead:
     responses={**NOT_FOUND, **CONFLICT},
     summary="Change a patient",
     description="Only the fields sent change. `phones`, when sent, replaces the list; a number that stays keeps "
-    "its history. Consent and opt-out changes are recorded as consent events with the source `staff:<user id>`.",
+    "its history, including Twilio's refusal of it (`invalid_at`). To have reminders use a refused number again, "
+    "send the phones with `retry: true` on that number: the refusal is cleared, audited, and the patient's "
+    "upcoming reminders are re-planned. `retry` on a number that is new to the patient or that Twilio has not "
+    "refused answers 422. Consent and opt-out changes are recorded as consent events with the source "
+    "`staff:<user id>`.",
 )
 def update_patient(
     patient_id: int, body: PatientUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
@@ -111,6 +115,12 @@ def update_patient(
     values = patch_values(body, nullable=frozenset({"date_of_birth", "external_id"}))
     if "external_id" in values:
         _check_external_id(db, office, values["external_id"], patient.id)
+    retries: list[str] = []
+    for position, phone in enumerate(body.phones or ()):
+        if phone.retry:
+            if problem := why_not_retry(patient, phone.number):
+                invalid(f"phones.{position}.retry", problem)
+            retries.append(phone.number)
     consents = {k: values.pop(k) for k in _CONSENT_FIELDS & values.keys()}
     changed = apply(patient, {k: v for k, v in values.items() if k != "phones"})
     if body.phones is not None and set_phones(patient, body.phones):
@@ -118,6 +128,7 @@ def update_patient(
     changed += apply_consents(db, patient, consents, _source(user))
     if changed:
         audit.record(db, office.id, audit_actor(user), "update", "patient", patient.id, fields=sorted(changed))
+    retry_refused(db, patient, retries, audit_actor(user))
     db.commit()
     return PatientRead.model_validate(patient)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TypeVar
 
 from pydantic import Field, field_validator
 
@@ -22,7 +23,23 @@ class PhoneIn(Schema):
     )
 
 
-def _unique_numbers(phones: list[PhoneIn]) -> list[PhoneIn]:
+class PhoneChange(PhoneIn):
+    """A number in a change of the patient's phones: the same as `PhoneIn`, plus `retry`."""
+
+    retry: bool = Field(
+        default=False,
+        description="true lifts Twilio's refusal of this number (`invalid_at` and `invalid_reason` are cleared, "
+        "the change is audited) and re-plans the patient's upcoming reminders so that they use it again: after "
+        "the office enabled the country in Twilio's geo permissions, or when the refusal was wrong. Only for a "
+        "number this patient already has and that Twilio refused; otherwise the answer is 422 naming "
+        "`phones.<n>.retry`.",
+    )
+
+
+P = TypeVar("P", bound=PhoneIn)
+
+
+def _unique_numbers(phones: list[P]) -> list[P]:
     seen: set[str] = set()
     for phone in phones:
         if phone.number in seen:
@@ -55,7 +72,8 @@ class PatientCreate(Schema):
 
 
 class PatientUpdate(Schema):
-    """Only the fields sent change; `phones`, when sent, replaces the whole list (in order of use)."""
+    """Only the fields sent change; `phones`, when sent, replaces the whole list (in order of use), and an entry
+    with `retry: true` lifts Twilio's refusal of that number."""
 
     first_name: str | None = Field(default=None, min_length=1, max_length=100)
     last_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -67,7 +85,12 @@ class PatientUpdate(Schema):
     voice_consent: bool | None = None
     sms_opted_out: bool | None = Field(default=None, description=_OPT_OUT_DOC)
     voice_opted_out: bool | None = Field(default=None, description=_OPT_OUT_DOC)
-    phones: list[PhoneIn] | None = Field(default=None, max_length=10)
+    phones: list[PhoneChange] | None = Field(
+        default=None,
+        max_length=10,
+        description="Replaces the list; first = used first. A number already there keeps its row and its "
+        "history, including Twilio's refusal unless the entry says `retry: true`.",
+    )
 
     _dob = field_validator("date_of_birth")(_not_in_future)
     _phones = field_validator("phones")(lambda v: None if v is None else _unique_numbers(v))
@@ -76,8 +99,11 @@ class PatientUpdate(Schema):
 class PhoneRead(ReadSchema):
     number: str
     kind: str
-    invalid_at: datetime | None
-    invalid_reason: str | None
+    invalid_at: datetime | None = Field(
+        description="When Twilio refused this number (error 21211 or 21217, not a valid number; 21408, a region "
+        "the account may not reach); reminders skip it. Lifted by a PATCH whose phone entry has `retry: true`."
+    )
+    invalid_reason: str | None = Field(description="Why Twilio refused it, in words.")
 
 
 class PatientRead(ReadSchema):
