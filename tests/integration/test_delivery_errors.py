@@ -95,6 +95,7 @@ def test_a_configuration_error_waits_longer_each_time_and_the_doctor_says_why(
     assert reminder_of(session, appointment).due_at == NOW + timedelta(minutes=229, hours=2)  # 2 h from now on
     dropped = messages_of(session, appointment)
     assert [(m.status, m.error_code) for m in dropped] == [(MessageStatus.CANCELED, 21606)] * 5
+    assert reminder_of(session, appointment).attempts == 0  # refusals of the set-up do not use up the retries
     assert simulator.messages() == []
 
     report = doctor(wrong, session_factory, CHECK_ID)

@@ -90,6 +90,7 @@ def record_failure(db: Session, reminder: Reminder, message: Message, error: Twi
     message.error_message = error.reason
     if error.is_configuration:
         message.status = MessageStatus.CANCELED
+        reminder.attempts -= 1  # not a try at reaching the patient: a 429 after the fix still gets its retries
         wait = setup_wait(_dropped_for_setup(db, reminder, message))
         _plan_again(reminder, now + wait, f"{WAITING_FOR_SETUP}: {error.reason}")
         return
