@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic_reminders.models import Clinic, ConsentEvent, Office, Provider, StaffUser
+from clinic_reminders.models import Clinic, ConsentEvent, Office, PatientPhone, Provider, StaffUser
 from tests.factories import make_clinic, make_patient
 from tests.web.pages import PageClient, signed_in
 
@@ -102,3 +102,22 @@ def test_a_bad_phone_is_named_in_its_box(staff_pages: PageClient, session: Sessi
     response = staff_pages.post(f"/patients/{patient.id}", {**form, "phone_0": "+12125550142", "phone_1": "55"})
     assert response.status_code == 422
     assert 'id="e-phone_1"' in response.text
+
+
+def test_a_patient_with_more_numbers_than_boxes_keeps_them_all_when_saved(
+    staff_pages: PageClient, session: Session, office: Office
+) -> None:
+    numbers = [f"+1212555014{i}" for i in range(5)]  # an import or the API may give up to ten
+    patient = make_patient(session, office, "Ana", "Lopez", phone=None)
+    patient.phones = [
+        PatientPhone(office_id=office.id, number=n, kind="mobile", position=i) for i, n in enumerate(numbers)
+    ]
+    session.commit()
+    page = staff_pages.get(f"/patients/{patient.id}").text
+    assert all(f'value="{n}"' in page for n in numbers)
+    assert 'name="phone_5"' in page and 'name="phone_6"' not in page  # one empty box to add a number
+    form = {"first_name": "Ana", "last_name": "Lopez", "language": "en", "preferred_channel": "sms"}
+    boxes = {f"phone_{i}": n for i, n in enumerate(numbers)} | {"phone_5": "+12125550149"}
+    assert staff_pages.post(f"/patients/{patient.id}", {**form, **boxes}).status_code == 303
+    session.expire_all()
+    assert [p.number for p in patient.phones] == [*numbers, "+12125550149"]

@@ -18,7 +18,7 @@ from ...phones import InvalidPhoneNumber, to_e164
 from ..api import patients as patients_api
 from ..api.patients import patient_search
 from ..api.schemas.common import SUPPORTED_LANGUAGES
-from ..api.schemas.patients import PatientUpdate
+from ..api.schemas.patients import MAX_PHONES, PatientUpdate
 from ..deps import DbDep, get_office
 from .auth import PageUser
 from .csrf import check_csrf
@@ -28,7 +28,7 @@ from .rendering import flash, render
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
 PAGE_SIZE = 50
-PHONE_ROWS = 3
+PHONE_ROWS = 3  # boxes at least; a patient with more numbers gets one box each, plus an empty one
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "zh": "Chinese"}
 LANGUAGE_NAMES |= {"vi": "Vietnamese", "ko": "Korean", "ru": "Russian", "ar": "Arabic", "ht": "Haitian Creole"}
 LANGUAGE_NAMES |= {"tl": "Tagalog"}
@@ -87,11 +87,19 @@ def _values(patient: Patient) -> dict[str, Any]:
         "sms_opted_out": patient.sms_opted_out_at is not None,
         "voice_opted_out": patient.voice_opted_out_at is not None,
     }
-    for i in range(PHONE_ROWS):
+    for i in range(_rows(patient, {})):
         phone = patient.phones[i] if i < len(patient.phones) else None
         values[f"phone_{i}"] = phone.number if phone else ""
         values[f"kind_{i}"] = phone.kind if phone else ""
     return values
+
+
+def _rows(patient: Patient, values: dict[str, Any]) -> int:
+    """Phone boxes: every number the patient has (an import or the API may give up to MAX_PHONES) or the form
+    sent back, plus an empty one to add a number; never fewer than PHONE_ROWS. A number without a box would be
+    dropped when the page is saved."""
+    sent = max((i + 1 for i in range(MAX_PHONES) if values.get(f"phone_{i}")), default=0)
+    return min(MAX_PHONES, max(PHONE_ROWS, len(patient.phones) + 1, sent))
 
 
 def _refused(patient: Patient, values: dict[str, Any]) -> dict[int, PatientPhone]:
@@ -99,7 +107,7 @@ def _refused(patient: Patient, values: dict[str, Any]) -> dict[int, PatientPhone
     with its boxes reordered still shows each refusal next to its number)."""
     flagged = {p.number: p for p in patient.phones if p.invalid_at is not None}
     found: dict[int, PatientPhone] = {}
-    for i in range(PHONE_ROWS):
+    for i in range(_rows(patient, values)):
         number = str(values.get(f"phone_{i}") or "").strip()
         if number and number not in flagged:
             try:
@@ -134,7 +142,7 @@ def _page(
         "appointments": list(appointments),
         "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LANGUAGES],
         "kinds": [(k.value, k.value.capitalize()) for k in PhoneKind],
-        "phone_rows": PHONE_ROWS,
+        "phone_rows": _rows(patient, values),
         "refused": _refused(patient, values),
         "zone": _home_zone(db, user.office_id),
     }
@@ -161,7 +169,7 @@ def _update(data: dict[str, str]) -> dict[str, Any]:
     for flag in ("sms_consent", "voice_consent", "sms_opted_out", "voice_opted_out"):
         values[flag] = checkbox(data, flag)
     phones = []
-    for i in range(PHONE_ROWS):
+    for i in range(MAX_PHONES):
         number = data.get(f"phone_{i}", "").strip()
         if number:
             phones.append(

@@ -16,6 +16,9 @@ _OPT_OUT_DOC = (
 )
 
 
+MAX_PHONES = 10  # numbers a patient may have
+
+
 class PhoneIn(Schema):
     number: Phone
     kind: PhoneKind | None = Field(
@@ -65,7 +68,7 @@ class PatientCreate(Schema):
     voice_consent: bool = True
     sms_opted_out: bool = Field(default=False, description=_OPT_OUT_DOC)
     voice_opted_out: bool = Field(default=False, description=_OPT_OUT_DOC)
-    phones: list[PhoneIn] = Field(default_factory=list, max_length=10, description="First = used first.")
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=MAX_PHONES, description="First = used first.")
 
     _dob = field_validator("date_of_birth")(_not_in_future)
     _phones = field_validator("phones")(_unique_numbers)
@@ -87,7 +90,7 @@ class PatientUpdate(Schema):
     voice_opted_out: bool | None = Field(default=None, description=_OPT_OUT_DOC)
     phones: list[PhoneChange] | None = Field(
         default=None,
-        max_length=10,
+        max_length=MAX_PHONES,
         description="Replaces the list; first = used first. A number already there keeps its row and its "
         "history, including Twilio's refusal unless the entry says `retry: true`.",
     )
