@@ -267,6 +267,26 @@ def test_a_rate_limited_send_is_retried_later_and_then_sent_once(
     assert len(messages_of(session, appointment)) == 1  # the same row was sent again, not a second one
 
 
+def test_a_full_queue_at_twilio_slows_that_sender_down(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    simulator: SimulatorClient,
+    office: Office,
+    clinic: Clinic,
+) -> None:
+    full = "+15005550008"  # Twilio's test number whose queue is full: 21611
+    clinic.twilio_number = full
+    appointment = book(session, clinic, make_patient(session, office))
+    worker = Worker(worker_settings(database_url, simulator), session_factory, poll_interval=0.05, clock=lambda: NOW)
+    before = worker.pacer.rate(full)
+    asyncio.run(worker.run(once=True))
+    assert worker.pacer.rate(full) == before / 2
+    reminder = reminder_of(session, appointment)
+    assert reminder.status == ReminderStatus.PLANNED and reminder.due_at >= NOW + timedelta(minutes=5)
+    assert "queue" in (reminder.reason or "")
+
+
 def test_a_configuration_error_waits_instead_of_failing(
     session: Session,
     session_factory: sessionmaker[Session],

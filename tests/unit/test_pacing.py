@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinic_reminders.dispatcher.pacing import CALLS, Pacer, pace_key
+from clinic_reminders.dispatcher.pacing import CALLS, MIN_RATE, Pacer, pace_key
 from clinic_reminders.models import Channel
 
 
@@ -55,3 +55,14 @@ def test_calls_share_the_accounts_pace_whatever_number_they_show() -> None:
     assert first == second == CALLS
     assert [pacer.reserve(first, 1), pacer.reserve(second, 1), pacer.reserve(first, 1)] == [100.0, 100.5, 101.0]
     assert pace_key(Channel.SMS, "+12125550100") == "+12125550100"
+
+
+def test_a_full_queue_at_twilio_halves_the_senders_pace_down_to_a_floor() -> None:
+    clock = FakeClock()
+    pacer = Pacer(1.0, {"+18005550100": 3.0}, clock=clock)
+    assert pacer.slow_down("+18005550100") == 1.5
+    assert [pacer.reserve("+18005550100", 1) for _ in range(2)] == [100.0, 100.0 + 1 / 1.5]
+    assert pacer.rate("+12125550100") == 1.0  # the other numbers keep theirs
+    for _ in range(20):
+        pacer.slow_down("+12125550100")
+    assert pacer.rate("+12125550100") == MIN_RATE

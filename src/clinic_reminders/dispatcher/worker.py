@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..accounts import the_office
 from ..db import transaction
 from ..effective import NotConfigured, TwilioConfig, twilio_config
-from ..gateways import TwilioError, TwilioGateway
+from ..gateways import ErrorAction, TwilioError, TwilioGateway
 from ..models import Channel, DeliveryEvent, Message, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
 from .leases import claim_due, renew, take_over_abandoned, unfinished
 from .outcomes import Failed, Outcome, Sent, Unknown, is_unknown, record_failure, record_sent
-from .pacing import Pacer
+from .pacing import Pacer, pace_key
 from .prepare import Preparer, SendJob, load
 
 log = logging.getLogger(__name__)
@@ -194,6 +194,11 @@ class Worker:
                     outcome = Sent(call.sid, call.status)
             except TwilioError as error:
                 outcome = Unknown(error) if is_unknown(error) else Failed(error)
+                if error.action == ErrorAction.SLOW_DOWN:
+                    rate = self.pacer.slow_down(pace_key(job.channel, job.from_))
+                    log.warning(
+                        "Twilio's queue for %s is full (%s): paced down to %.3g a second", job.from_, error.code, rate
+                    )
             metrics.TWILIO_LATENCY.observe(time.monotonic() - started)
         self._results.append((job, outcome))
 
