@@ -42,6 +42,7 @@ class Message(OfficeOwned, Timestamps, Base):
     __tablename__ = "messages"
     __table_args__ = (
         Index("ix_messages_patient_created", "patient_id", "created_at"),
+        Index("ix_messages_office_created", "office_id", "created_at"),  # the dashboard's and the doctor's days
         # The open "which appointment?" questions, found by number when a patient texts one letter.
         Index(
             "ix_messages_open_question",

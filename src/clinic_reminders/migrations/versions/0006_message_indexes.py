@@ -1,4 +1,4 @@
-"""open question index
+"""message indexes
 
 Revision ID: 0006
 Revises: 0005
@@ -19,6 +19,7 @@ _OPEN = sa.text("pending_choice IS NOT NULL")
 
 
 def upgrade() -> None:
+    op.create_index("ix_messages_office_created", "messages", ["office_id", "created_at"])
     op.create_index(
         "ix_messages_open_question",
         "messages",
@@ -30,3 +31,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_messages_open_question", table_name="messages")
+    op.drop_index("ix_messages_office_created", table_name="messages")
