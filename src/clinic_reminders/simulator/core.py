@@ -11,7 +11,7 @@ from typing import Any
 
 from .calls import CallEngine
 from .config import SimulatorConfig
-from .magic import DELIVERY_ERROR_MESSAGES, DELIVERY_FAILURES
+from .magic import DELIVERY_FAILURES
 from .state import Account, Message, Store, new_sid, now
 from .webhooks import WebhookSender, run_message_lifecycle
 
@@ -116,7 +116,7 @@ class Simulator:
                 loop.call_later(delay, message.move, "sent")
                 loop.call_later(2 * delay, message.move, "delivered")
             else:
-                loop.call_later(delay, message.move, failure[1], failure[0], DELIVERY_ERROR_MESSAGES.get(failure[0]))
+                loop.call_later(delay, message.move, failure[1], failure[0])
         return message
 
     def record_inbound(self, account: Account, *, from_: str, to: str, body: str) -> Message:

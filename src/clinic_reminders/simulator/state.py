@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .config import AccountConfig, NumberConfig, SimulatorConfig, stable_sid
+from .magic import DELIVERY_ERROR_MESSAGES
 
 
 def new_sid(prefix: str) -> str:
@@ -103,16 +104,16 @@ class Message:
     error_message: str | None = None
     callbacks: list[dict[str, Any]] = field(default_factory=list)  # what each status callback got back
 
-    def move(self, status: str, code: int | None = None, error_message: str | None = None) -> None:
-        """On to `status`. Like Twilio's, the send date is set once the message leaves the queue: a queued one
-        has none, so DateSent filters do not list it."""
+    def move(self, status: str, code: int | None = None) -> None:
+        """On to `status` (with Twilio's error `code` for a failure). Like Twilio's, the send date is set once the
+        message leaves the queue: a queued one has none, so DateSent filters do not list it."""
         self.status = status
         self.date_updated = now()
         if status not in ("queued", "accepted", "sending") and self.date_sent is None:
             self.date_sent = self.date_updated
         if code is not None:
             self.error_code = code
-            self.error_message = error_message
+            self.error_message = DELIVERY_ERROR_MESSAGES.get(code)
 
 
 @dataclass(slots=True)

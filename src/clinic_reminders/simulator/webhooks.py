@@ -21,7 +21,7 @@ from yarl import URL
 
 from clinic_reminders.gateways.signatures import SIGNATURE_HEADER, compute_signature
 
-from .magic import DELIVERY_ERROR_MESSAGES, DELIVERY_FAILURES
+from .magic import DELIVERY_FAILURES
 from .state import Account, Message, new_sid
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ async def run_message_lifecycle(sim: Simulator, account: Account, message: Messa
     for status, code in steps:
         if status != "queued":
             await asyncio.sleep(delay)
-        message.move(status, code, DELIVERY_ERROR_MESSAGES.get(code) if code is not None else None)
+        message.move(status, code)
         if message.status_callback:
             params = [
                 ("SmsSid", message.sid),

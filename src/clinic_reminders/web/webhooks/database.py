@@ -1,12 +1,13 @@
 """Where the webhooks run their one short transaction.
 
-On SQLite a webhook's transaction is a fraction of a millisecond of work on a local file, so it runs right on
-the event loop, on a connection of the loop's own that never waits: its busy timeout is 0, and if another
-connection holds the write lock (the dispatcher, a staff page), the attempt is rolled back and the transaction is
-queued on the webhooks' one thread instead, where it waits for the lock. The event loop therefore never sleeps on
-a lock, nor on the shared connection pool. Handing every transaction to a thread cost more than the transaction
-itself: each hand-over is a thread switch and a fight for the GIL with the loop (`reminders bench webhook`: the
-bare signed insert went from about 850 to about 1,450 requests/s on the loop).
+On SQLite a webhook's transaction is short work on a local file (a bare insert well under a millisecond, a
+patient's answer about two), so it runs right on the event loop, on a connection of the loop's own that never
+waits: its busy timeout is 0, and if another connection holds the write lock (the dispatcher, a staff page), the
+attempt is rolled back and the transaction is queued on the webhooks' one thread instead, where it waits for the
+lock. The event loop therefore never sleeps on a lock, nor on the shared connection pool. Handing every
+transaction to a thread cost more than the transaction itself: each hand-over is a thread switch and a fight for
+the GIL with the loop (`reminders bench webhook`: the bare signed insert went from about 850 to about 1,450
+requests/s on the loop).
 PostgreSQL is across a socket and takes many writers at once, so it always gets several threads.
 """
 
