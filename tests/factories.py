@@ -19,12 +19,16 @@ from clinic_reminders.accounts import issue_token, the_office
 from clinic_reminders.crypto import hash_password
 from clinic_reminders.models import (
     Appointment,
+    BusinessProfile,
     Clinic,
     Office,
     Patient,
     PatientPhone,
     PhoneKind,
     Provider,
+    Registration,
+    RegistrationKind,
+    RegistrationState,
     Role,
     StaffUser,
 )
@@ -159,3 +163,52 @@ def make_import_office(db: Session) -> None:
     riverside = make_clinic(db, office, name="Riverside", timezone="America/Denver", phone="+13035550100")
     make_clinic(db, office, name="Downtown Clinic", timezone="America/New_York")
     make_provider(db, office, riverside, name="Maria Chen", title="Dr.")
+
+
+def make_business_profile(db: Session, office: Office, **fields: Any) -> BusinessProfile:
+    """A complete, valid profile (what registration submits)."""
+    values: dict[str, Any] = {
+        "legal_name": "Riverside Family Medicine LLC",
+        "business_type": "Limited Liability Corporation",
+        "ein": "12-3456789",
+        "street": "100 River Road",
+        "city": "Denver",
+        "region": "CO",
+        "postal_code": "80202",
+        "country": "US",
+        "website": "https://riverside.example.com",
+        "privacy_policy_url": "https://riverside.example.com/privacy",
+        "contact_first_name": "Grace",
+        "contact_last_name": "Hopper",
+        "contact_title": "Office manager",
+        "contact_email": "grace@riverside.example.com",
+        "contact_phone": "+13035550142",
+        "consent_flow": "Patients give their mobile number on the intake form, which says the office will text "
+        "appointment reminders and that they can reply STOP at any time.",
+        "monthly_volume": 2000,
+        **fields,
+    }
+    profile = BusinessProfile(office_id=office.id, **values)
+    db.add(profile)
+    db.flush()
+    return profile
+
+
+def make_registration(
+    db: Session,
+    office: Office,
+    kind: RegistrationKind,
+    state: RegistrationState = RegistrationState.APPROVED,
+    subject: str = "",
+    **fields: Any,
+) -> Registration:
+    registration = Registration(office_id=office.id, kind=kind, state=state, subject=subject, **fields)
+    db.add(registration)
+    db.flush()
+    return registration
+
+
+def register_office(db: Session, office: Office) -> None:
+    """An office whose A2P 10DLC brand and campaign are approved: its local numbers may text."""
+    make_registration(db, office, RegistrationKind.BRAND)
+    make_registration(db, office, RegistrationKind.CAMPAIGN)

@@ -7,6 +7,7 @@ from .clinics import Clinic, Provider
 from .messages import DeliveryEvent, Direction, Message, MessageStatus
 from .offices import Office, WorkerHeartbeat
 from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
+from .registrations import BusinessProfile, BusinessType, Registration, RegistrationKind, RegistrationState
 from .reminders import Reminder, ReminderRule, ReminderStatus, RuleCondition
 from .staff import ApiToken, Role, StaffUser
 from .telehealth import PatientLink, VideoEvent, VideoPurpose, VideoRoomStatus, VideoVisit
@@ -19,6 +20,8 @@ __all__ = [
     "AppointmentStatus",
     "AuditEntry",
     "Base",
+    "BusinessProfile",
+    "BusinessType",
     "Channel",
     "Clinic",
     "ConsentAction",
@@ -33,6 +36,9 @@ __all__ = [
     "PatientPhone",
     "PhoneKind",
     "Provider",
+    "Registration",
+    "RegistrationKind",
+    "RegistrationState",
     "Reminder",
     "ReminderRule",
     "ReminderStatus",

@@ -24,6 +24,8 @@ class Office(Timestamps, Base):
     twilio_account_sid: Mapped[str | None] = mapped_column(String(64))
     twilio_phone_number: Mapped[str | None] = mapped_column(String(20))
     twilio_api_key: Mapped[str | None] = mapped_column(String(64))
+    # The office's Messaging Service (MG...): its pool of senders, which an A2P 10DLC campaign is attached to.
+    twilio_messaging_service_sid: Mapped[str | None] = mapped_column(String(34))
     # Fernet tokens (see crypto.py); never the plain secret.
     twilio_auth_token_encrypted: Mapped[str | None] = mapped_column(Text)
     twilio_api_secret_encrypted: Mapped[str | None] = mapped_column(Text)
