@@ -1,0 +1,154 @@
+"""The business profile's rules: what each field must look like, and whether the whole is ready to submit.
+
+One home for them: the API and the configuration page validate each field with `check_field` as it is saved,
+`problems` tells `reminders setup twilio --register` and the doctor what is still missing. Messages never repeat
+the value (an EIN is not a secret, but a contact's phone or email is personal data).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from ..models import BusinessProfile, BusinessType
+from ..phones import InvalidPhoneNumber, to_e164
+
+EIN = re.compile(r"^\d{2}-?\d{7}$")
+ZIP = re.compile(r"^\d{5}(-\d{4})?$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK "
+    "OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY".split()
+)
+MIN_CONSENT_FLOW = 40  # Twilio's minimum for a campaign's message flow
+
+REQUIRED = (
+    "legal_name",
+    "business_type",
+    "ein",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "website",
+    "privacy_policy_url",
+    "contact_first_name",
+    "contact_last_name",
+    "contact_title",
+    "contact_email",
+    "contact_phone",
+    "consent_flow",
+)
+LABELS = {
+    "legal_name": "legal business name",
+    "business_type": "business type",
+    "ein": "EIN",
+    "street": "street address",
+    "city": "city",
+    "region": "state",
+    "postal_code": "ZIP code",
+    "website": "website",
+    "privacy_policy_url": "privacy policy URL",
+    "contact_first_name": "contact's first name",
+    "contact_last_name": "contact's last name",
+    "contact_title": "contact's job title",
+    "contact_email": "contact's email",
+    "contact_phone": "contact's phone",
+    "consent_flow": "description of how patients agree to texts",
+    "monthly_volume": "expected texts a month",
+}
+
+
+def _ein(value: str) -> str:
+    if not EIN.match(value):
+        raise ValueError("give the 9-digit EIN as on the IRS letter, e.g. 12-3456789")
+    digits = value.replace("-", "")
+    return f"{digits[:2]}-{digits[2:]}"
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "." not in parts.hostname:
+        raise ValueError("give the whole address, e.g. https://clinic.example.com/privacy")
+    return value
+
+
+def _email(value: str) -> str:
+    if not EMAIL.match(value):
+        raise ValueError("not an email address such as office@clinic.example.com")
+    return value
+
+
+def _phone(value: str) -> str:
+    try:
+        return to_e164(value)
+    except InvalidPhoneNumber as exc:
+        raise ValueError(f"{exc}; give it in E.164, e.g. +13035550142") from None
+
+
+def _business_type(value: str) -> str:
+    if value not in {t.value for t in BusinessType}:
+        raise ValueError("one of: " + ", ".join(t.value for t in BusinessType))
+    return value
+
+
+def _region(value: str) -> str:
+    if value.upper() not in US_STATES:
+        raise ValueError("give the state's two-letter code, e.g. CO")
+    return value.upper()
+
+
+def _zip(value: str) -> str:
+    if not ZIP.match(value):
+        raise ValueError("give a 5-digit ZIP code, e.g. 80202")
+    return value
+
+
+def _consent_flow(value: str) -> str:
+    if len(value) < MIN_CONSENT_FLOW:
+        raise ValueError(
+            f"say in at least {MIN_CONSENT_FLOW} characters how patients agree to texts, e.g. 'Patients give their "
+            "mobile number on the intake form, which says the office will text appointment reminders'"
+        )
+    return value
+
+
+CHECKS: dict[str, Callable[[str], str]] = {
+    "ein": _ein,
+    "website": _url,
+    "privacy_policy_url": _url,
+    "contact_email": _email,
+    "contact_phone": _phone,
+    "business_type": _business_type,
+    "region": _region,
+    "postal_code": _zip,
+    "consent_flow": _consent_flow,
+}
+
+
+def check_field(name: str, value: str) -> str:
+    """The value as stored (normalized: EIN with its dash, phone in E.164), or ValueError saying what is wrong.
+    An empty value is allowed here (a profile is filled in over time); `problems` reports what is missing."""
+    value = value.strip()
+    if not value or name not in CHECKS:
+        return value
+    return CHECKS[name](value)
+
+
+def problems(profile: BusinessProfile | None) -> dict[str, str]:
+    """Field -> what is missing or wrong; empty when the profile can be submitted."""
+    found: dict[str, str] = {}
+    for name in REQUIRED:
+        value = str(getattr(profile, name, "") or "").strip() if profile is not None else ""
+        if not value:
+            found[name] = f"the {LABELS[name]} is missing"
+            continue
+        try:
+            check_field(name, value)
+        except ValueError as exc:
+            found[name] = str(exc)
+    volume = profile.monthly_volume if profile is not None else None
+    if not volume or volume < 1:
+        found["monthly_volume"] = "give the number of texts the office expects to send a month"
+    return found
