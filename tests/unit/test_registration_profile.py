@@ -27,7 +27,7 @@ def test_it_normalizes_good_values(field: str, value: str, stored: str) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("ein", "12-34567", "9-digit EIN"),
+        ("ein", "98-76", "9-digit EIN"),
         ("website", "riverside.example.com", "whole address"),
         ("privacy_policy_url", "https://localhost/privacy", "whole address"),
         ("contact_email", "grace at riverside", "not an email address"),
