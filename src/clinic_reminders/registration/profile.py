@@ -1,17 +1,23 @@
 """The business profile's rules: what each field must look like, and whether the whole is ready to submit.
 
-One home for them: the API and the configuration page validate each field with `check_field` as it is saved,
-`problems` tells `reminders setup twilio --register` and the doctor what is still missing. Messages never repeat
+One home for them: the API and the configuration page validate each field with `check_field` as it is saved
+(`save_profile` writes it), `problems` tells `reminders setup twilio --register` and the doctor what is still
+missing. Messages never repeat
 the value (an EIN is not a secret, but a contact's phone or email is personal data).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..models import BusinessProfile, BusinessType
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import audit
+from ..models import BusinessProfile, BusinessType, Office
 from ..phones import InvalidPhoneNumber, to_e164
 
 EIN = re.compile(r"^\d{2}-?\d{7}$")
@@ -153,3 +159,24 @@ def problems(profile: BusinessProfile | None) -> dict[str, str]:
     if not volume or volume < 1:
         found["monthly_volume"] = "give the number of texts the office expects to send a month"
     return found
+
+
+def profile_of(db: Session, office: Office) -> BusinessProfile:
+    """The office's profile, created empty on first use (the caller commits)."""
+    profile = db.scalar(select(BusinessProfile).where(BusinessProfile.office_id == office.id))
+    if profile is None:
+        profile = BusinessProfile(office_id=office.id)
+        db.add(profile)
+        db.flush()
+    return profile
+
+
+def save_profile(db: Session, office: Office, values: Mapping[str, Any], actor: str) -> BusinessProfile:
+    """Apply already-validated values (the API's schema runs `check_field`); audited with field names only."""
+    profile = profile_of(db, office)
+    changed = sorted(name for name, value in values.items() if getattr(profile, name) != value)
+    for name in changed:
+        setattr(profile, name, values[name])
+    if changed:
+        audit.record(db, office.id, actor, "update", "business_profile", profile.id, fields=changed)
+    return profile

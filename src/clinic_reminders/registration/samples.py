@@ -15,6 +15,8 @@ from ..messaging.compose import LANGUAGES, Language, ReminderContext, normalize_
 from ..messaging.reply_texts import ReplyKind, reply_text
 from ..models import AppointmentKind, BusinessProfile, Clinic, Office, Patient, Provider
 from ..phones import display
+from ..settings import Settings
+from ..telehealth.links import LINK_PATH, public_base, token_for
 
 USE_CASE = "ACCOUNT_NOTIFICATION"  # Twilio's use case for appointment reminders (check /Compliance/Usa2p/Usecases)
 MAX_SAMPLES = 5  # Twilio takes two to five samples of 20 to 1,024 characters
@@ -103,3 +105,8 @@ def campaign_texts(db: Session, office: Office, profile: BusinessProfile, link: 
         has_embedded_links=any("http" in sample for sample in samples),
         has_embedded_phone=bool(phone),
     )
+
+
+def example_link(db: Session, settings: Settings, office: Office) -> str:
+    """What a patient's link in a reminder looks like for this office (its length counts in the samples)."""
+    return public_base(db, settings, office.id) + LINK_PATH + token_for(settings.secret_key_value, 1)

@@ -5,7 +5,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from . import auth, clinics_pages, config_page, config_rules, dashboard, inbox, patients_pages, schedule, setup_page
+from . import (
+    auth,
+    clinics_pages,
+    config_page,
+    config_rules,
+    dashboard,
+    inbox,
+    patients_pages,
+    registration_page,
+    schedule,
+    setup_page,
+)
 from .rendering import STATIC_DIR
 
 ROUTERS = (
@@ -17,6 +28,7 @@ ROUTERS = (
     clinics_pages.router,
     config_page.router,
     config_rules.router,
+    registration_page.router,
     setup_page.router,
 )
 

@@ -4,7 +4,18 @@ from fastapi import APIRouter, Depends
 from fastapi.routing import APIRoute
 
 from ..deps import get_current_user
-from . import appointments, clinics, conversations, office, patients, providers, rules, setup, staff_users
+from . import (
+    appointments,
+    clinics,
+    conversations,
+    office,
+    patients,
+    providers,
+    registration,
+    rules,
+    setup,
+    staff_users,
+)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -14,5 +25,16 @@ def _operation_id(route: APIRoute) -> str:
 
 # Every route needs a signed-in user; routers add the admin check where it applies.
 router = APIRouter(dependencies=[Depends(get_current_user)])
-for _module in (clinics, providers, patients, appointments, office, staff_users, conversations, rules, setup):
+for _module in (
+    clinics,
+    providers,
+    patients,
+    appointments,
+    office,
+    registration,
+    staff_users,
+    conversations,
+    rules,
+    setup,
+):
     router.include_router(_module.router, generate_unique_id_function=_operation_id)

@@ -1,0 +1,84 @@
+"""Carrier registration (admins): the business profile that A2P 10DLC and toll-free verification submit, where
+each registration stands with what Twilio found wrong, and what the campaign registers (the office's own texts).
+
+Fields are validated by the same schema as `PATCH /api/office/registration` and saved by the same service
+(registration.profile.save_profile); every bad field is reported at once and nothing is saved until all are right.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from ...models import BusinessType, Office, StaffUser
+from ...registration.profile import LABELS, save_profile
+from ..api.registration import registration_read
+from ..api.schemas.registration import BusinessProfileUpdate
+from ..deps import DbDep, SettingsDep, audit_actor
+from .auth import AdminPage
+from .csrf import check_csrf
+from .forms import FieldErrors, form_fields, parse
+from .rendering import flash, render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
+
+FIELDS = tuple(BusinessProfileUpdate.model_fields)
+KIND_TITLES = {
+    "customer_profile": "Business profile (Trust Hub)",
+    "trust_product": "A2P messaging profile (Trust Hub)",
+    "brand": "A2P 10DLC brand",
+    "campaign": "A2P 10DLC campaign",
+    "tollfree": "Toll-free verification",
+    "carrier_block": "Blocked by carriers",
+}
+
+
+def _show(
+    request: Request,
+    db: Session,
+    office: Office,
+    user: StaffUser,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: FieldErrors | None = None,
+) -> Response:
+    read = registration_read(db, request.app.state.settings, office)
+    db.commit()  # the empty profile made on first visit
+    context = {
+        "title": "Carrier registration",
+        "section": "config",
+        "v": {**read.profile.model_dump(), **(values or {})},
+        "errors": errors or {},
+        "read": read,
+        "labels": LABELS,
+        "business_types": [(t.value, t.value) for t in BusinessType],
+        "kind_titles": KIND_TITLES,
+    }
+    return render(request, "registration.html", context, user=user, db=db, status_code=422 if errors else 200)
+
+
+@router.get("/config/registration", response_class=HTMLResponse)
+def registration_page(request: Request, db: DbDep, user: AdminPage) -> Response:
+    office = db.get(Office, user.office_id)
+    assert office is not None
+    return _show(request, db, office, user)
+
+
+@router.post("/config/registration", response_class=HTMLResponse)
+async def save_registration(request: Request, db: DbDep, settings: SettingsDep, user: AdminPage) -> Response:
+    office = db.get(Office, user.office_id)
+    assert office is not None
+    data = await form_fields(request)
+    values: dict[str, Any] = {name: data[name].strip() for name in FIELDS if name in data}
+    if values.get("monthly_volume") == "":
+        values.pop("monthly_volume")
+    body, errors = parse(BusinessProfileUpdate, values)
+    if body is None or errors:
+        return _show(request, db, office, user, values=values, errors=errors)
+    save_profile(db, office, body.model_dump(exclude_unset=True, exclude_none=True), audit_actor(user))
+    db.commit()
+    flash(request, "Business profile saved.")
+    return RedirectResponse("/config/registration", status_code=303)
