@@ -27,7 +27,7 @@ from clinic_reminders.models import (
     ReminderRule,
     ReminderStatus,
 )
-from tests.factories import make_clinic, make_office, make_patient
+from tests.factories import make_clinic, make_office, make_patient, register_office
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 from tests.integration.doctor_support import doctor
 from tests.integration.test_dispatch import NOW, book, messages_of, reminder_of, run_worker, worker_settings
@@ -39,6 +39,7 @@ ADMIN_PHONE = "+13035550199"
 @pytest.fixture
 def office(session: Session) -> Office:
     office = make_office(session)
+    register_office(session, office)  # the senders here are US local numbers: registered, or their texts wait
     session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", days_before=1, at_local_time=time(10)))
     session.flush()
     return office

@@ -28,7 +28,7 @@ from clinic_reminders.models import (
 )
 from clinic_reminders.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_clinic, make_office, make_patient
+from tests.factories import make_clinic, make_office, make_patient, register_office
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 
 # A fixed "now": noon in New York, where the test patients' (212) numbers are.
@@ -295,6 +295,7 @@ def test_a_configuration_error_waits_instead_of_failing(
     office: Office,
     clinic: Clinic,
 ) -> None:
+    register_office(session, office)  # a US local sender: registered, or its texts would wait for that
     appointment = book(session, clinic, make_patient(session, office))
     settings = worker_settings(database_url, simulator, twilio_phone_number="+12125550199")  # not the account's
     run_worker(settings, session_factory)

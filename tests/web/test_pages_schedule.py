@@ -144,3 +144,16 @@ def test_it_shows_nothing_of_another_office(
     assert pages.get(f"/schedule/changes?ids={theirs.id}&since=2000-01-01T00:00:00+00:00").json()["rows"] == {}
     session.expire_all()
     assert theirs.status == "scheduled"
+
+
+def test_a_text_held_for_carrier_registration_says_so_in_the_trail(
+    pages: PageClient, day: Day, session: Session
+) -> None:
+    appointment = day.appointments["planned"]
+    reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).first()
+    assert reminder is not None
+    reminder.reason = "texts wait for carrier registration: campaign in review since Nov 3"
+    session.commit()
+    row = row_of(pages.get(f"/schedule?day={day_query(day)}").text, appointment)
+    assert "step-waiting" in row and "Text waiting" in row
+    assert "texts wait for carrier registration: campaign in review since Nov 3" in row

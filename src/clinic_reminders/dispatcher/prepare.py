@@ -27,11 +27,13 @@ from ..models import (
     Patient,
     PatientPhone,
     PhoneKind,
+    Registration,
     Reminder,
     ReminderStatus,
     RuleCondition,
 )
 from ..planning import patient_zone, window_of
+from ..registration.senders import hold_reason
 from ..scheduling.timing import next_allowed, seconds_left_in_window
 from ..settings import Settings
 from ..telehealth.links import patient_links
@@ -42,6 +44,9 @@ from .pacing import Pacer, pace_key
 # Twilio keeps a queued message for at most 10 h; we ask for less when the quiet-hours window closes sooner.
 MAX_VALIDITY = 36_000
 MIN_VALIDITY = 60
+# How often a text held for carrier registration is looked at again (the registration watch also wakes held
+# texts at once when a registration is approved).
+REGISTRATION_RECHECK = timedelta(minutes=30)
 # Outbound statuses that mean "this patient was (or is being) contacted".
 CONTACTED = (
     MessageStatus.PENDING,
@@ -130,6 +135,7 @@ class Preparer:
         self.pacer = pacer
         self.now = now
         self._offices: dict[int, Office] = {}
+        self._registrations: dict[int, list[Registration]] = {}
         self._links: dict[int, str] = {}
         self._day_counts: Counter[int] = Counter()
         self._week_counts: Counter[int] = Counter()
@@ -180,6 +186,17 @@ class Preparer:
             assert office is not None
             self._offices[office_id] = office
         return self._offices[office_id]
+
+    def _text_hold(self, office_id: int, sender: str) -> str | None:
+        """Why carriers would block a text from `sender` now (registration/senders.py), or None."""
+        if office_id not in self._registrations:
+            self._registrations[office_id] = list(
+                self.db.scalars(select(Registration).where(Registration.office_id == office_id))
+            )
+        return hold_reason(sender, self._registrations[office_id])
+
+    def _sms_sender(self, reminder: Reminder) -> str | None:
+        return reminder.appointment.clinic.twilio_number or self.config.phone_number
 
     def _count_recent_contacts(self, patient_ids: set[int]) -> None:
         since = self.now - timedelta(days=7)
@@ -249,14 +266,14 @@ class Preparer:
             stop(ReminderStatus.SKIPPED, f"patient already had {office.max_reminders_per_week} reminders this week")
             return None
 
-        if reminder.channel == Channel.SMS:
-            sender = clinic.twilio_number or self.config.phone_number
-            callback = self.config.url("/twilio/status")
-        else:
-            sender = clinic.phone  # the clinic's own number as caller ID: it must be verified at Twilio
-            callback = self.config.url("/twilio/status")
+        # A call shows the clinic's own number as caller ID: it must be verified at Twilio.
+        sender = self._sms_sender(reminder) if reminder.channel == Channel.SMS else clinic.phone
+        callback = self.config.url("/twilio/status")
         if not sender:
             _defer(reminder, self.now + timedelta(minutes=15), "no sending number configured (TWILIO_PHONE_NUMBER)")
+            return None
+        if reminder.channel == Channel.SMS and (held := self._text_hold(reminder.office_id, sender)):
+            _defer(reminder, self.now + REGISTRATION_RECHECK, held)  # never into a known block; nothing is lost
             return None
 
         if pending is None:
@@ -301,7 +318,9 @@ class Preparer:
                 )
                 .limit(1)
             )
-            if has_mobile and sms_failed is None and appointment.patient.can_receive(Channel.SMS):
+            sender = self._sms_sender(reminder)
+            texts_held = sender is not None and self._text_hold(reminder.office_id, sender) is not None
+            if has_mobile and sms_failed is None and appointment.patient.can_receive(Channel.SMS) and not texts_held:
                 return "the patient can be reached by text"
         return None
 

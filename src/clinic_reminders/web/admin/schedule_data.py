@@ -31,6 +31,7 @@ from ...models import (
     ReminderStatus,
     utcnow,
 )
+from ...registration.senders import WAITING_FOR_REGISTRATION
 from ..api.appointment_filters import date_range
 from ..api.patients import patient_search
 
@@ -152,7 +153,7 @@ def status_counts(db: Session, office_id: int, clinics: Sequence[Clinic], f: Fil
 class Step:
     """One line of an appointment's reminder trail."""
 
-    kind: str  # planned, sending, sent, delivered, failed, skipped, answered
+    kind: str  # planned, waiting (for carrier registration), sending, sent, delivered, failed, skipped, answered
     label: str
     at: datetime | None
     detail: str = ""  # why: an error, a reason for skipping (shown)
@@ -196,6 +197,8 @@ def _reminder_step(reminder: Reminder, rule_name: str, sent: Message | None) -> 
     status = reminder.status
     if status == ReminderStatus.SENT and sent is not None:
         return _message_step(sent, rule_name)
+    if status == ReminderStatus.PLANNED and (reminder.reason or "").startswith(WAITING_FOR_REGISTRATION):
+        return Step("waiting", f"{noun} waiting", reminder.due_at, reminder.reason or "", rule_name)
     if status == ReminderStatus.PLANNED:
         return Step("planned", f"{noun} planned", reminder.due_at, rule=rule_name)
     if status in (ReminderStatus.SENDING, ReminderStatus.SENT):

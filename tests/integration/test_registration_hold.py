@@ -1,0 +1,144 @@
+"""Texts from a sender carriers would block wait, with a reason staff can read; calls go out instead where the
+office's rules allow; once registration is approved the waiting texts go out, once."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from clinic_reminders.models import (
+    Clinic,
+    Message,
+    Office,
+    RegistrationKind,
+    RegistrationState,
+    ReminderRule,
+    ReminderStatus,
+    RuleCondition,
+)
+from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
+from tests.factories import make_clinic, make_office, make_patient, make_registration, register_office
+from tests.fixtures.simulator import SECOND_NUMBER, SimulatorClient
+from tests.integration.test_dispatch import NOW, book, reminder_of, run_worker, worker_settings
+
+LOCAL_SENDER = SECOND_NUMBER  # a US local (10DLC) number of the simulated account
+
+
+@pytest.fixture
+def office(session: Session) -> Office:
+    office = make_office(session)
+    session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", days_before=1, at_local_time=time(10)))
+    session.flush()
+    return office
+
+
+@pytest.fixture
+def clinic(session: Session, office: Office) -> Clinic:
+    # The clinic's own number shows on calls: one the account owns needs no caller-ID verification.
+    return make_clinic(session, office, name="Riverside Family Medicine", phone=LOCAL_SENDER)
+
+
+def test_it_holds_texts_until_the_campaign_is_approved_and_then_sends_them_once(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    simulator: SimulatorClient,
+    office: Office,
+    clinic: Clinic,
+) -> None:
+    patient = make_patient(session, office)
+    appointment = book(session, clinic, patient)
+    make_registration(session, office, RegistrationKind.BRAND, RegistrationState.APPROVED)
+    campaign = make_registration(
+        session, office, RegistrationKind.CAMPAIGN, RegistrationState.PENDING, submitted_at=NOW - timedelta(days=2)
+    )
+    session.commit()
+    settings = worker_settings(database_url, simulator, twilio_phone_number=LOCAL_SENDER)
+
+    run_worker(settings, session_factory)
+    assert simulator.messages(to=patient.phones[0].number) == []
+    waiting = reminder_of(session, appointment)
+    assert waiting.status == ReminderStatus.PLANNED and waiting.due_at > NOW
+    assert waiting.reason == f"{WAITING_FOR_REGISTRATION}: campaign in review since Jun 10"
+    assert session.query(Message).filter_by(appointment_id=appointment.id).count() == 0  # nothing half-sent
+
+    campaign.state = RegistrationState.APPROVED
+    session.commit()
+    later = waiting.due_at
+    run_worker(settings, session_factory, clock=lambda: later)
+    run_worker(settings, session_factory, clock=lambda: later)
+    sent = simulator.messages(to=patient.phones[0].number)
+    assert len(sent) == 1 and sent[0]["from"] == LOCAL_SENDER
+    assert reminder_of(session, appointment).status == ReminderStatus.SENT
+
+
+def test_a_held_text_whose_appointment_passes_is_marked_missed(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    simulator: SimulatorClient,
+    office: Office,
+    clinic: Clinic,
+) -> None:
+    patient = make_patient(session, office)
+    appointment = book(session, clinic, patient, starts_at=NOW + timedelta(minutes=20))
+    settings = worker_settings(database_url, simulator, twilio_phone_number=LOCAL_SENDER)
+    run_worker(settings, session_factory)
+    assert reminder_of(session, appointment).reason == f"{WAITING_FOR_REGISTRATION}: brand not submitted yet"
+    run_worker(settings, session_factory, clock=lambda: NOW + timedelta(hours=1))
+    assert reminder_of(session, appointment).status == ReminderStatus.MISSED
+    assert simulator.messages(to=patient.phones[0].number) == []
+
+
+@pytest.mark.parametrize("registered", [False, True])
+def test_the_call_for_patients_who_cannot_get_texts_goes_out_while_texts_wait(
+    registered: bool,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    simulator: SimulatorClient,
+    office: Office,
+    clinic: Clinic,
+) -> None:
+    session.add(
+        ReminderRule(
+            office_id=office.id,
+            name="Call",
+            channel="voice",
+            days_before=1,
+            at_local_time=time(11),
+            condition=RuleCondition.UNANSWERED_AND_NO_SMS,
+        )
+    )
+    if registered:
+        register_office(session, office)
+    patient = make_patient(session, office)
+    session.flush()
+    book(session, clinic, patient)
+    settings = worker_settings(
+        database_url, simulator, twilio_phone_number=LOCAL_SENDER, public_url="https://clinic.example.com"
+    )
+    run_worker(settings, session_factory)
+    calls = [c for c in simulator.calls() if c["to"] == patient.phones[0].number]
+    texts = simulator.messages(to=patient.phones[0].number)
+    if registered:  # the text went out: the call waits for an answer, as the rule says
+        assert (len(texts), calls) == (1, [])
+    else:
+        assert (texts, len(calls)) == ([], 1)
+        assert calls[0]["from"] == clinic.phone
+
+
+def test_test_numbers_and_voice_never_wait(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    simulator: SimulatorClient,
+    office: Office,
+    clinic: Clinic,
+) -> None:
+    patient = make_patient(session, office)
+    book(session, clinic, patient)
+    run_worker(worker_settings(database_url, simulator), session_factory)  # from Twilio's test number
+    assert len(simulator.messages(to=patient.phones[0].number)) == 1
