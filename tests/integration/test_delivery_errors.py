@@ -27,6 +27,7 @@ from clinic_reminders.models import (
     ReminderRule,
     ReminderStatus,
 )
+from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
 from tests.factories import make_clinic, make_office, make_patient, register_office
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 from tests.integration.doctor_support import doctor
@@ -274,7 +275,7 @@ def test_carrier_filtering_ends_the_reminder_warns_in_the_doctor_and_is_logged_w
         (30034, "not registered for A2P 10DLC", "register the brand and a campaign"),
     ],
 )
-def test_an_unregistered_sender_fails_the_reminder_and_the_doctor(
+def test_an_unregistered_sender_holds_the_reminder_and_fails_the_doctor(
     session: Session,
     session_factory: sessionmaker[Session],
     database_url: str,
@@ -291,9 +292,10 @@ def test_an_unregistered_sender_fails_the_reminder_and_the_doctor(
     [message] = messages_of(session, appointment)
     callback(session_factory, message, "failed", code, NOW + timedelta(minutes=1))
     reminder = reminder_of(session, appointment)
-    assert reminder.status == ReminderStatus.FAILED  # accepted and billed: not sent again until registered
+    assert reminder.status == ReminderStatus.PLANNED  # it waits with the sender's other texts: nothing is lost
+    assert (reminder.reason or "").startswith(WAITING_FOR_REGISTRATION)
     run_worker(settings, session_factory, clock=lambda: NOW + timedelta(hours=3))
-    assert len(simulator.messages()) == 1
+    assert len(simulator.messages()) == 1  # but never into the same block again
     check(doctor(settings, session_factory, CHECK_ID), Status.FAILED, f"({code} ×1)", meaning, fix=fix)
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from clinic_reminders.conversations import delivery
 from clinic_reminders.models import (
     Clinic,
     Message,
     Office,
+    Registration,
     RegistrationKind,
     RegistrationState,
     ReminderRule,
@@ -142,3 +145,44 @@ def test_test_numbers_and_voice_never_wait(
     book(session, clinic, patient)
     run_worker(worker_settings(database_url, simulator), session_factory)  # from Twilio's test number
     assert len(simulator.messages(to=patient.phones[0].number)) == 1
+
+
+def test_a_sender_carriers_refuse_is_marked_and_its_texts_wait_not_lost(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    simulator: SimulatorClient,
+    office: Office,
+    clinic: Clinic,
+) -> None:
+    register_office(session, office)  # we think the number may text; carriers disagree
+    first = make_patient(session, office)
+    refused = book(session, clinic, first)
+    settings = worker_settings(database_url, simulator, twilio_phone_number=LOCAL_SENDER)
+    run_worker(settings, session_factory)
+    [sent] = simulator.messages(to=first.phones[0].number)
+
+    with session_factory.begin() as db:  # the status callback Twilio sends, as /twilio/status hands it over
+        params = {"MessageSid": sent["sid"], "MessageStatus": "undelivered", "ErrorCode": "30034"}
+        delivery.handle(db, params, NOW + timedelta(minutes=1))
+    mark = session.scalars(select(Registration).where(Registration.kind == RegistrationKind.CARRIER_BLOCK)).one()
+    assert (mark.subject, mark.state, mark.problems[0]["code"]) == (LOCAL_SENDER, RegistrationState.FAILED, 30034)
+    again = reminder_of(session, refused)
+    assert again.status == ReminderStatus.PLANNED and again.reason is not None
+    assert again.reason.startswith(WAITING_FOR_REGISTRATION)
+
+    second = make_patient(session, office)
+    other = book(session, clinic, second, due=NOW + timedelta(minutes=1))
+    run_worker(settings, session_factory, clock=lambda: NOW + timedelta(minutes=2))
+    assert len(simulator.messages(to=first.phones[0].number)) == 1  # not sent into the block again
+    assert simulator.messages(to=second.phones[0].number) == []
+    held = reminder_of(session, other).reason
+    assert (
+        held == f"{WAITING_FOR_REGISTRATION}: carriers refused texts from (415) 555-0100 on Jun 12 (Twilio error 30034)"
+    )
+
+    mark.state = RegistrationState.APPROVED  # lifted, e.g. by `reminders setup twilio`
+    session.commit()
+    run_worker(settings, session_factory, clock=lambda: NOW + timedelta(hours=1))
+    assert len(simulator.messages(to=first.phones[0].number)) == 2  # the refused reminder, once more
+    assert len(simulator.messages(to=second.phones[0].number)) == 1

@@ -18,7 +18,19 @@ from .. import audit
 from ..accounts import the_office
 from ..gateways import ErrorAction, TwilioError, error_for_code
 from ..messaging.delivery import advances
-from ..models import Channel, DeliveryEvent, Message, Patient, PatientPhone, PhoneKind, Reminder, ReminderStatus
+from ..models import (
+    Channel,
+    DeliveryEvent,
+    Direction,
+    Message,
+    Patient,
+    PatientPhone,
+    PhoneKind,
+    Reminder,
+    ReminderStatus,
+)
+from ..registration.carrier_blocks import REGISTRATION_BLOCKS, mark_blocked
+from ..registration.senders import WAITING_FOR_REGISTRATION
 from . import consent
 
 log = logging.getLogger(__name__)
@@ -92,14 +104,19 @@ def apply(db: Session, message: Message, event: DeliveryEvent, now: datetime) ->
 def _retry_reminder(db: Session, message: Message, error: TwilioError, now: datetime) -> None:
     """A handset unreachable for now (30003) gets one more try later, once: not when an earlier message of the
     same reminder already failed with that code (`attempts` would also count the dispatcher's own retries after
-    a 429 or a 5xx). Other failures end the reminder: after a carrier's verdict (30007, 30032, 30034) a message
-    was accepted and billed, so it is not sent again; the doctor and the admins' alert say what to fix."""
+    a 429 or a 5xx). A sender carriers do not take (30032, 30034) says nothing about the patient: the reminder
+    waits with the sender's other texts until its registration is put right. Other failures end the reminder:
+    after a carrier's verdict on the text itself (30007) it is not sent again; the doctor and the admins' alert
+    say what to fix."""
     if message.reminder_id is None:
         return
     reminder = db.get(Reminder, message.reminder_id)
     if reminder is None or reminder.status != ReminderStatus.SENT:
         return
-    if error.is_transient and not _failed_before_with(db, message, error.code):
+    if error.code in REGISTRATION_BLOCKS:
+        reminder.status, reminder.due_at = ReminderStatus.PLANNED, now
+        reminder.reason = f"{WAITING_FOR_REGISTRATION}: carriers refused the text ({error.reason})"
+    elif error.is_transient and not _failed_before_with(db, message, error.code):
         reminder.status = ReminderStatus.PLANNED
         reminder.due_at = now + timedelta(seconds=error.retry_after or 3600)
         reminder.reason = f"retrying: {error.reason}"
@@ -120,9 +137,12 @@ def act_on_error(db: Session, message: Message, error: TwilioError, now: datetim
     """What an error teaches about the patient's number: opted out, a landline, not a number, or a region the
     account may not reach (permanent for that number: later reminders skip it). Carrier filtering and sender
     registration (ALERT_STAFF) concern the office, not the patient: they are logged by code and message id, and
-    reach staff through the doctor's check `twilio.delivery_errors` and the admins' alert (doctor/alerts.py)."""
+    reach staff through the doctor's check `twilio.delivery_errors` and the admins' alert (doctor/alerts.py); a
+    sender carriers refused for its registration is marked, so that its later texts wait."""
     if error.action == ErrorAction.ALERT_STAFF:
         log.warning("message %s: %s", message.id, error)  # the reason comes from our table: no patient data
+    if error.code in REGISTRATION_BLOCKS and message.direction == Direction.OUTBOUND:
+        mark_blocked(db, message.office_id, message.from_number, error.code, error.reason, now)
     patient = db.get(Patient, message.patient_id) if message.patient_id else None
     if patient is None:
         return

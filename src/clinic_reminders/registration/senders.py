@@ -60,14 +60,14 @@ def _described(what: str, registration: Registration | None) -> str | None:
 
 def hold_reason(sender: str, registrations: Iterable[Registration]) -> str | None:
     """Why texts from `sender` must wait (the whole reason, WAITING_FOR_REGISTRATION first), or None to send."""
-    kind = sender_kind(sender)
-    if kind is SenderKind.EXEMPT:
-        return None
     found = {(r.kind, r.subject): r for r in registrations}
     block = found.get((RegistrationKind.CARRIER_BLOCK, sender))
-    if block is not None and block.state == RegistrationState.FAILED:
+    kind = sender_kind(sender)
+    if block is not None and block.state == RegistrationState.FAILED:  # whatever we believed of the number
         codes = ", ".join(str(p["code"]) for p in block.problems if p.get("code")) or "30034"
         why = f"carriers refused texts from {display(sender)} on {_day(block)} (Twilio error {codes})"
+    elif kind is SenderKind.EXEMPT:
+        return None
     elif kind is SenderKind.TOLL_FREE:
         why = _described("toll-free verification", found.get((RegistrationKind.TOLLFREE, sender))) or ""
     else:
