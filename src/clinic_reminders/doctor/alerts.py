@@ -34,6 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..effective import AlertConfig, alert_config
 from ..gateways import TwilioError
+from ..registration import holds
+from ..registration.senders import WAITING_FOR_REGISTRATION
 from ..settings import Settings
 from . import deliveries
 from .certs import EXPIRY_WARNING, fetch_chain, load_pem_chain
@@ -48,7 +50,7 @@ REPEAT_ALERT = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Banner:
-    id: str  # balance.low, balance.empty, certificate.expiring, certificate.expired, delivery.setup, delivery.filtered
+    id: str  # balance.low/empty, certificate.expiring/expired, registration.waiting, delivery.setup/filtered
     level: str  # warning | danger
     text: str
 
@@ -139,8 +141,30 @@ def delivery_banners(ctx: DoctorContext) -> list[Banner]:
     return banners
 
 
+def registration_banner(ctx: DoctorContext) -> Banner | None:
+    """Texts held for carrier registration: how many, and why (the commonest reason)."""
+    if ctx.sessions is None or ctx.office.id is None:
+        return None
+    try:
+        with ctx.sessions() as db:
+            reasons = holds.waiting(db, ctx.office.id)
+    except SQLAlchemyError as exc:
+        log.info("registration watch: %s", type(exc).__name__)
+        return None
+    if not reasons:
+        return None
+    count = sum(reasons.values())
+    why = reasons.most_common(1)[0][0].removeprefix(WAITING_FOR_REGISTRATION).lstrip(": ")
+    return Banner(
+        "registration.waiting",
+        "warning",
+        f"{count} reminder text(s) wait for carrier registration ({why}); calls still go out. "
+        "The configuration's carrier registration page says what is missing.",
+    )
+
+
 def evaluate(ctx: DoctorContext) -> list[Banner]:
-    found = [b for b in (balance_banner(ctx), certificate_banner(ctx)) if b is not None]
+    found = [b for b in (balance_banner(ctx), certificate_banner(ctx), registration_banner(ctx)) if b is not None]
     return found + delivery_banners(ctx)
 
 
