@@ -4,9 +4,11 @@ The secondary customer profile policy's SID, name and requirements are those pri
 resource docs; the A2P trust product policy's SID and end-user type are those of Twilio's ISV onboarding guide
 (its attribute list here is `company_type`, with the stock fields a public company adds, and
 `brand_contact_email`). The primary profile policy SID is the one ISV code in public use sends; Twilio's docs
-do not print it. Evaluation results follow the shape of Twilio's evaluation examples, with their codes: 22214
-an end-user missing, 22215 a field missing on it, 22216 a document or profile missing, 22217 a field missing
-on a document.
+do not print it. A secondary profile's primary profile must be approved already (the ISV guide's prerequisite);
+a trust product's customer profile need only be assigned (the guide builds the trust product right after
+submitting the profile). Evaluation results follow the shape of Twilio's evaluation examples, with their
+codes: 22214 an end-user missing, 22215 a field missing on it, 22216 a document or profile missing, 22217 a
+field missing on a document.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Requirement:
     fields: tuple[str, ...] = ()
     required_fields: tuple[str, ...] = ()
     optional: bool = False
+    approved: bool = False  # a supporting bundle that must already be twilio-approved
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ POLICIES: dict[str, Policy] = {
                     "primary_customer_profile",
                     "Primary Customer Profile Bundle",
                     "primary_customer_profile_type_business",
+                    approved=True,
                 ),
             ),
         ),
@@ -216,7 +220,11 @@ def _find(
                 return document.attributes
         else:
             profile = store.profile_anywhere(sid)
-            if profile is not None and _is(profile, requirement.type) and profile.approved:
+            if (
+                profile is not None
+                and _is(profile, requirement.type)
+                and (profile.approved or not requirement.approved)
+            ):
                 return {}
     return None
 
