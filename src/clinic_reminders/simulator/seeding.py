@@ -54,6 +54,17 @@ CAMPAIGN_DETAILS: dict[str, Any] = {
     "terms_and_conditions_url": None,
 }
 
+TOLLFREE_DETAILS: dict[str, Any] = {
+    "business_website": "https://clinic.example",
+    "notification_email": "compliance@clinic.example",
+    "use_case_categories": ["ACCOUNT_NOTIFICATIONS"],
+    "use_case_summary": CAMPAIGN_DETAILS["description"],
+    "production_message_sample": CAMPAIGN_DETAILS["message_samples"][0],
+    "opt_in_image_urls": ["https://clinic.example/text-reminders-consent.png"],
+    "opt_in_type": "VERBAL",
+    "message_volume": "1,000",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class RegistrationSids:
@@ -154,7 +165,7 @@ def seed(registry: Registry, account: Account, config: AccountConfig) -> None:
                 tollfree_phone_number_sid=number.sid,
                 tollfree_phone_number=number.phone_number,
                 customer_profile_sid=profile.sid,
-                details={"business_name": account.friendly_name, "use_case_categories": ["ACCOUNT_NOTIFICATIONS"]},
+                details={**TOLLFREE_DETAILS, "business_name": account.friendly_name},
             )
             registry.tollfree[verification.sid] = verification
 
