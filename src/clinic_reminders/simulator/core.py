@@ -116,7 +116,7 @@ class Simulator:
         self.store.messages[message.sid] = message
         failure = DELIVERY_FAILURES.get(to)
         if failure is None:
-            blocked = carrier_block(self.registry.of(account.sid), account.number(from_), from_, to)
+            blocked = carrier_block(self.registry.of(account.sid), account, from_, to)
             failure = None if blocked is None else (blocked, "undelivered")
         if status_callback:
             self.spawn(run_message_lifecycle(self, account, message, failure))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .magic import is_test_number
 from .registry import MessagingService, Registry, is_toll_free
 from .rest import ApiError
-from .state import Account, Number
+from .state import Account
 
 UNREGISTERED_10DLC = 30034
 UNVERIFIED_TOLL_FREE = 30032
@@ -47,10 +47,11 @@ def service_sender(
     return service, chosen.phone_number
 
 
-def carrier_block(registry: Registry, number: Number | None, from_: str, to: str) -> int | None:
+def carrier_block(registry: Registry, account: Account, from_: str, to: str) -> int | None:
     """The error code carriers answer a text from `from_` to `to` with, or None if it goes through."""
     if is_test_number(from_) or not (from_.startswith("+1") and to.startswith("+1")):
         return None
+    number = account.number(from_)
     if number is None or number.registered:
         return None
     if is_toll_free(from_):
