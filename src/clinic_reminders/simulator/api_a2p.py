@@ -65,7 +65,7 @@ TOLLFREE_REQUIRED = [
     ),
     Param("MessageVolume"),
 ]
-TOLLFREE_DETAILS = [
+TOLLFREE_PARAMS = [
     *TOLLFREE_REQUIRED,
     *text(
         "BusinessStreetAddress",
@@ -165,7 +165,7 @@ def resubmit_brand(sim: Simulator, req: RestRequest) -> Result:
 @route(ROUTES, "POST", VERIFICATIONS, account_in_path=False)
 def create_verification(sim: Simulator, req: RestRequest) -> Result:
     references = text("TollfreePhoneNumberSid", "CustomerProfileSid", "ExternalReferenceId")
-    details = read(req, [*TOLLFREE_DETAILS, *references])
+    details = read(req, [*TOLLFREE_PARAMS, *references])
     require(details, [*TOLLFREE_REQUIRED, *text("TollfreePhoneNumberSid")])
     number = req.account.numbers.get(details.pop("tollfree_phone_number_sid"))
     if number is None or not is_toll_free(number.phone_number):
@@ -218,7 +218,7 @@ def edit_verification(sim: Simulator, req: RestRequest) -> Result:
         raise ApiError(30824)
     if not verification.editable:
         raise ApiError(20001, message=f"This verification ({verification.status}) does not allow edits")
-    verification.details.update(read(req, TOLLFREE_DETAILS))
+    verification.details.update(read(req, TOLLFREE_PARAMS))
     verification.date_updated = now()
     reviews.submit(sim, verification)
     return 202, tollfree_json(verification, req.base_url)

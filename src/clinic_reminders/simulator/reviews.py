@@ -45,6 +45,8 @@ def _start(registration: Registration, revision: int) -> None:
 def _conclude(sim: Simulator, registration: Registration, revision: int) -> None:
     if registration.revision != revision or not registration.under_review:
         return  # decided meanwhile (inspection API) or resubmitted
+    if sim.registry.find(registration.sid) is not registration:
+        return  # deleted, or forgotten by a reset
     if _waits(sim, registration):
         asyncio.get_running_loop().call_later(sim.config.review_delay_s, _conclude, sim, registration, revision)
         return

@@ -31,7 +31,7 @@ from .registry import (
 )
 from .state import Account
 
-CAMPAIGN_DETAILS: dict[str, Any] = {
+SEEDED_CAMPAIGN: dict[str, Any] = {
     "description": "Appointment reminders and confirmations for patients of the office's clinics.",
     "message_samples": [
         "Reminder: your visit at Riverside Clinic is tomorrow at 9:00. Reply 1 to confirm, 2 to cancel.",
@@ -54,12 +54,12 @@ CAMPAIGN_DETAILS: dict[str, Any] = {
     "terms_and_conditions_url": None,
 }
 
-TOLLFREE_DETAILS: dict[str, Any] = {
+SEEDED_VERIFICATION: dict[str, Any] = {
     "business_website": "https://clinic.example",
     "notification_email": "compliance@clinic.example",
     "use_case_categories": ["ACCOUNT_NOTIFICATIONS"],
-    "use_case_summary": CAMPAIGN_DETAILS["description"],
-    "production_message_sample": CAMPAIGN_DETAILS["message_samples"][0],
+    "use_case_summary": SEEDED_CAMPAIGN["description"],
+    "production_message_sample": SEEDED_CAMPAIGN["message_samples"][0],
     "opt_in_image_urls": ["https://clinic.example/text-reminders-consent.png"],
     "opt_in_type": "VERBAL",
     "message_volume": "1,000",
@@ -165,7 +165,7 @@ def seed(registry: Registry, account: Account, config: AccountConfig) -> None:
                 tollfree_phone_number_sid=number.sid,
                 tollfree_phone_number=number.phone_number,
                 customer_profile_sid=profile.sid,
-                details={**TOLLFREE_DETAILS, "business_name": account.friendly_name},
+                details={**SEEDED_VERIFICATION, "business_name": account.friendly_name},
             )
             registry.tollfree[verification.sid] = verification
 
@@ -190,7 +190,7 @@ def _service_and_campaign(registry: Registry, account: Account, config: AccountC
         status="VERIFIED",
         messaging_service_sid=service.sid,
         brand_registration_sid=sids.brand_sid,
-        details=dict(CAMPAIGN_DETAILS),
+        details=dict(SEEDED_CAMPAIGN),
         campaign_id=stable_sid("C", account.sid, "campaign")[:7].upper(),
     )
     registry.campaigns[campaign.sid] = campaign

@@ -23,7 +23,7 @@ SERVICE_LINKS = (
 LINK_PATHS = {"us_app_to_person": "Compliance/Usa2p", "us_app_to_person_usecases": "Compliance/Usa2p/Usecases"}
 
 # Every field of a toll-free verification that holds what was submitted, in the resource's order.
-TOLLFREE_DETAILS = (
+TOLLFREE_FIELDS = (
     "business_name",
     "business_street_address",
     "business_street_address2",
@@ -59,7 +59,7 @@ TOLLFREE_DETAILS = (
     "vetting_id",
     "vetting_provider",
 )
-CAMPAIGN_DETAILS = (
+CAMPAIGN_FIELDS = (
     "description",
     "message_samples",
     "us_app_to_person_usecase",
@@ -159,7 +159,7 @@ def campaign_json(c: Campaign, base_url: str) -> dict[str, Any]:
         "account_sid": c.account_sid,
         "brand_registration_sid": c.brand_registration_sid,
         "messaging_service_sid": c.messaging_service_sid,
-        **{name: c.details.get(name) for name in CAMPAIGN_DETAILS},
+        **{name: c.details.get(name) for name in CAMPAIGN_FIELDS},
         "campaign_status": c.status,
         "campaign_id": c.campaign_id,
         "is_externally_registered": False,
@@ -182,7 +182,7 @@ def tollfree_json(v: TollfreeVerification, base_url: str) -> dict[str, Any]:
         "date_created": iso(v.date_created),
         "date_updated": iso(v.date_updated),
         "regulated_item_sid": None,
-        **{name: v.details.get(name) for name in TOLLFREE_DETAILS},
+        **{name: v.details.get(name) for name in TOLLFREE_FIELDS},
         "tollfree_phone_number_sid": v.tollfree_phone_number_sid,
         "tollfree_phone_number": v.tollfree_phone_number,
         "status": v.status,
