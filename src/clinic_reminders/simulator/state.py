@@ -37,6 +37,7 @@ class Number:
     voice_method: str
     sms: bool = True
     voice: bool = True
+    registered: bool = False  # registered with carriers outside the simulator's view (NumberConfig.registered)
     date_created: datetime = field(default_factory=now)
     date_updated: datetime = field(default_factory=now)
 
@@ -100,6 +101,7 @@ class Message:
     num_media: int = 0
     status_callback: str | None = None
     validity_period: int | None = None
+    messaging_service_sid: str | None = None
     error_code: int | None = None
     error_message: str | None = None
     callbacks: list[dict[str, Any]] = field(default_factory=list)  # what each status callback got back
@@ -295,6 +297,7 @@ def make_number(account_sid: str, config: NumberConfig) -> Number:
         voice_method=config.voice_method.upper(),
         sms=config.sms,
         voice=config.voice,
+        registered=config.registered,
     )
 
 
