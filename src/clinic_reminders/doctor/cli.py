@@ -20,8 +20,9 @@ from ..gateways import AvailableNumber, TwilioGateway
 from ..settings import Settings, SettingsError
 from .checks import Status
 from .context import DoctorContext
-from .provision import Provisioner, Step
+from .provision import Provisioner
 from .runner import Report, run_doctor
+from .steps import Step
 from .tls import TEST_LABEL, write_self_signed
 
 STYLES = {

@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field, SecretStr
 from ... import audit
 from ...doctor.alerts import current_banners
 from ...doctor.context import DoctorContext
-from ...doctor.provision import Provisioner, Step, listed
+from ...doctor.provision import Provisioner, listed
 from ...doctor.runner import run_doctor
+from ...doctor.steps import Step
 from ...effective import twilio_config
 from ...gateways import TwilioError, TwilioGateway
 from ...models import Office
