@@ -53,7 +53,9 @@ class Registering(BaseModel):
 class SetupRun(NumberChoice, Registering):
     account_sid: str | None = Field(default=None, pattern=r"^AC[0-9a-fA-F]{32}$")
     auth_token: SecretStr | None = None
-    register: bool = Field(default=False, description="Also register for US texting from the business profile.")
+    carrier_registration: bool = Field(
+        default=False, description="Also register for US texting from the business profile (as --register)."
+    )
 
 
 def _provisioner(
@@ -209,11 +211,11 @@ def setup_api_key(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any
 
 @router.post("/twilio/run")
 def setup_run(request: Request, user: AdminUser, db: DbDep, settings: SettingsDep, body: SetupRun) -> dict[str, Any]:
-    """Every step in order (as `reminders setup twilio --yes`, with `register` as `--register`), then the doctor's
+    """Every step in order (as `reminders setup twilio --yes`, `carrier_registration` as `--register`), then the doctor's
     report."""
     provisioner = _provisioner(request, user, db, body)
     steps = _twilio_call(lambda: provisioner.run(choice=body.phone_number, area_code=body.area_code, city=body.city))
-    if body.register and steps[0].status != "failed":
+    if body.carrier_registration and steps[0].status != "failed":
         steps += _registrar(request, user, db, body).run()
     results = [_done(db, user, step) for step in steps]
     ctx = DoctorContext(settings, request.app.state.sessions, office_id=user.office_id)
