@@ -167,6 +167,8 @@ class Provisioner:
                 voice_method="POST" if confirm else None,
             )
         except TwilioError as exc:
+            if exc.is_transient:
+                raise  # reported with its code and the hint to run again
             return Step("number", "failed", f"Twilio did not sell {wanted}: {exc.reason}")
         self._save_number(bought.phone_number)
         return Step(
@@ -219,6 +221,8 @@ class Provisioner:
             except TwilioError as exc:
                 if exc.code == ALREADY_VERIFIED:
                     continue
+                if exc.is_transient:
+                    raise
                 return Step("caller_ids", "failed", f"Twilio could not call {name}'s phone: {exc.reason}")
             started.append({"clinic": name, "phone_number": phone, "validation_code": request.validation_code})
         if not started:
