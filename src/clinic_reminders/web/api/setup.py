@@ -211,8 +211,8 @@ def setup_api_key(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any
 
 @router.post("/twilio/run")
 def setup_run(request: Request, user: AdminUser, db: DbDep, settings: SettingsDep, body: SetupRun) -> dict[str, Any]:
-    """Every step in order (as `reminders setup twilio --yes`, `carrier_registration` as `--register`), then the doctor's
-    report."""
+    """Every step in order (as `reminders setup twilio --yes`; `carrier_registration` as `--register`), then the
+    doctor's report."""
     provisioner = _provisioner(request, user, db, body)
     steps = _twilio_call(lambda: provisioner.run(choice=body.phone_number, area_code=body.area_code, city=body.city))
     if body.carrier_registration and steps[0].status != "failed":
