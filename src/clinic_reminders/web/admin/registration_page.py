@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from ...models import BusinessType, Office, StaffUser
+from ...models import BusinessType, JobPosition, Office, OptInType, StaffUser
 from ...registration.profile import LABELS, save_profile
 from ..api.registration import registration_read
 from ..api.schemas.registration import BusinessProfileUpdate
@@ -55,6 +55,8 @@ def _show(
         "read": read,
         "labels": LABELS,
         "business_types": [(t.value, t.value) for t in BusinessType],
+        "job_positions": [(p.value, p.value) for p in JobPosition],
+        "opt_in_types": [(t.value, t.value.replace("_", " ").capitalize()) for t in OptInType],
         "kind_titles": KIND_TITLES,
     }
     return render(request, "registration.html", context, user=user, db=db, status_code=422 if errors else 200)
