@@ -4,7 +4,6 @@ nothing (no second number), and the same provisioning through Prism on Twilio's 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,12 @@ from clinic_reminders.crypto import SecretBox
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.doctor import Status
 from clinic_reminders.doctor.provision import Provisioner
-from clinic_reminders.doctor.tls import Issued, make_certificate, make_key
 from clinic_reminders.gateways import TwilioError, TwilioGateway
 from clinic_reminders.migrations import upgrade
 from clinic_reminders.models import Office
 from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import AccountConfig, SimulatorConfig
-from tests.conftest import TEST_SECRET_KEY, postgres_schema
+from tests.conftest import TEST_SECRET_KEY
 from tests.fixtures.prism import ACCOUNT_SID, assert_accepted
 from tests.fixtures.registration_fake import State
 from tests.fixtures.simulator import SimulatorClient
@@ -32,32 +30,6 @@ from tests.integration.doctor_support import SID, TOKEN, doctor, make_office_wit
 from tests.integration.test_conformance import last_response
 
 CODE = re.compile(r"at (\+\d+): answer and type (\d{6})")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'setup.db'}"
-        upgrade(url)
-        yield url
-        return
-    with postgres_schema() as url:
-        upgrade(url)
-        yield url
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A private CA (trusted by the simulator and the doctor in this test) and a full chain for 127.0.0.1."""
-    root = make_certificate([], key=make_key("ec"), is_ca=True, common_name="Setup Test Root", days=3650)
-    intermediate = make_certificate([], key=make_key("ec"), issuer=root, is_ca=True, common_name="Setup Test CA")
-    leaf: Issued = make_certificate(["127.0.0.1"], key=make_key("ec"), issuer=intermediate, common_name="127.0.0.1")
-    folder = tmp_path_factory.mktemp("pki")
-    files = {"root": folder / "root.pem", "cert": folder / "fullchain.pem", "key": folder / "key.pem"}
-    files["root"].write_bytes(root.cert_pem)
-    files["cert"].write_bytes(leaf.cert_pem + intermediate.cert_pem)
-    files["key"].write_bytes(leaf.key_pem)
-    return {name: str(path) for name, path in files.items()}
 
 
 def setup(env: dict[str, str], *extra: str) -> str:

@@ -180,3 +180,31 @@ def test_a_campaign_answer_is_checked_whole_through_the_specs_oneof(spec: Regist
     assert spec.problems(template, "get", 200, {**complete, "campaign_status": 5}) != []
     without_errors = {k: v for k, v in complete.items() if k != "errors"}
     assert spec.problems(template, "get", 200, without_errors) == ["missing field 'errors'"]
+
+
+def test_the_address_answers_match_the_2010_spec(simulator: SimulatorClient, spec: RegistrationSpec) -> None:
+    """The customer profile's address document points at a 2010-API Address."""
+    account = simulator.account_sid
+    http = httpx.Client(base_url=simulator.base_url, auth=(account, simulator.auth_token), timeout=30)
+    base = f"/2010-04-01/Accounts/{account}/Addresses"
+    template = "/2010-04-01/Accounts/{AccountSid}/Addresses"
+    fields = {
+        "CustomerName": "Riverside Family Medicine LLC",
+        "Street": "100 River Road",
+        "City": "Denver",
+        "Region": "CO",
+        "PostalCode": "80202",
+        "IsoCountry": "US",
+    }
+    created = http.post(f"{base}.json", data=fields)
+    assert created.status_code == 201, created.text
+    assert spec.problems(f"{template}.json", "POST", 201, created.json()) == []
+    sid = created.json()["sid"]
+    updated = http.post(f"{base}/{sid}.json", data={"Street": "200 River Road"})
+    assert updated.json()["street"] == "200 River Road"
+    assert spec.problems(f"{template}/{{Sid}}.json", "POST", 200, updated.json()) == []
+    listed = http.get(f"{base}.json").json()
+    assert [a["sid"] for a in listed["addresses"]] == [sid]
+    assert spec.problems(f"{template}.json", "GET", 200, listed) == []
+    missing = http.post(f"{base}.json", data={"CustomerName": "x"})
+    assert missing.status_code == 400 and missing.json()["code"] == 20001

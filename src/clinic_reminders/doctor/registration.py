@@ -67,12 +67,15 @@ def _waiting(ctx: DoctorContext) -> str:
 def _adopt(
     ctx: DoctorContext, kind: RegistrationKind, sid: str, status: str, found: list[problems.Problem], subject: str = ""
 ) -> None:
-    """Record what Twilio says into the office's row (created when the office registered in the console)."""
+    """Adopt a resource made in Twilio's console into a row of the office. A row we already follow is left to the
+    running service's watch (doctor/registration_watch.py), which alerts admins and releases held texts when its
+    state changes: recording the change here would hide it from the watch."""
     if ctx.sessions is None or ctx.office.id is None:
         return
     with transaction(ctx.sessions) as db:
         row = rows.get_or_create(db, ctx.office.id, kind, subject)
-        rows.record(row, status, found, sid=sid, submitted=True, now=ctx.now)
+        if row.twilio_sid is None:
+            rows.record(row, status, found, sid=sid, submitted=True, now=ctx.now)
 
 
 def _row(ctx: DoctorContext, kind: RegistrationKind, subject: str = "") -> Registration | None:

@@ -60,6 +60,17 @@ class Key:
 
 
 @dataclass(slots=True)
+class Address:
+    """A 2010-API Address: `values` by the resource's field names (customer_name, street, city...)."""
+
+    sid: str
+    account_sid: str
+    values: dict[str, str]
+    date_created: datetime = field(default_factory=now)
+    date_updated: datetime = field(default_factory=now)
+
+
+@dataclass(slots=True)
 class Account:
     sid: str
     auth_token: str
@@ -71,6 +82,7 @@ class Account:
     numbers: dict[str, Number] = field(default_factory=dict)  # by SID
     caller_ids: dict[str, CallerIdRecord] = field(default_factory=dict)  # by SID
     keys: dict[str, Key] = field(default_factory=dict)  # by SID
+    addresses: dict[str, Address] = field(default_factory=dict)  # by SID
     opted_out: set[tuple[str, str]] = field(default_factory=set)  # (patient, our number) after STOP
     date_created: datetime = field(default_factory=now)
 
