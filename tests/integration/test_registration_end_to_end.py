@@ -46,7 +46,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_business_profile, make_patient, make_user
 from tests.fixtures.simulator import SimulatorClient, wait_until
 from tests.integration.doctor_support import SID, TOKEN, doctor, make_office_with_clinics, served_tls
-from tests.web.pages import sign_in
+from tests.web.pages import PageClient, sign_in
 
 CODE = re.compile(r"at (\+\d+): answer and type (\d{6})")
 NOW = datetime(2030, 6, 12, 16, 0, tzinfo=UTC)  # noon in New York, where the patient's (212) number is
@@ -107,8 +107,9 @@ def office_served(
         yield sessions, settings, env
 
 
-def setup_register(env: dict[str, str]) -> str:
-    args = ["setup", "twilio", "--account-sid", SID, "--auth-token", TOKEN, "--area-code", "415", "--yes", "--register"]
+def setup_register(env: dict[str, str], *, register: bool = True) -> str:
+    args = ["setup", "twilio", "--account-sid", SID, "--auth-token", TOKEN, "--area-code", "415", "--yes"]
+    args += ["--register"] if register else []
     result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
@@ -236,12 +237,7 @@ def test_a_rejected_brand_is_corrected_on_the_page_and_resubmitted_never_a_secon
         assert str(code) in result.explanation and "email" in result.explanation.lower()
         assert result.fix
 
-        with sessions() as db:
-            office = db.scalars(select(Office)).one()
-            admin = make_user(db, office, Role.ADMIN, email="manager@riverside.example.com")
-            db.commit()
-        # the session cookie is Secure with an https public URL: the browser is on https too
-        pages = sign_in(TestClient(create_app(settings()), base_url="https://testserver"), admin.email)
+        pages = admin_pages(sessions, settings())
         page = pages.get("/config/registration").text
         assert "rejected" in page or "failed" in page
         saved = pages.post("/config/registration", {"contact_email": "grace.hopper@riverside.example.com"})
@@ -251,3 +247,32 @@ def test_a_rejected_brand_is_corrected_on_the_page_and_resubmitted_never_a_secon
         assert "resubmitted" in output, output
         assert len(simulator.registrations("brand")) == 1
         assert simulator.registration(brand.twilio_sid or "")["status"] in ("PENDING", "IN_REVIEW")
+
+
+def admin_pages(sessions: sessionmaker[Session], settings: Settings) -> PageClient:
+    with sessions() as db:
+        office = db.scalars(select(Office)).one()
+        admin = make_user(db, office, Role.ADMIN, email="manager@riverside.example.com")
+        db.commit()
+    # the session cookie is Secure with an https public URL: the browser is on https too
+    return sign_in(TestClient(create_app(settings), base_url="https://testserver"), admin.email)
+
+
+def test_an_admin_registers_from_the_page_once_the_fees_are_accepted(
+    simulator: SimulatorClient, migrated_url: str, pki: dict[str, str]
+) -> None:
+    with office_served(simulator, migrated_url, pki) as (sessions, settings, env):
+        setup_register(env, register=False)
+        pages = admin_pages(sessions, settings())
+        page = pages.get("/config/registration").text
+        assert "Registering costs money" in page and "Submit registration" in page
+        refused = pages.post("/config/registration/submit", {})
+        assert refused.status_code == 303
+        page = pages.get("/config/registration").text
+        assert "confirm to go on" in page  # the brand waits for the fees to be accepted
+        assert simulator.registrations("brand") == []
+        pages.post("/config/registration/submit", {"accept_fees": "on"})
+        page = pages.get("/config/registration").text
+        [brand] = simulator.registrations("brand")
+        assert f"brand {brand['sid']} submitted" in page
+        assert registration(sessions, RegistrationKind.BRAND).twilio_sid == brand["sid"]
