@@ -43,7 +43,14 @@ class Unknown:
     error: TwilioError
 
 
-Outcome = Sent | Failed | Unknown
+@dataclass(frozen=True)
+class NotSent:
+    """Twilio was not called: the lease could not be proven right before the send (see `fence`)."""
+
+    reason: str
+
+
+Outcome = Sent | Failed | Unknown | NotSent
 
 
 def is_unknown(error: TwilioError) -> bool:
@@ -70,6 +77,12 @@ def record_sent(
     release(reminder)
     if callbacks_waiting:
         delivery.adopt(db, message, now)
+
+
+def record_not_sent(reminder: Reminder, now: datetime, reason: str) -> None:
+    """Due again at once; the pending message is sent as it is, and this try does not count as one."""
+    reminder.attempts -= 1
+    _plan_again(reminder, now, f"retrying: {reason}")
 
 
 def setup_wait(earlier: int) -> timedelta:
