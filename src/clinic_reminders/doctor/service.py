@@ -135,9 +135,16 @@ def alert_recipients(ctx: DoctorContext) -> Outcome:
     return ok(where)
 
 
+DATABASE_FIX = (
+    "check that the database in REMINDERS_DATABASE_URL runs and answers the dispatcher's host, and that nothing "
+    "holds a lock on it for long; the dispatcher goes on by itself once it can"
+)
+RECENT_FAILURE = timedelta(hours=1)  # a working dispatcher's last failure is worth telling for this long
+
+
 @checks.add("dispatcher.heartbeat", "Dispatcher running", depends_on=("database.connect",))
 def dispatcher_heartbeat(ctx: DoctorContext) -> Outcome:
-    """Alive and working, alive but failing (it says since when and why), or silent."""
+    """Working, alive but failing (since when, and why), or silent; `health.beat` writes what this reads."""
     assert ctx.sessions is not None
     fix = (
         "start the service with `reminders serve` (its embedded dispatcher) or run `reminders worker`; "
@@ -159,11 +166,11 @@ def dispatcher_heartbeat(ctx: DoctorContext) -> Outcome:
     working = [b for b in recent if b.failing_since is None and b.seen_at >= cutoff]
     failing = [b for b in recent if b.failing_since is not None and b.failed_at and b.failed_at >= cutoff]
     if failing:
-        worst = min(failing, key=lambda b: b.failing_since or ctx.now)
+        longest = min(failing, key=lambda b: b.failing_since or ctx.now)
         if not working:
-            return failed(f"{_failing(worst, ctx.now)}: reminders are not being sent", DATABASE_FIX)
+            return failed(f"the dispatcher {_failing(longest, ctx.now)}; reminders are not being sent", DATABASE_FIX)
         return warning(
-            f"{len(failing)} of {len(failing) + len(working)} dispatchers: {_failing(worst, ctx.now)}; "
+            f"{len(failing)} of {len(failing) + len(working)} dispatchers {_failing(longest, ctx.now)}; "
             "the others are sending",
             DATABASE_FIX,
         )
@@ -175,22 +182,15 @@ def dispatcher_heartbeat(ctx: DoctorContext) -> Outcome:
         return ok(seen)
     if last is None:
         return failed("no dispatcher has ever run against this database: no reminder is being sent", fix)
-    silent = f"the dispatcher was last seen {_ago(ctx.now - last.seen_at)} ago: reminders are not being sent"
+    seen = f"the dispatcher was last seen {_ago(ctx.now - last.seen_at)} ago"
     if last.failing_since is not None:
-        silent += f" (before that, {_failing(last, ctx.now)})"
-    return failed(silent, fix)
-
-
-DATABASE_FIX = (
-    "check that the database in REMINDERS_DATABASE_URL runs and answers the dispatcher's host, and that nothing "
-    "holds a lock on it for long; the dispatcher goes on by itself once it can"
-)
-RECENT_FAILURE = timedelta(hours=1)  # a working dispatcher's last failure is worth telling for this long
+        return failed(f"{seen}; it {_failing(last, ctx.now)}; reminders are not being sent", DATABASE_FIX)
+    return failed(f"{seen}: reminders are not being sent", fix)
 
 
 def _failing(beat: WorkerHeartbeat, now: datetime) -> str:
     assert beat.failing_since is not None
-    return f"the dispatcher cannot reach the database since {_clock(beat.failing_since, now)}: {beat.failure}"
+    return f"cannot reach the database since {_clock(beat.failing_since, now)}: {beat.failure}"
 
 
 def _clock(moment: datetime, now: datetime) -> str:
