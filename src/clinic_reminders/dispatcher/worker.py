@@ -24,7 +24,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,23 +31,13 @@ from ..accounts import the_office
 from ..db import transaction
 from ..effective import NotConfigured, TwilioConfig, twilio_config
 from ..gateways import ErrorAction, TwilioError, TwilioGateway
-from ..models import Channel, DeliveryEvent, Message, Reminder, utcnow
+from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
 from .fence import Fence, Proof
 from .health import Backoff, beat, describe
 from .leases import Lease, claim_due, prove, take_over_abandoned, unfinished
-from .outcomes import (
-    Failed,
-    NotSent,
-    Outcome,
-    Sent,
-    Unknown,
-    is_unknown,
-    record_failure,
-    record_not_sent,
-    record_sent,
-)
+from .outcomes import Failed, NotSent, Outcome, Result, Sent, Unknown, ask_twilio_soon, is_unknown, record_all
 from .pacing import Pacer, pace_key
 from .prepare import Preparer, SendJob, load
 from .supervisor import keep_running
@@ -56,7 +45,6 @@ from .supervisor import keep_running
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-UNKNOWN_RECHECK = timedelta(seconds=5)  # how long to wait before asking Twilio about an unknown outcome
 RECONCILE_EVERY = 5.0
 CONFIG_TTL = 30.0
 
@@ -88,7 +76,7 @@ class Worker:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._held: set[Lease] = set()  # the heartbeat renews these, and only these
         self._fence = Fence(self._prove_for_send, fresh_for=settings.lease_seconds / 2)
-        self._results: list[tuple[Lease, SendJob, Outcome]] = []
+        self._results: list[Result] = []
         self._config: tuple[float, TwilioConfig, TwilioGateway | None] | None = None
         self._last_reconcile = 0.0
         self._paused: NotConfigured | None = None  # why there is no gateway, when there is none
@@ -291,64 +279,11 @@ class Worker:
             return
         batch, self._results = self._results, []
         try:
-            await self._db(lambda db: self._record(db, batch))
+            await self._db(lambda db: record_all(db, self.worker_id, batch, self.clock(), self.lease))
         except BaseException:
             self._results[:0] = batch  # recorded at the next try (the leases stay held, the heartbeat renews them)
             raise
         self._held.difference_update(lease for lease, _, _ in batch)
-
-    def _record(self, db: Session, batch: list[tuple[Lease, SendJob, Outcome]]) -> None:
-        now = self.clock()
-        held = prove(db, self.worker_id, [lease for lease, _, _ in batch], now, self.lease)
-        if len(held) < len(batch):
-            batch = self._drop_lost(batch, held)
-        reminders = {
-            r.id: r for r in db.scalars(select(Reminder).where(Reminder.id.in_([j.reminder_id for _, j, _ in batch])))
-        }
-        messages = {
-            m.id: m for m in db.scalars(select(Message).where(Message.id.in_([j.message_id for _, j, _ in batch])))
-        }
-        sids = [outcome.sid for _, _, outcome in batch if isinstance(outcome, Sent)]
-        early = set(
-            db.scalars(
-                select(DeliveryEvent.twilio_sid).where(
-                    DeliveryEvent.twilio_sid.in_(sids), DeliveryEvent.message_id.is_(None)
-                )
-            )
-        )  # status callbacks that arrived before we recorded the SID
-        for _, job, outcome in batch:
-            reminder, message = reminders[job.reminder_id], messages[job.message_id]
-            if isinstance(outcome, Sent):
-                record_sent(db, reminder, message, outcome, now, callbacks_waiting=outcome.sid in early)
-                metrics.SENT.labels(channel=job.channel).inc()
-            elif isinstance(outcome, Failed):
-                record_failure(db, reminder, message, outcome.error, now)
-                metrics.FAILED.labels(kind=outcome.error.kind.value, code=str(outcome.error.code or "")).inc()
-            elif isinstance(outcome, NotSent):
-                record_not_sent(reminder, now, outcome.reason)
-            else:
-                # Release the lease so that it expires soon and reconciliation (by any worker) looks at Twilio.
-                reminder.lease_owner = None
-                reminder.lease_expires_at = now + UNKNOWN_RECHECK
-                reminder.reason = f"checking with Twilio: {outcome.error.reason}"
-                metrics.UNKNOWN.inc()
-
-    @staticmethod
-    def _drop_lost(batch: list[tuple[Lease, SendJob, Outcome]], held: set[int]) -> list[tuple[Lease, SendJob, Outcome]]:
-        """Outcomes of reminders another worker took over while this one was paused: that worker reconciles
-        them with Twilio, so this one writes nothing. A text that went out anyway is logged by its SID."""
-        lost = [(lease, outcome) for lease, _, outcome in batch if lease.reminder_id not in held]
-        metrics.FENCED.labels(at="record").inc(len(lost))
-        log.warning("dispatch: %d outcomes dropped: another worker took their reminders over", len(lost))
-        for lease, outcome in lost:
-            if isinstance(outcome, Sent):
-                log.warning(
-                    "dispatch: reminder %d went to Twilio (%s) after another worker took it over; "
-                    "if that worker sent it too, the patient got it twice",
-                    lease.reminder_id,
-                    outcome.sid,
-                )
-        return [item for item in batch if item[0].reminder_id in held]
 
     async def _reconcile(self, gateway: TwilioGateway) -> bool:
         def take_over(db: Session) -> list[tuple[Lease, reconcile.Lookup]]:
@@ -386,8 +321,7 @@ class Worker:
         if candidates is None:  # Twilio could not be asked: try again at the next round
             reminder = db.get(Reminder, lookup.reminder_id)
             assert reminder is not None
-            reminder.lease_owner = None
-            reminder.lease_expires_at = now + UNKNOWN_RECHECK
+            ask_twilio_soon(reminder, now)
         elif reconcile.apply(db, lookup, candidates, now):
             metrics.RECONCILED.labels(found="yes").inc()
         else:
