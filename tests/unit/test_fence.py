@@ -15,16 +15,19 @@ from clinic_reminders.dispatcher.leases import Lease
 class FakeDatabase:
     """Stands in for `leases.prove`: holds the given leases, and records each statement it was asked to run."""
 
-    def __init__(self, held: set[Lease], *, paused_for: float = 0.0, fails: Exception | None = None) -> None:
+    def __init__(
+        self, held: set[Lease], *, paused_for: float = 0.0, fails: Exception | None = None, takes: float = 0.0
+    ) -> None:
         self.held = held
         self.paused_for = paused_for  # as if the worker stopped between reading the clock and the answer
         self.fails = fails
+        self.takes = takes  # seconds per statement
         self.statements: list[list[Lease]] = []
 
     async def prove(self, leases: list[Lease]) -> tuple[set[int], float]:
         read_at = time.monotonic() - self.paused_for
         self.statements.append(leases)
-        await asyncio.sleep(0)
+        await asyncio.sleep(self.takes)
         if self.fails is not None:
             raise self.fails
         return {lease.reminder_id for lease in leases if lease in self.held}, read_at
@@ -80,3 +83,20 @@ def test_sends_that_become_ready_later_get_a_statement_of_their_own() -> None:
 
     assert asyncio.run(one_after_the_other()) == [Proof.HELD, Proof.HELD]
     assert len(database.statements) == 2
+
+
+def test_sends_that_become_ready_while_a_proof_runs_share_the_next_one() -> None:
+    leases = [Lease(reminder_id, generation=1) for reminder_id in range(1, 12)]
+    database = FakeDatabase(held=set(leases), takes=0.1)  # a slow database, or one busy with a claim
+    fence = Fence(database.prove, fresh_for=60.0)
+
+    async def one_then_ten() -> list[Proof]:
+        first = asyncio.create_task(fence.check(leases[0]))
+        later = []
+        for lease in leases[1:]:
+            await asyncio.sleep(0.005)  # one send frees a slot every 5 ms
+            later.append(asyncio.create_task(fence.check(lease)))
+        return [await first, *[await task for task in later]]
+
+    assert asyncio.run(one_then_ten()) == [Proof.HELD] * 11
+    assert [len(statement) for statement in database.statements] == [1, 10]

@@ -2,7 +2,8 @@
 
 Sends become ready one at a time (a slot frees as each request ends), and one round trip to the database per
 send would show in the throughput. `Fence.check` waits a few milliseconds for others to become ready, then
-proves all their leases in one statement (`leases.prove`, which also extends them).
+proves all their leases in one statement (`leases.prove`, which also extends them). Proofs run one at a time:
+the sends that become ready while one runs (or waits for the database) share the next.
 
 A proof counts only while it is fresh: when more than `fresh_for` seconds (monotonic clock) passed between the
 reading of the clock the proof extended the lease from and the moment the sender gets the answer, the worker
@@ -41,7 +42,9 @@ class Fence:
         self.fresh_for = fresh_for
         self.window = window
         self._waiting: list[tuple[Lease, asyncio.Future[tuple[bool, float]]]] = []
-        self._batch: asyncio.Task[None] | None = None
+        self._batch: asyncio.Task[None] | None = None  # the proof that gathers the sends waiting now
+        self._running: set[asyncio.Task[None]] = set()  # a task the loop alone refers to may be collected
+        self._proving = asyncio.Lock()
 
     async def check(self, lease: Lease) -> Proof:
         """Raises the database's error when the proof could not be made (nothing was sent then either)."""
@@ -49,6 +52,8 @@ class Fence:
         self._waiting.append((lease, future))
         if self._batch is None:
             self._batch = asyncio.create_task(self._prove_soon(), name="lease proofs")
+            self._running.add(self._batch)
+            self._batch.add_done_callback(self._running.discard)
         held, read_at = await future
         if not held:
             return Proof.LOST
@@ -56,14 +61,15 @@ class Fence:
 
     async def _prove_soon(self) -> None:
         await asyncio.sleep(self.window)
-        batch, self._waiting, self._batch = self._waiting, [], None
-        try:
-            held, read_at = await self._prove([lease for lease, _ in batch])
-        except Exception as error:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
-            return
+        async with self._proving:
+            batch, self._waiting, self._batch = self._waiting, [], None
+            try:
+                held, read_at = await self._prove([lease for lease, _ in batch])
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                return
         lost = 0
         for lease, future in batch:
             lost += lease.reminder_id not in held
