@@ -218,6 +218,6 @@ def test_a_worker_frozen_past_its_lease_sends_nothing_again_when_it_thaws(
         workers.finish(sessions)
         assert_each_sent_once(simulator, numbers, sessions)
         thawed = workers.logs[0].read_text()
-        assert "taken over by another worker" in thawed
+        assert "another worker" in thawed  # what it did not send, or did not record
         assert not any(number in thawed for number in numbers)
         engine.dispose()

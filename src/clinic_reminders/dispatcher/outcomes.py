@@ -72,7 +72,7 @@ def backoff(attempts: int, hint: float | None) -> timedelta:
 
 def record_all(db: Session, worker_id: str, results: list[Result], now: datetime, lease: timedelta) -> None:
     """Write a batch of outcomes in one transaction, each only while this worker still holds its reminder."""
-    held = prove(db, worker_id, [lease for lease, _, _ in results], now, lease)
+    held = prove(db, worker_id, [claim for claim, _, _ in results], now, lease)
     if len(held) < len(results):
         results = _drop_lost(results, held)
     jobs = [job for _, job, _ in results]
