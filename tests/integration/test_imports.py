@@ -190,6 +190,7 @@ def test_an_adt_update_changes_the_patient_and_leaves_the_schedule_alone(
             "EVN|A08|20400102120000-0700",
             "PID|1||P1^^^PMS^MR||López^Ana||19800115|F|||||^PRN^CP^^1^303^5550177||ENG^English",
             "PV1|1|O",
+            "",
         ]
     )
     with session_factory() as db:

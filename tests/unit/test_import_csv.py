@@ -72,10 +72,10 @@ def test_it_names_the_line_and_field_of_each_bad_line_and_reads_the_others() -> 
     assert [i.where for i in items if isinstance(i, Record)] == ["line 2", "line 4", "line 6"]
 
 
-def test_it_counts_lines_of_values_that_span_lines() -> None:
+def test_it_counts_lines_of_values_that_span_lines_and_refuses_a_line_break_in_a_name() -> None:
     text = f'{HEADER}\nP1,Ana,"Lopez\nGarcia",,,,A1,Riverside,2040-06-12T09:00\n\nP2,Ben,Okafor,,,,A2,Riverside,soon\n'
     first, second = read(text)
-    assert isinstance(first, Record) and first.where == "line 2"
+    assert isinstance(first, Rejection) and (first.where, first.field) == ("line 2", "last_name")
     assert isinstance(second, Rejection) and (second.where, second.field) == ("line 5", "starts_at")
 
 

@@ -25,7 +25,7 @@ from clinic_reminders.models import AppointmentKind
 
 SAMPLE = (Path(__file__).parent.parent / "fixtures" / "imports" / "schedule.hl7").read_text()
 SEGMENTS = SAMPLE.splitlines()
-FIRST, SECOND = "\r".join(SEGMENTS[:5]), "\r".join(SEGMENTS[5:])
+FIRST, SECOND = "\r".join(SEGMENTS[:5]) + "\r", "\r".join(SEGMENTS[5:]) + "\r"  # each segment ends with CR
 
 
 def read(text: str) -> list[Record | Rejection]:
@@ -152,7 +152,7 @@ def test_it_reads_the_duration_from_sch_9_or_the_end(change: tuple[str, str], ex
 
 def test_it_takes_the_start_and_duration_from_ais_when_sch_11_is_empty() -> None:
     ais = "AIS|1||99213^Video visit|204006121000|0|MIN|20|MIN"
-    text = FIRST.replace("|30|MIN|^^^204006120900^204006120930", "|||") + "\r" + ais
+    text = FIRST.replace("|30|MIN|^^^204006120900^204006120930", "|||") + ais + "\r"
     record = appointment(text)
     assert (record.starts_at, record.duration_minutes) == (datetime(2040, 6, 12, 10, 0), 20)
 
@@ -190,6 +190,7 @@ def test_it_reads_a_patient_update_from_adt_without_an_appointment(event: str) -
             f"EVN|{event}|20400101120000-0700",
             "PID|1||P1^^^PMS^MR||López^Ana||19800115|F|||||^PRN^CP^^1^303^5550177||ENG^English",
             "PV1|1|O",
+            "",
         ]
     )
     [item] = read(update)

@@ -12,3 +12,4 @@ from . import csv_file, fhir, hl7
 from .records import Items
 
 READERS: dict[str, Callable[[bytes, str], Items]] = {"csv": csv_file.read, "hl7": hl7.read, "fhir": fhir.read}
+MAX_BYTES: dict[str, int] = {"fhir": fhir.MAX_BYTES}  # formats read as one document: past this, not even read

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..cli_options import database_option, option, settings_from
 from ..db import make_engine, make_sessionmaker
-from . import READERS, csv_file, mllp, upsert
+from . import MAX_BYTES, READERS, csv_file, mllp, upsert
 from .records import UnusableInput
 
 
@@ -115,8 +115,9 @@ def _sessions(database_url: str | None) -> sessionmaker[Session]:
 
 def _import(source: str, file: BinaryIO, clinic: str | None, phone_region: str, database_url: str | None) -> None:
     name = getattr(file, "name", "<stdin>")
+    limit = MAX_BYTES.get(source)
     try:
-        items = READERS[source](file.read(), phone_region)
+        items = READERS[source](file.read() if limit is None else file.read(limit + 1), phone_region)
     except UnusableInput as exc:
         raise _UnusableInput(f"{name}: {exc}") from exc
     sessions = _sessions(database_url)
