@@ -265,8 +265,8 @@ class Listener:
         try:
             message = Message(text)
         except RecordError as exc:
-            error = AckError(cut_field(text), CUT) if cut else AckError(exc.field, exc.message)
-            return _reply(None, codec, AckCode.REJECT, error)
+            unreadable = AckError(cut_field(text), CUT) if cut else AckError(exc.field, exc.message)
+            return _reply(None, codec, AckCode.REJECT, unreadable)
         if cut:
             return _reply(message, codec, AckCode.REJECT, AckError(cut_field(text), CUT))
         if len(message.all("MSH")) > 1:
