@@ -102,14 +102,16 @@ def install(app: FastAPI) -> None:
 
 _SIGNED_IN = "Not signed in: send `Authorization: Bearer <token>` (see `reminders token EMAIL`)."
 _MALFORMED = "A field is missing or malformed; `errors` names each one."
+_UNREADABLE = "The body could not be read (it is not UTF-8 text)."
 _UNEXPECTED = "An unexpected error; the server's log says what failed."
 _ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 def _with_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """Every API operation needs a sign-in (tests/web/test_api_auth.py), so answers 401, and may fail (500); one
-    with a path parameter names a row (404); one that takes input can find it malformed (422). Other answers
-    (403, 409, 502) are declared on the route. Every error answer has the `Error` body."""
+    with a path parameter names a row (404); one that takes input can find it malformed (422), and a body
+    unreadable (400). Other answers (403, 409, 502) are declared on the route. Every error answer has the `Error`
+    body."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     error_schema = Error.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(error_schema.pop("$defs", {}))
@@ -122,6 +124,8 @@ def _with_errors(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in operations.values():
             responses: dict[str, Any] = operation["responses"]
             parameters = operation.get("parameters", [])
+            if "requestBody" in operation:
+                responses.setdefault("400", {"description": _UNREADABLE})
             responses.setdefault("401", {"description": _SIGNED_IN})
             if any(p["in"] == "path" for p in parameters):
                 responses.setdefault("404", {"description": NOT_FOUND[404]["description"]})
