@@ -3,6 +3,7 @@ SQLite, PostgreSQL or both. Now each gets a clear answer and changes nothing it 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,9 +17,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from clinic_reminders.models import Appointment, AppointmentStatus, DeliveryEvent, Direction, Message, Office, Patient
+from clinic_reminders.models.messages import ADDRESS_LENGTH, SID_LENGTH, STATUS_LENGTH
 from clinic_reminders.settings import Settings
 from clinic_reminders.web.app import create_app
+from clinic_reminders.web.webhooks.signed import TWILIO_SID_LENGTH
 from tests.factories import make_appointment, make_clinic, make_patient
+from tests.fixtures.prism import SPEC_DIR
 from tests.fixtures.simulator import ThreadedServer
 from tests.web import webhooks
 from tests.web.helpers import count, error_fields
@@ -194,3 +198,14 @@ def test_ten_copies_of_one_status_callback_at_once_are_kept_once(
     assert [a.status_code for a in answers] == [204] * 10
     assert count(session, DeliveryEvent) == 1
     assert _sent(session).status == "delivered"
+
+
+def test_the_columns_fit_every_sid_and_status_twilio_documents() -> None:
+    spec = json.loads((SPEC_DIR / "twilio_api_v2010.json").read_text())
+    schemas = spec["components"]["schemas"]
+    statuses = schemas["message_enum_status"]["enum"] + schemas["call_enum_status"]["enum"]
+    assert max(map(len, statuses)) <= STATUS_LENGTH
+    sids = [schemas[name]["properties"]["sid"] for name in ("api.v2010.account.message", "api.v2010.account.call")]
+    assert {sid["maxLength"] for sid in sids} == {TWILIO_SID_LENGTH}
+    assert TWILIO_SID_LENGTH + len("/answer") <= SID_LENGTH  # the key of a call's key press
+    assert len(WHATSAPP) <= ADDRESS_LENGTH
