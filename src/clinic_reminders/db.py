@@ -1,4 +1,9 @@
-"""Engine and sessions: SQLite by default (one small server), PostgreSQL by URL (many workers)."""
+"""Engine and sessions: SQLite by default (one small server), PostgreSQL by URL (many workers).
+
+Every engine keeps patient data out of its errors, whoever made it (web, worker, imports, MLLP listener): SQL
+parameters are hidden, and PostgreSQL's own messages are cut to what names the constraint or column, since their
+DETAIL line repeats the row ("Failing row contains (..., Ana, Lopez, +12125550123)").
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -17,6 +22,9 @@ def is_sqlite(url: str) -> bool:
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The largest value of an Integer column on PostgreSQL (SQLite's are 64-bit): ids, counts and codes from outside
+# are checked against it before they reach a query.
+INTEGER_MAX = 2**31 - 1
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
@@ -32,8 +40,24 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     return on_connect
 
 
+def _without_row_values(context: ExceptionContext) -> None:
+    """Cuts a PostgreSQL error to its primary message, before the data values it quotes after a colon
+    (`invalid input syntax for type integer: "..."`), and drops its DETAIL, HINT and CONTEXT lines. What code
+    reads (`orig.diag`: SQLSTATE, constraint, column) is untouched. SQLite's messages name columns only."""
+    orig = context.original_exception
+    diag = getattr(orig, "diag", None)
+    if diag is None:
+        return
+    primary = (diag.message_primary or type(orig).__name__).split(": ", 1)[0]
+    orig.args = (f"{primary} (SQLSTATE {diag.sqlstate})",)
+    if context.sqlalchemy_exception is not None:
+        name = f"{type(orig).__module__}.{type(orig).__qualname__}"
+        context.sqlalchemy_exception.args = (f"({name}) {orig.args[0]}",)
+
+
 def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
     """`sqlite_busy_timeout_ms`: how long a SQLite writer waits for another's lock before SQLITE_BUSY."""
+    kwargs["hide_parameters"] = True  # a failed statement's text must not carry the patient data it was writing
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
@@ -45,7 +69,9 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _without_row_values)
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

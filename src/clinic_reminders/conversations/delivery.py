@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +31,7 @@ from ..models import (
 from ..registration.holds import REGISTRATION_BLOCKS, mark_blocked
 from ..registration.senders import WAITING_FOR_REGISTRATION
 from . import consent
+from .params import currency, integer, price
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def handle(db: Session, params: Mapping[str, str], now: datetime) -> None:
         message_id=message.id if message else None,
         twilio_sid=sid,
         status=status,
-        error_code=_int(params.get("ErrorCode")),
+        error_code=integer(params.get("ErrorCode")),  # when no number, it is kept as sent in `params` alone
         params={k: params[k] for k in _KEPT if k in params},
         received_at=now,
     )
@@ -83,14 +83,11 @@ def adopt(db: Session, message: Message, now: datetime) -> None:
 
 def apply(db: Session, message: Message, event: DeliveryEvent, now: datetime) -> None:
     params = event.params
-    if params.get("NumSegments", "").isdigit():
-        message.num_segments = int(params["NumSegments"])
-    if params.get("Price"):
-        try:
-            message.price = abs(Decimal(params["Price"]))
-            message.price_unit = params.get("PriceUnit") or message.price_unit
-        except InvalidOperation:
-            pass
+    if (segments := integer(params.get("NumSegments"))) is not None:
+        message.num_segments = segments
+    if (charged := price(params.get("Price"))) is not None:
+        message.price = charged
+        message.price_unit = currency(params.get("PriceUnit")) or message.price_unit
     if not advances(message.channel, message.status, event.status):
         return
     message.status = event.status
@@ -161,10 +158,3 @@ def act_on_error(db: Session, message: Message, error: TwilioError, now: datetim
     elif error.action == ErrorAction.NO_PERMISSION and phone is not None:
         phone.invalid_at, phone.invalid_reason = now, error.reason  # until the geo permission is enabled
         audit.record(db, patient.office_id, source, "no_permission", "patient", patient.id)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None

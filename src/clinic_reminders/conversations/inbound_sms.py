@@ -21,6 +21,7 @@ from ..models import Appointment, AppointmentStatus, Channel, Direction, Message
 from ..phones import display
 from . import choices, consent
 from .lookup import Party, find_party
+from .params import integer
 
 _EFFECTS = {
     Intent.CONFIRM: (AppointmentStatus.CONFIRMED, ReplyKind.CONFIRMED),
@@ -70,7 +71,7 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
             body=body,
             twilio_sid=sid or None,
             status=MessageStatus.RECEIVED,
-            num_segments=int(params.get("NumSegments") or 1),
+            num_segments=integer(params.get("NumSegments")) or 1,
             interpretation=str(reading.intent),
             needs_person=reading.needs_person or answer.needs_person,
             unread=True,

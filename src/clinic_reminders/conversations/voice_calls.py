@@ -27,6 +27,7 @@ from ..messaging.voice import (
 from ..models import Appointment, AppointmentStatus, Channel, Clinic, Direction, Message, MessageStatus, Office
 from . import consent
 from .lookup import find_party
+from .params import integer
 
 _STATUS = {
     VoiceOutcome.CONFIRMED: AppointmentStatus.CONFIRMED,
@@ -36,10 +37,10 @@ _STATUS = {
 
 
 def handle(db: Session, params: Mapping[str, str], query: Mapping[str, str], public_url: str, now: datetime) -> str:
-    call_id = _int(query.get("call"))
+    call_id = integer(query.get("call"))
     placed = db.get(Message, call_id) if call_id else None
     if query.get("step") == "answer":
-        appointment_id = placed.appointment_id if placed else _int(query.get("appointment"))
+        appointment_id = placed.appointment_id if placed else integer(query.get("appointment"))
         appointment = db.get(Appointment, appointment_id) if appointment_id else None
         return _answer(db, params, appointment, placed, now)
     if placed is not None and placed.appointment_id is not None:
@@ -133,7 +134,3 @@ def _any_clinic_phone(db: Session, office: Office | None) -> str:
     if office is not None:
         query = query.where(Clinic.office_id == office.id)
     return db.scalar(query) or ""
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None

@@ -12,6 +12,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
 
+# Column sizes for what Twilio sends. Its SIDs are 34 characters; the column also holds keys built on them
+# ("CA.../answer"). An address is an E.164 number or a channel address ("whatsapp:+14155550100", "messenger:...").
+# Its longest status is "partially_delivered" (19).
+SID_LENGTH = 64
+ADDRESS_LENGTH = 100
+STATUS_LENGTH = 20
+
 
 class Direction(StrEnum):
     OUTBOUND = "outbound"
@@ -59,11 +66,11 @@ class Message(OfficeOwned, Timestamps, Base):
     reminder_id: Mapped[int | None] = mapped_column(ForeignKey("reminders.id", ondelete="SET NULL"), index=True)
     direction: Mapped[str] = mapped_column(String(10))
     channel: Mapped[str] = mapped_column(String(10))
-    to_number: Mapped[str] = mapped_column(String(20))
-    from_number: Mapped[str] = mapped_column(String(20))
+    to_number: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    from_number: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
     body: Mapped[str] = mapped_column(Text, default="")
-    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.PENDING)
+    twilio_sid: Mapped[str | None] = mapped_column(String(SID_LENGTH), unique=True)
+    status: Mapped[str] = mapped_column(String(STATUS_LENGTH), default=MessageStatus.PENDING)
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(String(300))
     num_segments: Mapped[int | None] = mapped_column(Integer)
@@ -82,14 +89,16 @@ class Message(OfficeOwned, Timestamps, Base):
 
 class DeliveryEvent(OfficeOwned, Base):
     """A status callback as received. One that arrives before its message's SID is recorded (Twilio can be
-    faster than our own bookkeeping) waits here with `message_id` unset until the SID is known."""
+    faster than our own bookkeeping) waits here with `message_id` unset until the SID is known. A status is kept
+    once per SID, however often Twilio reports it (also when the reports arrive at the same instant)."""
 
     __tablename__ = "delivery_events"
+    __table_args__ = (Index("uq_delivery_events_sid_status", "twilio_sid", "status", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
-    twilio_sid: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(20))
+    twilio_sid: Mapped[str] = mapped_column(String(SID_LENGTH))
+    status: Mapped[str] = mapped_column(String(STATUS_LENGTH))
     error_code: Mapped[int | None] = mapped_column(Integer)
     params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

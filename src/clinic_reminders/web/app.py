@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -17,26 +15,13 @@ from ..settings import Settings
 from . import health, lifecycle, metrics
 from .access_log import AccessLog
 from .admin import install as install_pages
+from .api import errors as api_errors
 from .api import router as api_router
 from .portal import install as install_portal
 from .webhooks import app_confirm, doctor_ping, status
 from .webhooks import database as webhook_database
 
 log = logging.getLogger(__name__)
-
-
-def _describe(error: dict[str, object]) -> dict[str, object]:
-    """A validation error a person can act on: the field's dotted name and the message, never the input."""
-    raw_loc = error.get("loc", ())
-    loc = [str(p) for p in raw_loc if p not in ("body", "query", "path")] if isinstance(raw_loc, tuple) else []
-    return {"field": ".".join(loc) or "body", "message": str(error.get("msg", "invalid"))}
-
-
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [_describe(dict(e)) for e in exc.errors()]
-    summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return JSONResponse({"detail": summary, "errors": errors}, status_code=422)
 
 
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
@@ -64,7 +49,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         https_only=settings.http_type == "https",
     )
     app.add_middleware(AccessLog)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    api_errors.install(app)  # one error body everywhere; the pages add their own for sign-in and CSRF
     # Twilio's webhooks first: routes are tried in order, and these carry the traffic that must answer fast.
     app.include_router(app_confirm.router)
     app.include_router(status.router)
@@ -74,6 +59,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api")
     install_pages(app)  # staff pages (session login) and /static
     install_portal(app)  # patient links /p/..., video visits and their status callbacks
+    api_errors.document(app)
     if settings.demo and settings.twilio_api_base_url and "/simulator" in settings.twilio_api_base_url:
         lifecycle.mount_demo_simulator(app, settings)
     return app

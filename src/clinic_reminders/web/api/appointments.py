@@ -18,6 +18,7 @@ from .errors import CONFLICT, NOT_FOUND, conflict, invalid
 from .lookups import get_or_404, get_ref, patch_values
 from .pagination import Page, PageDep, paginate
 from .schemas.appointments import AppointmentCreate, AppointmentRead, AppointmentUpdate, StatusChange, end_after_start
+from .schemas.common import RowId
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 
@@ -75,9 +76,9 @@ def list_appointments(
     db: DbDep,
     office: OfficeDep,
     page: PageDep,
-    clinic_id: int | None = None,
-    provider_id: int | None = None,
-    patient_id: int | None = None,
+    clinic_id: RowId | None = None,
+    provider_id: RowId | None = None,
+    patient_id: RowId | None = None,
     status: Annotated[list[str] | None, Query(description=STATUS_DOC)] = None,
     kind: AppointmentKind | None = None,
     from_: Annotated[str | None, Query(alias="from", description="Start of the range. " + RANGE_DOC)] = None,
@@ -127,7 +128,7 @@ def create_appointment(body: AppointmentCreate, db: DbDep, office: OfficeDep, us
 
 
 @router.get("/{appointment_id}", responses=NOT_FOUND, summary="One appointment")
-def get_appointment(appointment_id: int, db: DbDep, office: OfficeDep) -> AppointmentRead:
+def get_appointment(appointment_id: RowId, db: DbDep, office: OfficeDep) -> AppointmentRead:
     return to_read(get_or_404(db, Appointment, appointment_id, office, "appointment"))
 
 
@@ -155,7 +156,7 @@ def _timing(appointment: Appointment, values: dict[str, Any]) -> None:
     "to change its status.",
 )
 def update_appointment(
-    appointment_id: int, body: AppointmentUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
+    appointment_id: RowId, body: AppointmentUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
 ) -> AppointmentRead:
     appointment = get_or_404(db, Appointment, appointment_id, office, "appointment")
     values = patch_values(body, nullable=frozenset({"provider_id", "external_id"}))
@@ -190,7 +191,7 @@ def _set_status(db: Session, appointment: Appointment, status: AppointmentStatus
     "cannot become confirmed) answers 409 and changes nothing.",
 )
 def set_appointment_status(
-    appointment_id: int, body: StatusChange, db: DbDep, office: OfficeDep, user: CurrentUser
+    appointment_id: RowId, body: StatusChange, db: DbDep, office: OfficeDep, user: CurrentUser
 ) -> AppointmentRead:
     appointment = get_or_404(db, Appointment, appointment_id, office, "appointment")
     _set_status(db, appointment, body.status, user)
@@ -203,7 +204,7 @@ def set_appointment_status(
     summary="Cancel an appointment",
     description="Its pending reminders are cancelled with it. Cancelling twice is harmless.",
 )
-def cancel_appointment(appointment_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> AppointmentRead:
+def cancel_appointment(appointment_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> AppointmentRead:
     appointment = get_or_404(db, Appointment, appointment_id, office, "appointment")
     _set_status(db, appointment, AppointmentStatus.CANCELLED, user)
     return to_read(appointment)

@@ -14,6 +14,7 @@ from .errors import NOT_FOUND
 from .lookups import apply, get_or_404, patch_values
 from .pagination import Page, PageDep, paginate
 from .schemas.clinics import ClinicCreate, ClinicRead, ClinicUpdate
+from .schemas.common import RowId
 
 router = APIRouter(prefix="/clinics", tags=["clinics"])
 
@@ -42,7 +43,7 @@ def create_clinic(body: ClinicCreate, db: DbDep, office: OfficeDep, user: Curren
 
 
 @router.get("/{clinic_id}", responses=NOT_FOUND, summary="One clinic")
-def get_clinic(clinic_id: int, db: DbDep, office: OfficeDep) -> ClinicRead:
+def get_clinic(clinic_id: RowId, db: DbDep, office: OfficeDep) -> ClinicRead:
     return ClinicRead.model_validate(get_or_404(db, Clinic, clinic_id, office, "clinic"))
 
 
@@ -53,7 +54,7 @@ def get_clinic(clinic_id: int, db: DbDep, office: OfficeDep) -> ClinicRead:
     description="Only the fields sent change. Changing the time zone moves the local clock time of its "
     "appointments' reminders on their next re-plan.",
 )
-def update_clinic(clinic_id: int, body: ClinicUpdate, db: DbDep, office: OfficeDep, user: CurrentUser) -> ClinicRead:
+def update_clinic(clinic_id: RowId, body: ClinicUpdate, db: DbDep, office: OfficeDep, user: CurrentUser) -> ClinicRead:
     clinic = get_or_404(db, Clinic, clinic_id, office, "clinic")
     changed = apply(clinic, patch_values(body, nullable=frozenset({"twilio_number"})))
     if changed:
@@ -69,7 +70,7 @@ def update_clinic(clinic_id: int, body: ClinicUpdate, db: DbDep, office: OfficeD
     description="Clinics are never deleted (appointments refer to them): this sets `active` to false. "
     "PATCH `active: true` brings it back.",
 )
-def deactivate_clinic(clinic_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> ClinicRead:
+def deactivate_clinic(clinic_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> ClinicRead:
     clinic = get_or_404(db, Clinic, clinic_id, office, "clinic")
     if clinic.active:
         clinic.active = False

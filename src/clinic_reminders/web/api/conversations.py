@@ -15,9 +15,10 @@ from ...effective import NotConfigured, TwilioConfig, twilio_config
 from ...gateways import TwilioGateway
 from ...models import Message, Office, Patient, utcnow
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
-from .errors import NOT_FOUND
+from .errors import NOT_FOUND, TWILIO_FAILED
 from .lookups import get_or_404
 from .pagination import Page, PageDep, paginate
+from .schemas.common import RowId
 from .schemas.messages import Conversation, ConversationSummary, MessageRead, StaffText
 
 router = APIRouter(tags=["conversations"])
@@ -39,14 +40,14 @@ def list_conversations(
 
 
 @router.get("/conversations/{patient_id}", responses=NOT_FOUND, summary="One patient's conversation, oldest first")
-def read_conversation(patient_id: int, db: DbDep, office: OfficeDep) -> Conversation:
+def read_conversation(patient_id: RowId, db: DbDep, office: OfficeDep) -> Conversation:
     patient = get_or_404(db, Patient, patient_id, office, "patient")
     messages = [MessageRead.model_validate(m) for m in threads.messages_of(db, patient.id)]
     return Conversation(patient_id=patient.id, patient_name=patient.full_name, messages=messages)
 
 
 @router.post("/conversations/{patient_id}/read", responses=NOT_FOUND, summary="Mark the patient's answers read")
-def mark_read(patient_id: int, db: DbDep, office: OfficeDep) -> dict[str, int]:
+def mark_read(patient_id: RowId, db: DbDep, office: OfficeDep) -> dict[str, int]:
     patient = get_or_404(db, Patient, patient_id, office, "patient")
     count = threads.mark_read(db, patient.id)
     db.commit()
@@ -56,10 +57,10 @@ def mark_read(patient_id: int, db: DbDep, office: OfficeDep) -> dict[str, int]:
 @router.post(
     "/conversations/{patient_id}/messages",
     status_code=201,
-    responses={**NOT_FOUND, 409: {"description": "The text may not go out now; `detail` says why."}},
+    responses={**NOT_FOUND, 409: {"description": "The text may not go out now; `detail` says why."}, **TWILIO_FAILED},
     summary="Text the patient",
 )
-async def send_text(patient_id: int, body: StaffText, request: Request, user: CurrentUser) -> MessageRead:
+async def send_text(patient_id: RowId, body: StaffText, request: Request, user: CurrentUser) -> MessageRead:
     sessions = request.app.state.sessions
     settings = request.app.state.settings
 
@@ -110,8 +111,8 @@ def list_messages(
     db: DbDep,
     office: OfficeDep,
     page: PageDep,
-    patient_id: int | None = None,
-    appointment_id: int | None = None,
+    patient_id: RowId | None = None,
+    appointment_id: RowId | None = None,
     direction: Annotated[str | None, Query(pattern="^(inbound|outbound)$")] = None,
     needs_person: bool | None = None,
     unread: bool | None = None,
@@ -130,7 +131,7 @@ def list_messages(
 
 
 @router.post("/messages/{message_id}/resolve", responses=NOT_FOUND, summary="A person has dealt with this answer")
-def resolve(message_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> MessageRead:
+def resolve(message_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> MessageRead:
     message = get_or_404(db, Message, message_id, office, "message")
     message.needs_person = False
     message.unread = False

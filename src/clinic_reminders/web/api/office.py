@@ -15,7 +15,7 @@ from ...crypto import DecryptionError, SecretBox
 from ...doctor.alerts import smtp_server
 from ...models import Office
 from ..deps import AdminUser, CurrentUser, DbDep, OfficeDep, SettingsDep, audit_actor
-from .errors import invalid
+from .errors import ADMIN_ONLY, invalid
 from .lookups import apply
 from .schemas.office import MASK, MAX_ALERT_EMAILS, OfficeRead, OfficeUpdate, smtp_url_problem
 
@@ -123,12 +123,18 @@ _UPDATE_DOC = (
     "REMINDERS_SMTP_URL environment variables win over them."
 )
 router.add_api_route(
-    "", update_office, methods=["PATCH"], summary="Change the office configuration", description=_UPDATE_DOC
+    "",
+    update_office,
+    methods=["PATCH"],
+    responses=ADMIN_ONLY,
+    summary="Change the office configuration",
+    description=_UPDATE_DOC,
 )
 router.add_api_route(
     "",
     update_office,
     methods=["PUT"],
+    responses=ADMIN_ONLY,
     summary="Change the office configuration (same as PATCH)",
     description=_UPDATE_DOC,
     operation_id="replace_office",

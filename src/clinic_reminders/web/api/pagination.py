@@ -10,6 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from ...db import INTEGER_MAX
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -31,7 +33,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page.")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=INTEGER_MAX, description="Rows to skip.")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

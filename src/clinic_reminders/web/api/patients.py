@@ -18,7 +18,7 @@ from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
 from .errors import CONFLICT, NOT_FOUND, conflict, invalid
 from .lookups import apply, get_or_404, patch_values
 from .pagination import Page, PageDep, paginate
-from .schemas.common import LanguageCode
+from .schemas.common import LanguageCode, RowId, Text
 from .schemas.patients import PatientCreate, PatientRead, PatientUpdate
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -60,11 +60,11 @@ def list_patients(
     office: OfficeDep,
     page: PageDep,
     q: Annotated[
-        str | None,
+        Text | None,
         Query(max_length=100, description="Words of the first or last name, or a phone number (or 4+ digits of it)."),
     ] = None,
     language: Annotated[LanguageCode | None, Query(description="Only patients with this language.")] = None,
-    external_id: Annotated[str | None, Query(max_length=100)] = None,
+    external_id: Annotated[Text | None, Query(max_length=100)] = None,
 ) -> Page[PatientRead]:
     stmt = select(Patient).where(Patient.office_id == office.id).options(selectinload(Patient.phones))
     if q and q.strip():
@@ -93,7 +93,7 @@ def create_patient(body: PatientCreate, db: DbDep, office: OfficeDep, user: Curr
 
 
 @router.get("/{patient_id}", responses=NOT_FOUND, summary="One patient")
-def get_patient(patient_id: int, db: DbDep, office: OfficeDep) -> PatientRead:
+def get_patient(patient_id: RowId, db: DbDep, office: OfficeDep) -> PatientRead:
     return PatientRead.model_validate(get_or_404(db, Patient, patient_id, office, "patient"))
 
 
@@ -109,7 +109,7 @@ def get_patient(patient_id: int, db: DbDep, office: OfficeDep) -> PatientRead:
     "`staff:<user id>`.",
 )
 def update_patient(
-    patient_id: int, body: PatientUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
+    patient_id: RowId, body: PatientUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
 ) -> PatientRead:
     patient = get_or_404(db, Patient, patient_id, office, "patient")
     values = patch_values(body, nullable=frozenset({"date_of_birth", "external_id"}))
@@ -141,7 +141,7 @@ def update_patient(
     description="Only a patient who has no appointment at all can be deleted (a mistaken entry); "
     "otherwise the answer is 409 and the patient stays, with their history.",
 )
-def delete_patient(patient_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> Response:
+def delete_patient(patient_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> Response:
     patient = get_or_404(db, Patient, patient_id, office, "patient")
     if db.scalar(select(exists().where(Appointment.patient_id == patient.id))):
         conflict("patient", f"patient {patient.id} has appointments and cannot be deleted; cancel them instead")

@@ -15,6 +15,7 @@ from .errors import NOT_FOUND
 from .lookups import apply, get_or_404, get_ref, patch_values
 from .pagination import Page, PageDep, paginate
 from .schemas.clinics import ProviderCreate, ProviderRead, ProviderUpdate
+from .schemas.common import RowId
 
 router = APIRouter(prefix="/providers", tags=["providers"])
 
@@ -29,7 +30,7 @@ def list_providers(
     db: DbDep,
     office: OfficeDep,
     page: PageDep,
-    clinic_id: Annotated[int | None, Query(description="Only providers attached to this clinic.")] = None,
+    clinic_id: Annotated[RowId | None, Query(description="Only providers attached to this clinic.")] = None,
     active: Annotated[bool | None, Query(description="Only active (true) or deactivated (false) ones.")] = None,
 ) -> Page[ProviderRead]:
     stmt = select(Provider).where(Provider.office_id == office.id)
@@ -52,13 +53,13 @@ def create_provider(body: ProviderCreate, db: DbDep, office: OfficeDep, user: Cu
 
 
 @router.get("/{provider_id}", responses=NOT_FOUND, summary="One provider")
-def get_provider(provider_id: int, db: DbDep, office: OfficeDep) -> ProviderRead:
+def get_provider(provider_id: RowId, db: DbDep, office: OfficeDep) -> ProviderRead:
     return ProviderRead.model_validate(get_or_404(db, Provider, provider_id, office, "provider"))
 
 
 @router.patch("/{provider_id}", responses=NOT_FOUND, summary="Change a provider")
 def update_provider(
-    provider_id: int, body: ProviderUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
+    provider_id: RowId, body: ProviderUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
 ) -> ProviderRead:
     provider = get_or_404(db, Provider, provider_id, office, "provider")
     values = patch_values(body, nullable=frozenset({"clinic_id"}))
@@ -76,7 +77,7 @@ def update_provider(
     summary="Deactivate a provider",
     description="Sets `active` to false; their appointments keep them. PATCH `active: true` brings them back.",
 )
-def deactivate_provider(provider_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> ProviderRead:
+def deactivate_provider(provider_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> ProviderRead:
     provider = get_or_404(db, Provider, provider_id, office, "provider")
     if provider.active:
         provider.active = False

@@ -14,6 +14,7 @@ from ...registration.samples import campaign_texts, example_link
 from ...registration.senders import SenderKind, sender_kind
 from ...settings import Settings
 from ..deps import AdminUser, DbDep, OfficeDep, SettingsDep, audit_actor
+from .errors import ADMIN_ONLY
 from .schemas.registration import (
     BusinessProfileRead,
     BusinessProfileUpdate,
@@ -45,7 +46,7 @@ def registration_read(db: Session, settings: Settings, office: Office) -> Regist
     )
 
 
-@router.get("", summary="The business profile and the registrations' status (admin)")
+@router.get("", responses=ADMIN_ONLY, summary="The business profile and the registrations' status (admin)")
 def get_registration(db: DbDep, office: OfficeDep, settings: SettingsDep, _user: AdminUser) -> RegistrationRead:
     read = registration_read(db, settings, office)
     db.commit()  # an empty profile is created on first read
@@ -66,12 +67,18 @@ _UPDATE_DOC = (
     "rejected brand or verification."
 )
 router.add_api_route(
-    "", update_registration, methods=["PATCH"], summary="Change the business profile", description=_UPDATE_DOC
+    "",
+    update_registration,
+    methods=["PATCH"],
+    responses=ADMIN_ONLY,
+    summary="Change the business profile",
+    description=_UPDATE_DOC,
 )
 router.add_api_route(
     "",
     update_registration,
     methods=["PUT"],
+    responses=ADMIN_ONLY,
     summary="Change the business profile (same as PATCH)",
     description=_UPDATE_DOC,
     operation_id="replace_registration",

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from ... import audit, planning
 from ...models import ACTIVE_STATUSES, Appointment, Clinic, Office, ReminderRule, utcnow
 from ..deps import AdminUser, DbDep, OfficeDep, audit_actor
-from .errors import NOT_FOUND, invalid
+from .errors import ADMIN_ONLY, NOT_FOUND, invalid
 from .lookups import apply, get_or_404, get_ref, patch_values
 from .pagination import Page, PageDep, paginate
+from .schemas.common import RowId
 from .schemas.rules import RuleCreate, RuleRead, RuleUpdate
 
 router = APIRouter(prefix="/reminder-rules", tags=["reminder rules"])
@@ -40,7 +41,7 @@ def list_rules(db: DbDep, office: OfficeDep, page: PageDep) -> Page[RuleRead]:
     )
 
 
-@router.post("", status_code=201, summary="Add a rule (admin)")
+@router.post("", status_code=201, responses=ADMIN_ONLY, summary="Add a rule (admin)")
 def create_rule(body: RuleCreate, db: DbDep, office: OfficeDep, user: AdminUser) -> RuleRead:
     if body.clinic_id is not None:
         get_ref(db, Clinic, body.clinic_id, office, "clinic_id", "clinic")
@@ -54,12 +55,12 @@ def create_rule(body: RuleCreate, db: DbDep, office: OfficeDep, user: AdminUser)
 
 
 @router.get("/{rule_id}", responses=NOT_FOUND, summary="Read a rule")
-def read_rule(rule_id: int, db: DbDep, office: OfficeDep) -> RuleRead:
+def read_rule(rule_id: RowId, db: DbDep, office: OfficeDep) -> RuleRead:
     return RuleRead.model_validate(get_or_404(db, ReminderRule, rule_id, office, "reminder rule"))
 
 
-@router.patch("/{rule_id}", responses=NOT_FOUND, summary="Change a rule (admin)")
-def update_rule(rule_id: int, body: RuleUpdate, db: DbDep, office: OfficeDep, user: AdminUser) -> RuleRead:
+@router.patch("/{rule_id}", responses={**NOT_FOUND, **ADMIN_ONLY}, summary="Change a rule (admin)")
+def update_rule(rule_id: RowId, body: RuleUpdate, db: DbDep, office: OfficeDep, user: AdminUser) -> RuleRead:
     rule = get_or_404(db, ReminderRule, rule_id, office, "reminder rule")
     values = patch_values(body, nullable=frozenset({"days_before", "at_local_time", "minutes_before"}))
     changed = apply(rule, values)
@@ -72,8 +73,8 @@ def update_rule(rule_id: int, body: RuleUpdate, db: DbDep, office: OfficeDep, us
     return RuleRead.model_validate(rule)
 
 
-@router.delete("/{rule_id}", status_code=204, responses=NOT_FOUND, summary="Turn a rule off (admin)")
-def deactivate_rule(rule_id: int, db: DbDep, office: OfficeDep, user: AdminUser) -> Response:
+@router.delete("/{rule_id}", status_code=204, responses={**NOT_FOUND, **ADMIN_ONLY}, summary="Turn a rule off (admin)")
+def deactivate_rule(rule_id: RowId, db: DbDep, office: OfficeDep, user: AdminUser) -> Response:
     rule = get_or_404(db, ReminderRule, rule_id, office, "reminder rule")
     rule.active = False  # kept for the trail of reminders it planned
     audit.record(db, office.id, audit_actor(user), "deactivate", "reminder_rule", rule.id)

@@ -22,13 +22,16 @@ from ...doctor.runner import run_doctor
 from ...doctor.steps import Step
 from ...effective import twilio_config
 from ...gateways import TwilioError, TwilioGateway
-from ...models import Office
 from ...registration import rows
 from ...registration.problems import fix
-from ..deps import AdminUser, CurrentUser, DbDep, SettingsDep, audit_actor
+from ..deps import AdminUser, CurrentUser, DbDep, SettingsDep, audit_actor, get_office
 from ..webhooks.doctor_ping import last_receipt
+from .errors import ADMIN_ONLY, CONFLICT, TWILIO_FAILED
 
 router = APIRouter(prefix="/setup", tags=["setup"])
+# A step that talks to Twilio (admins only): 409 when the credentials are missing or Twilio refuses them, 502
+# when it fails.
+_TWILIO_STEP = {**ADMIN_ONLY, **CONFLICT, **TWILIO_FAILED}
 
 
 class Credentials(BaseModel):
@@ -62,10 +65,7 @@ def _provisioner(
     request: Request, user: AdminUser, db: DbDep, body: Credentials | SetupRun | None = None
 ) -> Provisioner:
     settings = request.app.state.settings
-    office = db.get(Office, user.office_id)
-    if office is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no office")
-    config = twilio_config(settings, office)
+    config = twilio_config(settings, get_office(user, db))
     sid = (body.account_sid if body else None) or config.account_sid
     token = body.auth_token.get_secret_value() if body and body.auth_token else config.auth_token
     if not sid or not token:
@@ -89,7 +89,7 @@ def _twilio_call(call: Any) -> Any:
         raise HTTPException(code, detail=str(exc)) from None
 
 
-@router.get("/checks")
+@router.get("/checks", responses=ADMIN_ONLY)
 def setup_checks(request: Request, user: AdminUser, settings: SettingsDep) -> dict[str, Any]:
     """The doctor's report: every check with its id, status (ok/warning/failed/skipped), explanation and fix."""
     ctx = DoctorContext(settings, request.app.state.sessions, office_id=user.office_id)
@@ -102,7 +102,7 @@ def setup_banners(request: Request, user: CurrentUser) -> list[dict[str, str]]:
     return [b.to_dict() for b in current_banners(request.app)]
 
 
-@router.get("/twilio")
+@router.get("/twilio", responses=ADMIN_ONLY)
 def twilio_state(request: Request, user: AdminUser, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """What is configured (never the secrets themselves) and the last signed test webhook received."""
     ctx = DoctorContext(settings, request.app.state.sessions, office_id=user.office_id)
@@ -120,14 +120,14 @@ def twilio_state(request: Request, user: AdminUser, db: DbDep, settings: Setting
     }
 
 
-@router.post("/twilio/credentials")
+@router.post("/twilio/credentials", responses=_TWILIO_STEP)
 def setup_credentials(request: Request, user: AdminUser, db: DbDep, body: Credentials) -> dict[str, Any]:
     """Check the Account SID and Auth Token with Twilio, then store them (the token encrypted)."""
     step = _twilio_call(_provisioner(request, user, db, body).credentials)
     return _done(db, user, step)
 
 
-@router.get("/twilio/available-numbers")
+@router.get("/twilio/available-numbers", responses=_TWILIO_STEP)
 def setup_available_numbers(
     request: Request,
     user: AdminUser,
@@ -140,7 +140,7 @@ def setup_available_numbers(
     return listed(_twilio_call(lambda: provisioner.search(area_code=area_code, city=city)))
 
 
-@router.post("/twilio/number")
+@router.post("/twilio/number", responses=_TWILIO_STEP)
 def setup_number(request: Request, user: AdminUser, db: DbDep, body: NumberChoice) -> dict[str, Any]:
     """Keep the configured number, adopt one the account owns, or buy the chosen one (never a second)."""
     provisioner = _provisioner(request, user, db)
@@ -148,13 +148,13 @@ def setup_number(request: Request, user: AdminUser, db: DbDep, body: NumberChoic
     return _done(db, user, step)
 
 
-@router.post("/twilio/webhooks")
+@router.post("/twilio/webhooks", responses=_TWILIO_STEP)
 def setup_webhooks(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any]:
     """Point the number's SMS URL (GET) and voice URL at <public URL>/app_confirm."""
     return _done(db, user, _twilio_call(_provisioner(request, user, db).webhooks))
 
 
-@router.post("/twilio/messaging-service")
+@router.post("/twilio/messaging-service", responses=_TWILIO_STEP)
 def setup_messaging_service(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any]:
     """Create (or adopt) the office's Messaging Service, set its URLs and add the office's numbers as senders."""
     return _done(db, user, _twilio_call(_provisioner(request, user, db).messaging_service))
@@ -171,7 +171,7 @@ def _registrar(request: Request, user: AdminUser, db: DbDep, body: Registering) 
     )
 
 
-@router.post("/twilio/register")
+@router.post("/twilio/register", responses=_TWILIO_STEP)
 def setup_register(request: Request, user: AdminUser, db: DbDep, body: Registering) -> list[dict[str, Any]]:
     """Submit the office's carrier registration from its business profile (as `--register`). A step that costs
     money answers `action_needed` with the fees until `confirm_fees` is true."""
@@ -179,7 +179,7 @@ def setup_register(request: Request, user: AdminUser, db: DbDep, body: Registeri
     return [_done(db, user, step) for step in steps]
 
 
-@router.get("/twilio/registrations")
+@router.get("/twilio/registrations", responses=ADMIN_ONLY)
 def setup_registrations(user: AdminUser, db: DbDep) -> list[dict[str, Any]]:
     """The office's registrations as last read from Twilio: state, Twilio's status and problems with their fix."""
     return [
@@ -197,19 +197,19 @@ def setup_registrations(user: AdminUser, db: DbDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/twilio/caller-ids")
+@router.post("/twilio/caller-ids", responses=_TWILIO_STEP)
 def setup_caller_ids(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any]:
     """Start caller-ID verification for each clinic phone not yet verified; returns the codes to type."""
     return _done(db, user, _twilio_call(_provisioner(request, user, db).caller_ids))
 
 
-@router.post("/twilio/api-key")
+@router.post("/twilio/api-key", responses=_TWILIO_STEP)
 def setup_api_key(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any]:
     """Keep a working API key or create one; its secret is stored encrypted and never returned."""
     return _done(db, user, _twilio_call(_provisioner(request, user, db).api_key))
 
 
-@router.post("/twilio/run")
+@router.post("/twilio/run", responses=_TWILIO_STEP)
 def setup_run(request: Request, user: AdminUser, db: DbDep, settings: SettingsDep, body: SetupRun) -> dict[str, Any]:
     """Every step in order (as `reminders setup twilio --yes`; `carrier_registration` as `--register`), then the
     doctor's report."""

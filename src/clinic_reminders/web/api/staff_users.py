@@ -16,12 +16,13 @@ from ...accounts import MIN_PASSWORD_LENGTH, AccountError, add_user
 from ...crypto import hash_password
 from ...models import Role, StaffUser
 from ..deps import AdminUser, DbDep, OfficeDep, audit_actor
-from .errors import CONFLICT, NOT_FOUND, conflict, invalid
+from .errors import ADMIN_ONLY, CONFLICT, NOT_FOUND, conflict, invalid
 from .lookups import apply, get_or_404, patch_values
 from .pagination import Page, PageDep, paginate
+from .schemas.common import RowId
 from .schemas.staff_users import StaffUserCreate, StaffUserRead, StaffUserUpdate
 
-router = APIRouter(prefix="/staff-users", tags=["staff users"])
+router = APIRouter(prefix="/staff-users", tags=["staff users"], responses=ADMIN_ONLY)
 
 
 def _check_password(password: str) -> None:
@@ -76,7 +77,7 @@ def create_staff_user(body: StaffUserCreate, db: DbDep, office: OfficeDep, admin
 
 
 @router.get("/{user_id}", responses=NOT_FOUND, summary="One staff user (admins only)")
-def get_staff_user(user_id: int, db: DbDep, office: OfficeDep, _admin: AdminUser) -> StaffUserRead:
+def get_staff_user(user_id: RowId, db: DbDep, office: OfficeDep, _admin: AdminUser) -> StaffUserRead:
     return StaffUserRead.model_validate(get_or_404(db, StaffUser, user_id, office, "staff user"))
 
 
@@ -86,7 +87,7 @@ def get_staff_user(user_id: int, db: DbDep, office: OfficeDep, _admin: AdminUser
     summary="Change a staff user's name, role, password or active flag (admins only)",
 )
 def update_staff_user(
-    user_id: int, body: StaffUserUpdate, db: DbDep, office: OfficeDep, admin: AdminUser
+    user_id: RowId, body: StaffUserUpdate, db: DbDep, office: OfficeDep, admin: AdminUser
 ) -> StaffUserRead:
     user = get_or_404(db, StaffUser, user_id, office, "staff user")
     values = patch_values(body)
@@ -110,7 +111,7 @@ def update_staff_user(
     summary="Deactivate a staff user (admins only)",
     description="They can no longer sign in or use their API tokens; PATCH `active: true` lets them back.",
 )
-def deactivate_staff_user(user_id: int, db: DbDep, office: OfficeDep, admin: AdminUser) -> StaffUserRead:
+def deactivate_staff_user(user_id: RowId, db: DbDep, office: OfficeDep, admin: AdminUser) -> StaffUserRead:
     user = get_or_404(db, StaffUser, user_id, office, "staff user")
     if user.active:
         if user.is_admin:

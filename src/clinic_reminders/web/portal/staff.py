@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from ...models import Appointment, StaffUser, VideoEvent, VideoPurpose, VideoVisit, utcnow
 from ...telehealth import links, rooms
-from ..api.errors import NOT_FOUND, not_found
+from ..api.errors import ADMIN_ONLY, NOT_FOUND, TWILIO_FAILED, not_found
+from ..api.schemas.common import RowId
 from ..deps import AdminUser, CurrentUser, DbDep, OfficeDep, SettingsDep, audit_actor, get_current_user
 from .pages import templates
 
@@ -59,7 +60,7 @@ class LinkRevoked(BaseModel):
 
 def _refuse(exc: rooms.VideoUnavailable) -> HTTPException:
     code = REFUSAL_STATUS.get(exc.refusal, status.HTTP_409_CONFLICT)
-    return HTTPException(code, detail={"refusal": exc.refusal.value, "message": exc.detail})
+    return HTTPException(code, detail=exc.detail)
 
 
 def _appointment(db: DbDep, office_id: int, appointment_id: int) -> Appointment:
@@ -71,11 +72,15 @@ def _appointment(db: DbDep, office_id: int, appointment_id: int) -> Appointment:
 
 @api.post(
     "/appointments/{appointment_id}/video",
-    responses={**NOT_FOUND, 409: {"description": "Not a telehealth visit, over, or video not set up."}},
+    responses={
+        **NOT_FOUND,
+        409: {"description": "Not a telehealth visit, over, or video not set up."},
+        **TWILIO_FAILED,
+    },
     summary="Start a video visit",
 )
 def start_video_visit(
-    appointment_id: int, db: DbDep, office: OfficeDep, user: CurrentUser, settings: SettingsDep
+    appointment_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser, settings: SettingsDep
 ) -> VideoJoin:
     """Creates the room if needed; returns the provider's access token and the page that uses it."""
     appointment = _appointment(db, office.id, appointment_id)
@@ -95,7 +100,7 @@ def start_video_visit(
 
 
 @api.post("/appointments/{appointment_id}/link/revoke", responses=NOT_FOUND, summary="Revoke the patient's links")
-def revoke_patient_links(appointment_id: int, db: DbDep, office: OfficeDep, user: CurrentUser) -> LinkRevoked:
+def revoke_patient_links(appointment_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> LinkRevoked:
     """Every link already sent for this appointment stops working; the next reminder carries a new one."""
     appointment = _appointment(db, office.id, appointment_id)
     count = links.revoke_links(db, appointment, audit_actor(user))
@@ -103,7 +108,11 @@ def revoke_patient_links(appointment_id: int, db: DbDep, office: OfficeDep, user
     return LinkRevoked(revoked=count)
 
 
-@api.post("/setup/test-chat", responses={409: {"description": "Video is not set up."}}, summary="Start a test chat")
+@api.post(
+    "/setup/test-chat",
+    responses={**ADMIN_ONLY, 409: {"description": "Video is not set up."}, **TWILIO_FAILED},
+    summary="Start a test chat",
+)
 def start_test_chat(db: DbDep, office: OfficeDep, user: AdminUser, settings: SettingsDep) -> TestChat:
     """The set-up's last step: a two-person test room and a token for each end."""
     try:
@@ -123,8 +132,10 @@ def _grant_fields(data: dict[str, str]) -> dict[str, Any]:
     return {k: data[k] for k in ("room", "identity", "token", "expires_at")}
 
 
-@api.get("/setup/test-chat/{visit_id}", responses=NOT_FOUND, summary="A test chat's state and callbacks")
-def test_chat_state(visit_id: int, db: DbDep, office: OfficeDep, user: AdminUser) -> dict[str, Any]:
+@api.get(
+    "/setup/test-chat/{visit_id}", responses={**NOT_FOUND, **ADMIN_ONLY}, summary="A test chat's state and callbacks"
+)
+def test_chat_state(visit_id: RowId, db: DbDep, office: OfficeDep, user: AdminUser) -> dict[str, Any]:
     visit = db.get(VideoVisit, visit_id)
     if visit is None or visit.office_id != office.id or visit.purpose != VideoPurpose.TEST:
         not_found("test chat", visit_id)
@@ -163,7 +174,7 @@ def _login(request: Request) -> Response:
 
 
 @pages.get("/video/visit/{appointment_id}")
-def provider_page(request: Request, appointment_id: int, db: DbDep) -> Response:
+def provider_page(request: Request, appointment_id: RowId, db: DbDep) -> Response:
     user = _page_user(request, db)
     if user is None:
         return _login(request)

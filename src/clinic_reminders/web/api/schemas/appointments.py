@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pydantic import Field, ValidationInfo, field_validator
 
 from ....models import AppointmentKind, AppointmentStatus
-from .common import AwareDatetime, ReadSchema, Schema
+from .common import AwareDatetime, ReadSchema, RowId, Schema
 
 MAX_DURATION = 24 * 60
 
@@ -30,9 +30,9 @@ def end_after_start(starts_at: datetime | None, ends_at: datetime | None) -> int
 
 
 class AppointmentCreate(Schema):
-    clinic_id: int
-    provider_id: int | None = None
-    patient_id: int
+    clinic_id: RowId
+    provider_id: RowId | None = None
+    patient_id: RowId
     starts_at: AwareDatetime = Field(description=_STARTS_DOC)
     duration_minutes: int | None = Field(
         default=None, ge=1, le=MAX_DURATION, description="Length of the visit; 30 when neither it nor ends_at is given."
@@ -58,9 +58,9 @@ class AppointmentCreate(Schema):
 class AppointmentUpdate(Schema):
     """Only the fields sent change. Status is changed with POST .../status or .../cancel, not here."""
 
-    clinic_id: int | None = None
-    provider_id: int | None = Field(default=None, description="null removes the provider.")
-    patient_id: int | None = None
+    clinic_id: RowId | None = None
+    provider_id: RowId | None = Field(default=None, description="null removes the provider.")
+    patient_id: RowId | None = None
     starts_at: AwareDatetime | None = Field(default=None, description=_STARTS_DOC)
     duration_minutes: int | None = Field(default=None, ge=1, le=MAX_DURATION)
     ends_at: AwareDatetime | None = Field(default=None, description=_ENDS_DOC)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from .common import Phone, ReadSchema, Schema, TimeZoneName
+from .common import Phone, ReadSchema, RowId, Schema, TimeZoneName
 
 _PHONE_DOC = (
     "E.164. Shown as caller ID on reminder calls, so it must be a verified caller ID at Twilio "
@@ -50,13 +50,13 @@ class ClinicRead(ReadSchema):
 class ProviderCreate(Schema):
     name: str = Field(min_length=1, max_length=200)
     title: str = Field(default="", max_length=50, examples=["Dr."])
-    clinic_id: int | None = Field(default=None, description="The clinic they usually work at, if any.")
+    clinic_id: RowId | None = Field(default=None, description="The clinic they usually work at, if any.")
 
 
 class ProviderUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     title: str | None = Field(default=None, max_length=50)
-    clinic_id: int | None = Field(default=None, description="null detaches the provider from any clinic.")
+    clinic_id: RowId | None = Field(default=None, description="null detaches the provider from any clinic.")
     active: bool | None = None
 
 

@@ -7,14 +7,14 @@ or null.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from .common import Phone, ReadSchema, Schema
+from .common import LocalTime, Phone, ReadSchema, Schema
 
 MASK = "••••"
 # A domain name or an IPv4 address (which the same pattern accepts): no scheme, port or path.
@@ -100,8 +100,8 @@ class OfficeUpdate(Schema):
         + _WRITE_ONLY_DOC,
     )
     clear_smtp_url: bool = False
-    quiet_hours_start: time | None = Field(default=None, description="Local time before which nothing is sent.")
-    quiet_hours_end: time | None = Field(default=None, description="Local time after which nothing is sent.")
+    quiet_hours_start: LocalTime | None = Field(default=None, description="Local time before which nothing is sent.")
+    quiet_hours_end: LocalTime | None = Field(default=None, description="Local time after which nothing is sent.")
     max_reminders_per_day: int | None = Field(default=None, ge=0, le=10)
     max_reminders_per_week: int | None = Field(default=None, ge=0, le=50)
     include_visit_reason: bool | None = None
@@ -127,8 +127,8 @@ class OfficeRead(ReadSchema):
     alert_email: str | None
     alert_sms: str | None
     smtp_url: str | None = Field(description="Masked: '••••@' and the mail server; never the URL itself.")
-    quiet_hours_start: time
-    quiet_hours_end: time
+    quiet_hours_start: LocalTime
+    quiet_hours_end: LocalTime
     max_reminders_per_day: int
     max_reminders_per_week: int
     include_visit_reason: bool

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import time
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .common import ReadSchema, Schema
+from .common import LocalTime, ReadSchema, RowId, Schema
 
 Kind = Literal["in-person", "telehealth"]
 Condition = Literal["always", "unanswered", "unanswered-and-no-sms"]
@@ -30,9 +29,9 @@ class RuleFields(Schema):
 class RuleCreate(RuleFields):
     name: str = Field(min_length=1, max_length=100)
     channel: Literal["sms", "voice"]
-    clinic_id: int | None = Field(default=None, description="Set: an override for one clinic of the rule's name.")
+    clinic_id: RowId | None = Field(default=None, description="Set: an override for one clinic of the rule's name.")
     days_before: int | None = Field(default=None, ge=0, le=60)
-    at_local_time: time | None = Field(default=None, description="The clinic's local clock time, e.g. 10:00.")
+    at_local_time: LocalTime | None = Field(default=None, description="The clinic's local clock time, e.g. 10:00.")
     minutes_before: int | None = Field(default=None, ge=5, le=60 * 24 * 60)
     appointment_kinds: list[Kind] = Field(default_factory=lambda: list(ALL_KINDS), min_length=1)
     skip_if_confirmed: bool = True
@@ -50,7 +49,7 @@ class RuleUpdate(RuleFields):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     channel: Literal["sms", "voice"] | None = None
     days_before: int | None = Field(default=None, ge=0, le=60)
-    at_local_time: time | None = None
+    at_local_time: LocalTime | None = None
     minutes_before: int | None = Field(default=None, ge=5, le=60 * 24 * 60)
     appointment_kinds: list[Kind] | None = Field(default=None, min_length=1)
     skip_if_confirmed: bool | None = None
@@ -64,7 +63,7 @@ class RuleRead(ReadSchema):
     channel: str
     clinic_id: int | None
     days_before: int | None
-    at_local_time: time | None
+    at_local_time: LocalTime | None
     minutes_before: int | None
     appointment_kinds: list[str]
     skip_if_confirmed: bool
