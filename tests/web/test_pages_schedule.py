@@ -99,21 +99,6 @@ def test_cancel_no_show_and_refused_moves(pages: PageClient, day: Day, session: 
     assert (day.appointments["silent"].status, past.status) == ("cancelled", "no-show")
 
 
-def test_send_reminder_now_moves_the_planned_reminder_to_now(pages: PageClient, day: Day, session: Session) -> None:
-    appointment = day.appointments["planned"]
-    before = utcnow()
-    row = pages.htmx(f"/schedule/appointments/{appointment.id}", {"action": "remind"}).text
-    assert "Text planned" in row
-    session.expire_all()
-    reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).one()
-    assert before - timedelta(seconds=1) <= reminder.due_at <= utcnow()
-    audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "send-now")).one()
-    assert audit.entity_id == reminder.id and audit.detail == {"appointment": appointment.id}
-    nothing_left = pages.post(f"/schedule/appointments/{day.appointments['confirmed'].id}", {"action": "remind"})
-    assert nothing_left.status_code == 303
-    assert "No reminder is left to send" in pages.get(nothing_left.headers["location"]).text
-
-
 def test_a_patients_answer_reaches_an_open_page_as_a_changed_row(
     pages: PageClient, day: Day, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
