@@ -224,7 +224,7 @@ def test_outside_the_allowed_hours_it_says_when_texts_may_go(
     match = re.search(r"Not sent: it is (\d+:\d\d [AP]M) where the patient is \((E[SD]T)\)", row)
     assert match, row
     opens = "12:00 AM" if hour >= 2 else "3:00 AM"
-    assert f"texts go from {opens} to " in row and f"the next moment is " in row
+    assert f"texts go from {opens} to " in row and "the next moment is " in row
     assert f"{opens} {match.group(2)}; the planned reminders still go at their times." in row
     assert simulator.messages(to=visit.patient.phones[0].number) == []
 
