@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -45,6 +45,11 @@ from .settings import Settings
 from .telehealth.links import make_patient_link
 
 CAP_WEEK = timedelta(days=7)
+# A reminder text: planned by the office's rules (it has a reminder row), or sent now by staff (a staff text
+# about an appointment; staff texts from the inbox are about no appointment, answers to patients by no one).
+REMINDER_TEXT = or_(
+    Message.reminder_id.is_not(None), and_(Message.sent_by_user_id.is_not(None), Message.appointment_id.is_not(None))
+)
 
 
 class CannotRemind(ValueError):
@@ -64,7 +69,7 @@ def reminders_sent(db: Session, patient_id: int, now: datetime) -> tuple[int, in
         select(Message.created_at).where(
             Message.patient_id == patient_id,
             Message.direction == Direction.OUTBOUND,
-            Message.appointment_id.is_not(None),
+            REMINDER_TEXT,
             Message.created_at >= now - CAP_WEEK,
             Message.status.in_(CONTACTED),
         )

@@ -83,16 +83,16 @@ def remind(pages: PageClient, appointment: Appointment, **form: str) -> str:
     return response.text
 
 
-def sent_before(session: Session, appointment: Appointment, hours: float) -> None:
-    """A reminder that reached the patient `hours` ago."""
-    reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).first()
-    assert reminder is not None
+def sent_before(session: Session, appointment: Appointment, hours: float, *, reminder: bool = True) -> None:
+    """A reminder that reached the patient `hours` ago (`reminder=False`: the answer texted back to an answer)."""
+    planned = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).first()
+    assert planned is not None
     session.add(
         Message(
             office_id=appointment.office_id,
             patient_id=appointment.patient_id,
             appointment_id=appointment.id,
-            reminder_id=reminder.id,
+            reminder_id=planned.id if reminder else None,
             direction=Direction.OUTBOUND,
             channel="sms",
             to_number=appointment.patient.phones[0].number,
@@ -121,6 +121,7 @@ def test_it_texts_the_patient_now_and_leaves_the_planned_reminders_as_they_were(
     audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "send-now")).one()
     assert (audit.entity, audit.entity_id, audit.detail) == ("appointment", visit.id, {"message_id": message.id})
     assert "sent by staff" in row and "Text planned" in row
+    assert 'data-state="no-answer"' in row  # it reached the patient, who has not answered yet
 
 
 def test_a_video_visits_reminder_sent_now_carries_the_patients_link(
@@ -175,10 +176,11 @@ def test_over_the_daily_cap_it_says_so_and_sends_only_when_staff_override_it(
     assert planned(session, visit) == before
 
 
-def test_a_reminder_sent_yesterday_does_not_count_today(
+def test_a_reminder_sent_yesterday_or_a_reply_to_an_answer_does_not_count_today(
     pages: PageClient, visit: Appointment, session: Session
 ) -> None:
     sent_before(session, visit, hours=21)
+    sent_before(session, visit, hours=1, reminder=False)
     assert "Reminder text sent." in remind(pages, visit)
 
 

@@ -38,6 +38,7 @@ from ...models import (
     utcnow,
 )
 from ...registration.senders import WAITING_FOR_REGISTRATION
+from ...reminder_now import REMINDER_TEXT
 from ...scheduling.timing import local_datetime
 from ...telehealth.rooms import VideoPolicy, visit_closes_at
 from ..api.appointment_filters import date_range
@@ -120,7 +121,7 @@ def _sent_reminder() -> Exists:
     return exists().where(
         Message.appointment_id == Appointment.id,
         Message.direction == Direction.OUTBOUND,
-        Message.reminder_id.is_not(None),
+        REMINDER_TEXT,
         Message.status.not_in(_FAILED),
     )
 
@@ -266,10 +267,13 @@ def build_rows(
                 answered = True
                 meaning = ANSWERS.get(message.interpretation or "unknown", message.interpretation or "")
                 steps.append(Step("answered", f"Answered: {meaning}", message.created_at))
-            else:
-                step = _message_step(message, "a text from staff")
+            elif message.sent_by_user_id is not None:  # "Send reminder now"
+                step = _message_step(message, "a reminder sent now by staff")
                 step.detail = step.detail or "sent by staff"
+                reached = reached or step.kind in ("sent", "delivered")
                 steps.append(step)
+            else:
+                steps.append(_message_step(message, "our answer to the patient"))
         state = str(appt.status)
         if state == AppointmentStatus.SCHEDULED and reached and not answered:
             state = "no-answer"
