@@ -205,8 +205,8 @@ def _prepare_reminder(
         return None
     config = twilio_config(settings, office)
     try:
-        gateway = config.gateway()
         outgoing = reminder_now.draft(db, settings, config, office, appointment, user, over_cap=over_cap, now=utcnow())
+        gateway = config.gateway()
     except NotConfigured as exc:
         db.rollback()
         return reminder_now.CannotRemind(str(exc))

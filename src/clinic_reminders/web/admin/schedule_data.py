@@ -242,9 +242,8 @@ def build_rows(
     messages: Sequence[Message],
     rule_names: Mapping[int, str],
     clinics: Mapping[int, Clinic],
-    now: datetime | None = None,
 ) -> list[Row]:
-    now = now or utcnow()
+    now = utcnow()
     policy = VideoPolicy()
     by_appt: dict[int, list[Reminder]] = defaultdict(list)
     for reminder in reminders:
