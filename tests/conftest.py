@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.models import Base
 
-pytest_plugins = ["tests.fixtures.simulator", "tests.fixtures.prism"]
+pytest_plugins = ["tests.fixtures.simulator", "tests.fixtures.prism", "tests.fixtures.registration_fake"]
 
 POSTGRES_URL = os.environ.get("REMINDERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

@@ -178,13 +178,17 @@ def make_business_profile(db: Session, office: Office, **fields: Any) -> Busines
         "country": "US",
         "website": "https://riverside.example.com",
         "privacy_policy_url": "https://riverside.example.com/privacy",
+        "terms_url": "https://riverside.example.com/terms",
         "contact_first_name": "Grace",
         "contact_last_name": "Hopper",
         "contact_title": "Office manager",
+        "contact_job_position": "GM",
         "contact_email": "grace@riverside.example.com",
         "contact_phone": "+13035550142",
         "consent_flow": "Patients give their mobile number on the intake form, which says the office will text "
         "appointment reminders and that they can reply STOP at any time.",
+        "opt_in_type": "PAPER_FORM",
+        "opt_in_url": "https://riverside.example.com/intake-form.png",
         "monthly_volume": 2000,
         **fields,
     }

@@ -26,6 +26,7 @@ class TwilioConfig:
     api_secret: str | None = field(repr=False)
     base_url: str | None
     public_url: str | None
+    messaging_service_sid: str | None = None  # texts go through it when set (its A2P 10DLC campaign)
 
     def missing(self) -> list[str]:
         needed = {
@@ -67,6 +68,7 @@ def twilio_config(settings: Settings, office: Office) -> TwilioConfig:
         api_secret=secret(settings.twilio_api_secret, office.twilio_api_secret_encrypted),
         base_url=settings.twilio_api_base_url,
         public_url=settings.public_url or office.public_url,
+        messaging_service_sid=settings.twilio_messaging_service_sid or office.twilio_messaging_service_sid,
     )
 
 

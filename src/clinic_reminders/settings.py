@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     twilio_api_key: str | None = _env("TWILIO_API_KEY")
     twilio_api_secret: SecretStr | None = _env("TWILIO_API_SECRET")
     twilio_api_base_url: str | None = _env("TWILIO_API_BASE_URL")
+    # The office's Messaging Service (MG...), which `reminders setup twilio` creates and stores otherwise.
+    twilio_messaging_service_sid: str | None = _env("TWILIO_MESSAGING_SERVICE_SID")
 
     # HTTPS served by `reminders serve` itself, or by a reverse proxy in front of it (doctor/tls.py).
     tls_certfile: str | None = _env("REMINDERS_TLS_CERTFILE")

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.cli import main
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.doctor import Report, Status
+from clinic_reminders.gateways import ServiceSender
 from clinic_reminders.migrations import upgrade
-from clinic_reminders.models import Clinic, Office, WorkerHeartbeat
+from clinic_reminders.models import (
+    Clinic,
+    Office,
+    Registration,
+    RegistrationKind,
+    RegistrationState,
+    Reminder,
+    WorkerHeartbeat,
+)
+from clinic_reminders.planning import ensure_default_rules
+from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
+from clinic_reminders.simulator import NumberConfig
 from tests.conftest import TEST_SECRET_KEY
+from tests.factories import make_appointment, make_clinic, make_patient
+from tests.fixtures.registration_fake import State
 from tests.fixtures.simulator import SimulatorClient
 from tests.integration.doctor_support import (
     CLINIC_PHONES,
@@ -46,6 +62,9 @@ TWILIO_CHECKS = (
     "twilio.api_key",
     "twilio.video",
     "twilio.alerts",
+    "twilio.messaging_service",
+    "twilio.a2p.brand",
+    "twilio.a2p.campaign",
 )
 
 
@@ -55,8 +74,16 @@ def office(session: Session) -> Office:
 
 
 @pytest.fixture
-def sim(simulator: SimulatorClient) -> SimulatorClient:
+def sim(simulator: SimulatorClient, fake_registration: State) -> SimulatorClient:
+    """A healthy account, registered for US texting: its Messaging Service holds the number, under an approved
+    brand and a verified campaign."""
     simulator.reset(healthy_config())
+    service = fake_registration.with_service(
+        inbound_request_url=f"{PUBLIC}/app_confirm", inbound_method="GET", status_callback=f"{PUBLIC}/twilio/status"
+    )
+    fake_registration.senders[service.sid] = [ServiceSender("PN" + "1" * 32, NUMBER)]
+    brand = fake_registration.with_brand()
+    fake_registration.with_campaign(service.sid, brand.sid)
     return simulator
 
 
@@ -303,3 +330,65 @@ def test_it_says_where_admin_alerts_go(
     check(report, "settings.alerts", Status.OK, "email to it@clinic.example through mail.clinic.example:587", "")
     assert "s3cret" not in report.result("settings.alerts").explanation
     assert "SMS to +12125550199" in report.result("settings.alerts").explanation
+
+
+def test_it_explains_a_rejected_brand_with_its_code_field_and_fix_and_the_texts_waiting(
+    sim: SimulatorClient,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    session: Session,
+    office: Office,
+    fake_registration: State,
+) -> None:
+    brand = next(iter(fake_registration.brands.values()))
+    fake_registration.reject(brand.sid, [{"code": 30799, "description": "unverified", "fields": []}])
+    ensure_default_rules(session, office)
+    patient = make_patient(session, office)
+    appointment = make_appointment(session, make_clinic(session, office), patient)
+    waiting = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).all()
+    for reminder in waiting:
+        reminder.reason = f"{WAITING_FOR_REGISTRATION}: brand rejected on Dec 1"
+    session.commit()
+    assert waiting
+    report = run(sim, database_url, session_factory, "twilio.a2p.brand", "twilio.a2p.campaign")
+    check(
+        report, "twilio.a2p.brand", Status.FAILED, f"brand {brand.sid} FAILED: Twilio error 30799", "business profile"
+    )
+    assert "(field: ein)" in report.result("twilio.a2p.brand").explanation
+    assert f"; {len(waiting)} text(s) waiting (calls go out meanwhile)" in report.result("twilio.a2p.brand").explanation
+    check(report, "twilio.a2p.campaign", Status.SKIPPED)
+    with session_factory() as db:  # what Twilio said is recorded in the office's row
+        row = db.scalars(select(Registration).where(Registration.kind == RegistrationKind.BRAND)).one()
+        assert row.twilio_sid == brand.sid and row.state == RegistrationState.FAILED
+
+
+def test_it_waits_for_a_brand_in_review_and_wants_a_messaging_service(
+    sim: SimulatorClient,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    office: Office,
+    fake_registration: State,
+) -> None:
+    brand = next(iter(fake_registration.brands.values()))
+    fake_registration.brands[brand.sid] = replace(brand, status="IN_REVIEW")
+    fake_registration.campaigns.clear()
+    report = run(sim, database_url, session_factory, "twilio.a2p.brand", "twilio.a2p.campaign")
+    check(report, "twilio.a2p.brand", Status.WARNING, "IN_REVIEW: carriers review it", "nothing to do but wait")
+    check(report, "twilio.a2p.campaign", Status.WARNING, "registered once brand", "by itself")
+    fake_registration.services.clear()
+    report = run(sim, database_url, session_factory, "twilio.messaging_service")
+    check(report, "twilio.messaging_service", Status.WARNING, "no Messaging Service: texts go out", "setup twilio")
+    fake_registration.with_service()  # ours by name, but pointing elsewhere and without the number
+    report = run(sim, database_url, session_factory, "twilio.messaging_service")
+    check(report, "twilio.messaging_service", Status.FAILED, f"lacks the sender(s) {NUMBER}", "puts them right")
+    assert "incoming-message URL is not set" in report.result("twilio.messaging_service").explanation
+
+
+def test_it_checks_a_toll_free_numbers_verification_only_when_one_sends(
+    sim: SimulatorClient, database_url: str, session_factory: sessionmaker[Session], office: Office
+) -> None:
+    report = run(sim, database_url, session_factory, "twilio.tollfree.verification")
+    check(report, "twilio.tollfree.verification", Status.SKIPPED, "no toll-free number sends texts")
+    sim.reset(healthy_config(numbers=[NumberConfig("+18335550123")]))
+    report = run(sim, database_url, session_factory, "twilio.tollfree.verification", twilio_phone_number="+18335550123")
+    check(report, "twilio.tollfree.verification", Status.FAILED, "+18335550123 is not verified", "--register")

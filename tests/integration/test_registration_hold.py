@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.conversations import delivery
+from clinic_reminders.doctor.alerts import Watch
 from clinic_reminders.models import (
     Clinic,
     Message,
@@ -21,6 +22,7 @@ from clinic_reminders.models import (
     ReminderStatus,
     RuleCondition,
 )
+from clinic_reminders.registration import holds
 from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
 from tests.factories import make_clinic, make_office, make_patient, make_registration, register_office
 from tests.fixtures.simulator import SECOND_NUMBER, SimulatorClient
@@ -186,3 +188,26 @@ def test_a_sender_carriers_refuse_is_marked_and_its_texts_wait_not_lost(
     run_worker(settings, session_factory, clock=lambda: NOW + timedelta(hours=1))
     assert len(simulator.messages(to=first.phones[0].number)) == 2  # the refused reminder, once more
     assert len(simulator.messages(to=second.phones[0].number)) == 1
+
+
+def test_staff_pages_and_admins_hear_how_many_texts_wait_and_why(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    simulator: SimulatorClient,
+    office: Office,
+    clinic: Clinic,
+) -> None:
+    make_registration(session, office, RegistrationKind.BRAND, RegistrationState.PENDING, submitted_at=NOW)
+    for _ in range(3):
+        book(session, clinic, make_patient(session, office))
+    settings = worker_settings(database_url, simulator, twilio_phone_number=LOCAL_SENDER)
+    run_worker(settings, session_factory)
+    banners = {b.id: b for b in Watch(settings, session_factory).look()}
+    assert banners["registration.waiting"].text.startswith(
+        "3 reminder text(s) wait for carrier registration (brand in review since Jun 12); calls still go out."
+    )
+    with session_factory.begin() as db:
+        assert holds.release_waiting(db, office.id, NOW + timedelta(minutes=1)) == 3
+    run_worker(settings, session_factory, clock=lambda: NOW + timedelta(minutes=1))
+    assert simulator.messages() == []  # released, re-checked, still held: the brand is still in review

@@ -4,7 +4,6 @@ nothing (no second number), and the same provisioning through Prism on Twilio's 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,45 +17,19 @@ from clinic_reminders.crypto import SecretBox
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.doctor import Status
 from clinic_reminders.doctor.provision import Provisioner
-from clinic_reminders.doctor.tls import Issued, make_certificate, make_key
 from clinic_reminders.gateways import TwilioError, TwilioGateway
 from clinic_reminders.migrations import upgrade
 from clinic_reminders.models import Office
 from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import AccountConfig, SimulatorConfig
-from tests.conftest import TEST_SECRET_KEY, postgres_schema
+from tests.conftest import TEST_SECRET_KEY
 from tests.fixtures.prism import ACCOUNT_SID, assert_accepted
+from tests.fixtures.registration_fake import State
 from tests.fixtures.simulator import SimulatorClient
 from tests.integration.doctor_support import SID, TOKEN, doctor, make_office_with_clinics, served_tls
 from tests.integration.test_conformance import last_response
 
 CODE = re.compile(r"at (\+\d+): answer and type (\d{6})")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'setup.db'}"
-        upgrade(url)
-        yield url
-        return
-    with postgres_schema() as url:
-        upgrade(url)
-        yield url
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A private CA (trusted by the simulator and the doctor in this test) and a full chain for 127.0.0.1."""
-    root = make_certificate([], key=make_key("ec"), is_ca=True, common_name="Setup Test Root", days=3650)
-    intermediate = make_certificate([], key=make_key("ec"), issuer=root, is_ca=True, common_name="Setup Test CA")
-    leaf: Issued = make_certificate(["127.0.0.1"], key=make_key("ec"), issuer=intermediate, common_name="127.0.0.1")
-    folder = tmp_path_factory.mktemp("pki")
-    files = {"root": folder / "root.pem", "cert": folder / "fullchain.pem", "key": folder / "key.pem"}
-    files["root"].write_bytes(root.cert_pem)
-    files["cert"].write_bytes(leaf.cert_pem + intermediate.cert_pem)
-    files["key"].write_bytes(leaf.key_pem)
-    return {name: str(path) for name, path in files.items()}
 
 
 def setup(env: dict[str, str], *extra: str) -> str:
@@ -67,12 +40,12 @@ def setup(env: dict[str, str], *extra: str) -> str:
 
 
 def step_lines(output: str) -> dict[str, str]:
-    steps = ("credentials", "number", "webhooks", "caller_ids", "api_key")
+    steps = ("credentials", "number", "webhooks", "messaging_service", "caller_ids", "api_key")
     return {line.split()[1]: line for line in output.splitlines() if len(line.split()) > 1 and line.split()[1] in steps}
 
 
 def test_it_sets_up_an_empty_account_until_the_doctor_is_all_green_and_then_changes_nothing(
-    simulator: SimulatorClient, migrated_url: str, pki: dict[str, str]
+    simulator: SimulatorClient, migrated_url: str, pki: dict[str, str], fake_registration: State
 ) -> None:
     account = AccountConfig(sid=SID, auth_token=TOKEN, numbers=[], balance="50.00")
     simulator.reset(SimulatorConfig(accounts=[account], callback_delay_ms=5, webhook_ca_file=pki["root"]))
@@ -105,6 +78,11 @@ def test_it_sets_up_an_empty_account_until_the_doctor_is_all_green_and_then_chan
         assert re.search(r"bought \+1415555010\d", steps["number"]), first
         assert f"SMS GET and voice {public}/app_confirm" in steps["webhooks"]  # set when buying
         assert "created key SK" in steps["api_key"]
+        service = next(iter(fake_registration.services.values()))
+        assert f"{service.sid}: created Messaging Service" in steps["messaging_service"]
+        assert service.inbound_request_url == f"{public}/app_confirm" and service.inbound_method == "GET"
+        assert service.status_callback == f"{public}/twilio/status" and service.sticky_sender
+        assert [s.phone_number for s in fake_registration.senders[service.sid]] == [steps["number"].split()[-1]]
         codes = dict(CODE.findall(first))
         assert sorted(codes) == ["+12125550100", "+12125550101"], first
         for call in simulator.calls():  # the clinics' staff answer Twilio's call and type the code shown
@@ -112,20 +90,26 @@ def test_it_sets_up_an_empty_account_until_the_doctor_is_all_green_and_then_chan
                 simulator.answer(call["sid"])
                 simulator.press(call["sid"], codes[call["to"]])
 
+        brand = fake_registration.with_brand()  # the office registered in Twilio's console: adopted, green
+        fake_registration.with_campaign(service.sid, brand.sid)
         report = doctor(settings(public), sessions, trusted_roots=[_load(pki["root"])])
-        assert {r.id: r.explanation for r in report.results if r.status is not Status.OK} == {}
-        assert report.ok
+        not_ok = {r.id: r.explanation for r in report.results if r.status is not Status.OK}
+        assert not_ok == {"twilio.tollfree.verification": "no toll-free number sends texts: no verification needed"}
+        assert report.ok and report.result("twilio.a2p.campaign").status is Status.OK
 
         calls_before = len(simulator.calls())
         with sessions() as db:
             office = db.scalars(select(Office)).one()
             saved = (office.twilio_phone_number, office.twilio_api_key, office.twilio_auth_token_encrypted)
+            assert office.twilio_messaging_service_sid == service.sid
             secret = SecretBox(TEST_SECRET_KEY).decrypt(office.twilio_api_secret_encrypted or "")
         second = setup(env)
         assert all(line.lstrip().startswith("=") for line in step_lines(second).values()), second
     engine.dispose()
 
     assert len(simulator.gateway().list_incoming_numbers()) == 1  # never a second number
+    assert len(fake_registration.services) == 1  # never a second Messaging Service
+    assert fake_registration.calls["add_service_sender"] == 1
     assert len(simulator.calls()) == calls_before  # no new verification call
     with sessions() as db:
         office = db.scalars(select(Office)).one()
@@ -195,7 +179,7 @@ def test_it_provisions_through_prism_with_requests_the_spec_accepts(
     )
     provisioner = Provisioner(settings, session_factory, gateway, auth_token="any-token-of-prism")  # type: ignore[arg-type]
     steps = provisioner.run(area_code=415)
-    assert [s.id for s in steps] == ["credentials", "number", "webhooks", "caller_ids", "api_key"]
+    assert [s.id for s in steps] == ["credentials", "number", "webhooks", "messaging_service", "caller_ids", "api_key"]
     assert {
         "fetch_account",
         "list_incoming_numbers",

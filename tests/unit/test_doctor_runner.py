@@ -45,6 +45,10 @@ STABLE_IDS = {
     "twilio.video",
     "twilio.alerts",
     "twilio.webhook.signed",
+    "twilio.messaging_service",
+    "twilio.a2p.brand",
+    "twilio.a2p.campaign",
+    "twilio.tollfree.verification",
     "twilio.delivery_errors",
 }
 

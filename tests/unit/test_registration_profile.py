@@ -36,6 +36,9 @@ def test_it_normalizes_good_values(field: str, value: str, stored: str) -> None:
         ("region", "Colorado", "two-letter code"),
         ("postal_code", "8x2", "5-digit ZIP"),
         ("consent_flow", "by text", "at least 40 characters"),
+        ("contact_job_position", "Office manager", "General Counsel"),
+        ("opt_in_type", "intake", "PAPER_FORM"),
+        ("terms_url", "terms", "whole address"),
     ],
 )
 def test_it_says_what_is_wrong_without_repeating_it(field: str, value: str, message: str) -> None:
@@ -49,5 +52,8 @@ def test_it_lists_everything_missing_from_an_empty_profile() -> None:
     assert found["ein"] == "the EIN is missing"
     assert found["consent_flow"] == "the description of how patients agree to texts is missing"
     assert "monthly_volume" in found
-    assert len(found) == 16
+    assert found["contact_job_position"].startswith("the contact's position (Director, GM")
+    assert len(found) == 18
     assert problems(None).keys() == found.keys()
+    tollfree = problems(BusinessProfile(monthly_volume=0), tollfree=True)
+    assert tollfree.keys() - found.keys() == {"opt_in_type", "opt_in_url"}

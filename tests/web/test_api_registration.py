@@ -19,6 +19,8 @@ PROFILE = {
     "postal_code": "80202",
     "website": "https://riverside.example.com",
     "privacy_policy_url": "https://riverside.example.com/privacy",
+    "terms_url": "https://riverside.example.com/terms",
+    "contact_job_position": "GM",
     "contact_first_name": "Grace",
     "contact_last_name": "Hopper",
     "contact_title": "Office manager",

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from clinic_reminders.doctor.alerts import Banner
+from clinic_reminders.doctor.checks import Banner
 from clinic_reminders.gateways import TwilioGateway
 from clinic_reminders.models import Office
 from clinic_reminders.settings import Settings

@@ -29,7 +29,7 @@ from ..models import (
     Reminder,
     ReminderStatus,
 )
-from ..registration.carrier_blocks import REGISTRATION_BLOCKS, mark_blocked
+from ..registration.holds import REGISTRATION_BLOCKS, mark_blocked
 from ..registration.senders import WAITING_FOR_REGISTRATION
 from . import consent
 

@@ -78,6 +78,7 @@ class SendJob:
     status_callback: str | None
     validity_period: int | None
     not_before: float  # monotonic time the sender's pacing allows it
+    messaging_service_sid: str | None = None  # a text goes through the office's service (its A2P campaign)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class Preparer:
             status_callback=ready.callback,
             validity_period=max(MIN_VALIDITY, min(MAX_VALIDITY, int(ready.seconds_left))) if sms else None,
             not_before=ready.not_before,
+            messaging_service_sid=self.config.messaging_service_sid if sms else None,
         )
 
     def _office(self, office_id: int) -> Office:

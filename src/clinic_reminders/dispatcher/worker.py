@@ -181,6 +181,7 @@ class Worker:
                         job.body,
                         status_callback=job.status_callback,
                         validity_period=job.validity_period,
+                        messaging_service_sid=job.messaging_service_sid,
                     )
                     outcome = Sent(sms.sid, sms.status, sms.num_segments)
                 else:

@@ -35,8 +35,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..effective import AlertConfig, alert_config
 from ..gateways import TwilioError
 from ..settings import Settings
-from . import deliveries
+from . import deliveries, registration_watch
 from .certs import EXPIRY_WARNING, fetch_chain, load_pem_chain
+from .checks import Banner
 from .context import DoctorContext
 
 log = logging.getLogger(__name__)
@@ -44,16 +45,6 @@ log = logging.getLogger(__name__)
 INTERVAL = 900.0  # seconds between looks
 FIRST_LOOK = 60.0  # after start-up, so a restart loop does not hammer Twilio
 REPEAT_ALERT = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Banner:
-    id: str  # balance.low, balance.empty, certificate.expiring, certificate.expired, delivery.setup, delivery.filtered
-    level: str  # warning | danger
-    text: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "level": self.level, "text": self.text}
 
 
 def balance_banner(ctx: DoctorContext) -> Banner | None:
@@ -140,7 +131,8 @@ def delivery_banners(ctx: DoctorContext) -> list[Banner]:
 
 
 def evaluate(ctx: DoctorContext) -> list[Banner]:
-    found = [b for b in (balance_banner(ctx), certificate_banner(ctx)) if b is not None]
+    waiting = registration_watch.waiting_banner(ctx)
+    found = [b for b in (balance_banner(ctx), certificate_banner(ctx), waiting) if b is not None]
     return found + delivery_banners(ctx)
 
 
@@ -303,10 +295,14 @@ class Watch:
         self._thread: threading.Thread | None = None
 
     def look(self) -> list[Banner]:
-        """One look: refresh the banners and alert admins of conditions not alerted in the last day."""
+        """One look: follow the carrier registrations, refresh the banners and alert admins of conditions not
+        alerted in the last day (and of each registration's verdict, once)."""
         ctx = DoctorContext(self.settings, self.sessions, now=self.clock(), probe_timeout=5.0)
-        self.banners = evaluate(ctx)
         config = alert_config(self.settings, ctx.office)
+        verdicts = registration_watch.follow(ctx)
+        if verdicts:
+            deliver(ctx, config, "clinic-reminders: carrier registration", "\n".join(verdicts))
+        self.banners = evaluate(ctx)
         routes = describe(config)
         if routes != self.routes:  # said at the first look, and again whenever an admin changes it
             log.info("admin alerts go to %s", routes)

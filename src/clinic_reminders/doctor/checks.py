@@ -87,3 +87,15 @@ class CheckList(list[Check]):
             return check
 
         return register
+
+
+@dataclass(frozen=True)
+class Banner:
+    """What the running service's watch shows at the top of every staff page (doctor/alerts.py)."""
+
+    id: str  # balance.low/empty, certificate.expiring/expired, registration.waiting, delivery.setup/filtered
+    level: str  # warning | danger
+    text: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "level": self.level, "text": self.text}

@@ -17,11 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..cli_options import database_option, option, settings_from
 from ..db import make_engine, make_sessionmaker
 from ..gateways import AvailableNumber, TwilioGateway
+from ..registration.fees import Fee, described
 from ..settings import Settings, SettingsError
 from .checks import Status
 from .context import DoctorContext
-from .provision import Provisioner, Step
+from .provision import Provisioner
+from .register import Registrar
 from .runner import Report, run_doctor
+from .steps import Step
 from .tls import TEST_LABEL, write_self_signed
 
 STYLES = {
@@ -82,12 +85,26 @@ def _prompt_choice(candidates: Sequence[AvailableNumber]) -> str | None:
     return candidates[int(picked) - 1].phone_number
 
 
+def _accept(fees: list[Fee]) -> bool:
+    click.echo(f"Registering costs money (accepted with --yes): {described(fees)}")
+    return True
+
+
+def _confirm_fees(fees: list[Fee]) -> bool:
+    click.echo(f"Registering costs money: {described(fees)}")
+    return click.confirm("Go on and submit?", default=False)
+
+
 MARKS = {"done": ("✓", "green"), "unchanged": ("=", "bright_black"), "action_needed": ("!", "yellow")}
 
 
 def _print_step(step: Step) -> None:
     mark, color = MARKS.get(step.status, ("✗", "red"))
     click.echo(f"{click.style(mark, fg=color)} {step.id:<11} {step.message}")
+    listed = step.data.get("problems")
+    if isinstance(listed, dict):  # the business profile's fields: what is missing or wrong
+        for field, why in listed.items():
+            click.echo(f"    {field}: {why}")
     for verification in step.data.get("verifications", []):
         click.echo(
             f"    Twilio is calling {verification['clinic']} at {verification['phone_number']}: "
@@ -103,6 +120,12 @@ def _print_step(step: Step) -> None:
 @option("--number", envvar="REMINDERS_SETUP_NUMBER", default=None, help="Buy (or adopt) exactly this number.")
 @option("--yes", "-y", envvar="REMINDERS_SETUP_YES", is_flag=True, help="Do not ask; take the first number found.")
 @option("--public-url", envvar="REMINDERS_PUBLIC_URL", default=None, help="https://host:port Twilio calls back.")
+@option(
+    "--register",
+    envvar="REMINDERS_SETUP_REGISTER",
+    is_flag=True,
+    help="Also register for US texting (A2P 10DLC or toll-free verification) from the business profile.",
+)
 @database_option
 def setup_twilio(
     account_sid: str | None,
@@ -112,11 +135,14 @@ def setup_twilio(
     number: str | None,
     yes: bool,
     public_url: str | None,
+    register: bool,
     database_url: str | None,
 ) -> None:
-    """Buy (or adopt) a number, point its SMS (GET) and voice URLs at /app_confirm, verify the clinics' phones
-    as caller IDs, create the video API key, save it all encrypted in the office row, then run the doctor.
-    Running it again changes nothing that is already right and never buys a second number."""
+    """Buy (or adopt) a number, point its SMS (GET) and voice URLs at /app_confirm, create the office's Messaging
+    Service with the number as sender, verify the clinics' phones as caller IDs, create the video API key, save it
+    all encrypted in the office row, then run the doctor. With --register, also submit the office's carrier
+    registration (it costs money: the fees are shown and asked about first; --yes accepts them). Running it again
+    changes nothing that is already right, never buys a second number and never registers twice."""
     settings = settings_from(database_url=database_url, public_url=public_url)
     try:
         settings.check_secret_key()
@@ -138,6 +164,9 @@ def setup_twilio(
         steps = provisioner.run(
             choice=number, area_code=area_code, city=city, choose=None if yes or number else _prompt_choice
         )
+        if register and not any(step.status == "failed" for step in steps[:1]):
+            confirm = _accept if yes else _confirm_fees
+            steps += Registrar(settings, sessions, gateway, confirm=confirm).run()
         for step in steps:
             _print_step(step)
         click.echo("")

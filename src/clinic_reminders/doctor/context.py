@@ -117,6 +117,7 @@ class DoctorContext:
             api_secret=readable(settings.twilio_api_secret, office.twilio_api_secret_encrypted),
             base_url=settings.twilio_api_base_url,
             public_url=settings.public_url or office.public_url,
+            messaging_service_sid=settings.twilio_messaging_service_sid or office.twilio_messaging_service_sid,
         )
 
     @property

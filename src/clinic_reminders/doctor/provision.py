@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +22,10 @@ from ..effective import TwilioConfig, twilio_config
 from ..gateways import AvailableNumber, IncomingNumber, TwilioError, TwilioGateway
 from ..models import Clinic, Office
 from ..phones import InvalidPhoneNumber, to_e164
+from ..registration import rows
 from ..settings import Settings
+from .messaging_service import messaging_service
+from .steps import Step, refused_credentials, twilio_failed
 from .twilio import CONFIRM_PATH, same_url
 
 KEY_NAME = "clinic-reminders"
@@ -31,15 +33,14 @@ ALREADY_VERIFIED = 21450
 Chooser = Callable[[Sequence[AvailableNumber]], str | None]
 
 
-@dataclass(frozen=True)
-class Step:
-    id: str  # credentials, number, webhooks, caller_ids, api_key
-    status: str  # done (changed something), unchanged, action_needed (a person must act), failed
-    message: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, "message": self.message, "data": self.data}
+# What each step asks Twilio, for the failure message when Twilio does not answer.
+DOING = {
+    "number": "find or buy the number",
+    "webhooks": "set the number's webhook URLs",
+    "messaging_service": "set up the Messaging Service",
+    "caller_ids": "verify the clinic phones as caller IDs",
+    "api_key": "create the API key",
+}
 
 
 class Provisioner:
@@ -79,7 +80,9 @@ class Provisioner:
         try:
             account = self.gateway.fetch_account()
         except TwilioError as exc:
-            return Step("credentials", "failed", f"Twilio refused the Account SID and Auth Token ({exc.reason})")
+            if refused_credentials(exc):
+                return Step("credentials", "failed", f"Twilio refused the Account SID and Auth Token ({exc.reason})")
+            return twilio_failed("credentials", exc, "check the Account SID and Auth Token with Twilio")
         changed = False
         with self._office() as (_db, office):
             if office.twilio_account_sid != self.gateway.account_sid:
@@ -164,6 +167,8 @@ class Provisioner:
                 voice_method="POST" if confirm else None,
             )
         except TwilioError as exc:
+            if exc.is_transient:
+                raise  # reported with its code and the hint to run again
             return Step("number", "failed", f"Twilio did not sell {wanted}: {exc.reason}")
         self._save_number(bought.phone_number)
         return Step(
@@ -216,6 +221,8 @@ class Provisioner:
             except TwilioError as exc:
                 if exc.code == ALREADY_VERIFIED:
                     continue
+                if exc.is_transient:
+                    raise
                 return Step("caller_ids", "failed", f"Twilio could not call {name}'s phone: {exc.reason}")
             started.append({"clinic": name, "phone_number": phone, "validation_code": request.validation_code})
         if not started:
@@ -239,6 +246,14 @@ class Provisioner:
             office.twilio_api_key = key.sid
             office.twilio_api_secret_encrypted = self.box.encrypt(key.secret)
         return Step("api_key", "done", f"created key {key.sid}; its secret is stored encrypted", {"api_key": key.sid})
+
+    def messaging_service(self) -> Step:
+        return messaging_service(self)
+
+    def numbers_added_to_service(self, numbers: Sequence[str]) -> None:
+        """Numbers now in the service's pool (its campaign) are no longer held for an earlier carrier refusal."""
+        with self._office() as (db, office):
+            rows.lift_blocks(db, office.id, numbers)
 
     def _key_works(self, key_sid: str, secret: str) -> bool:
         probe = TwilioGateway(
@@ -265,16 +280,26 @@ class Provisioner:
         city: str | None = None,
         choose: Chooser | None = None,
     ) -> list[Step]:
-        """Every step in order; stops where a later step cannot work without this one."""
+        """Every step in order; stops where a later step cannot work without this one. A step Twilio failed is
+        reported with Twilio's code (and whether trying again helps); the next run continues from there."""
         steps = [self.credentials()]
         if steps[-1].status == "failed":
             return steps
-        steps.append(self.number(choice=choice, area_code=area_code, city=city, choose=choose))
+        steps.append(
+            self._step("number", lambda: self.number(choice=choice, area_code=area_code, city=city, choose=choose))
+        )
         if steps[-1].status in ("done", "unchanged"):
-            steps.append(self.webhooks())
-        steps.append(self.caller_ids())
-        steps.append(self.api_key())
+            steps.append(self._step("webhooks", self.webhooks))
+            steps.append(self._step("messaging_service", self.messaging_service))
+        steps.append(self._step("caller_ids", self.caller_ids))
+        steps.append(self._step("api_key", self.api_key))
         return steps
+
+    def _step(self, step_id: str, run: Callable[[], Step]) -> Step:
+        try:
+            return run()
+        except TwilioError as exc:
+            return twilio_failed(step_id, exc, DOING[step_id])
 
 
 def _e164(phone: str | None) -> str:

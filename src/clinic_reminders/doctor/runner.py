@@ -14,13 +14,13 @@ from typing import Any
 
 from ..effective import NotConfigured
 from ..gateways import TwilioError
-from . import deliveries, server, service, twilio
+from . import deliveries, registration, server, service, twilio
 from .checks import Check, CheckResult, Outcome, Status, failed
 from .context import DoctorContext
 
 log = logging.getLogger(__name__)
 
-ALL_CHECKS: list[Check] = [*service.checks, *server.checks, *twilio.checks, *deliveries.checks]
+ALL_CHECKS: list[Check] = [*service.checks, *server.checks, *twilio.checks, *registration.checks, *deliveries.checks]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The one boundary to Twilio: the official SDK (`TwilioGateway`), error mapping and webhook signatures."""
+"""The one boundary to Twilio: the official SDK (`TwilioGateway`, with `.registration` for carrier registration),
+error mapping and webhook signatures."""
 
 from .errors import ErrorAction, ErrorKind, TwilioError, error_for_code, rule_for
 from .records import (
@@ -17,6 +18,17 @@ from .records import (
     SentMessage,
     VideoRoom,
 )
+from .registration import BundleKind, RegistrationApi
+from .registration_records import (
+    Assignment,
+    Brand,
+    Bundle,
+    Campaign,
+    Evaluation,
+    MessagingService,
+    ServiceSender,
+    TollfreeVerification,
+)
 from .signatures import SIGNATURE_HEADER, WebhookSignatureValidator, compute_signature, path_with_query
 from .twilio_gateway import TwilioGateway
 
@@ -25,18 +37,28 @@ __all__ = [
     "AccountInfo",
     "Alert",
     "ApiKey",
+    "Assignment",
     "AvailableNumber",
     "Balance",
+    "Brand",
+    "Bundle",
+    "BundleKind",
     "CallRecord",
     "CallerId",
     "CallerIdVerification",
+    "Campaign",
     "ErrorAction",
     "ErrorKind",
+    "Evaluation",
     "IncomingNumber",
     "LineType",
     "MessageRecord",
+    "MessagingService",
     "PlacedCall",
+    "RegistrationApi",
     "SentMessage",
+    "ServiceSender",
+    "TollfreeVerification",
     "TwilioError",
     "TwilioGateway",
     "VideoRoom",

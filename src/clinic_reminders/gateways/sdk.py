@@ -23,7 +23,7 @@ from .records import CallRecord, IncomingNumber, MessageRecord
 SDK_LOGGER = logging.getLogger("clinic_reminders.gateways.twilio_sdk")
 SDK_LOGGER.setLevel(logging.WARNING)
 
-DOMAINS = ("api", "video", "messaging", "monitor", "lookups")
+DOMAINS = ("api", "video", "messaging", "monitor", "lookups", "trusthub")
 
 
 class AsyncHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -112,7 +112,7 @@ def make_client(
     http_client: Any,
     domain_urls: Mapping[str, str] | None = None,
 ) -> Any:
-    """An SDK client whose every domain (api, video, messaging, monitor, lookups) lives at `base_url`,
+    """An SDK client whose every domain (api, video, messaging, monitor, lookups, trusthub) lives at `base_url`,
     or at its own URL in `domain_urls` (e.g. one Prism mock per spec)."""
     user, password = credentials
     client = Client(user, password, account_sid=account_sid, http_client=http_client)

@@ -35,6 +35,7 @@ from .records import (
     SentMessage,
     VideoRoom,
 )
+from .registration import RegistrationApi
 from .sdk import (
     SDK_LOGGER,
     AsyncHttpClient,
@@ -83,6 +84,7 @@ class TwilioGateway:
         self._max_connections = max_connections
         self._client = self._make_client(TwilioHttpClient(timeout=timeout, logger=SDK_LOGGER))
         self._async: tuple[asyncio.AbstractEventLoop, Any] | None = None
+        self.registration = RegistrationApi(self._client, account_sid)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> TwilioGateway:
@@ -126,16 +128,26 @@ class TwilioGateway:
     async def send_sms(
         self,
         to: str,
-        from_: str,
+        from_: str | None,
         body: str,
         *,
         status_callback: str | None = None,
         validity_period: int | None = None,
+        messaging_service_sid: str | None = None,
     ) -> SentMessage:
-        """Create a message. `validity_period` (seconds) drops it if Twilio's queue cannot send it in time."""
+        """Create a message. `validity_period` (seconds) drops it if Twilio's queue cannot send it in time. With
+        `messaging_service_sid` it goes through the office's Messaging Service (its A2P campaign); `from_` then
+        picks the sender in the pool (a clinic's own number), or None lets the service choose."""
+        if not from_ and not messaging_service_sid:
+            raise ValueError("send_sms needs a From number or a Messaging Service")
         with translated():
             message = await self._async_account().messages.create_async(
-                to=to, from_=from_, body=body, status_callback=status_callback, validity_period=validity_period
+                to=to,
+                from_=from_ or None,
+                messaging_service_sid=messaging_service_sid,
+                body=body,
+                status_callback=status_callback,
+                validity_period=validity_period,
             )
         return SentMessage(
             sid=str(message.sid),

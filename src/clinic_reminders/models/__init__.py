@@ -7,7 +7,15 @@ from .clinics import Clinic, Provider
 from .messages import DeliveryEvent, Direction, Message, MessageStatus
 from .offices import Office, WorkerHeartbeat
 from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
-from .registrations import BusinessProfile, BusinessType, Registration, RegistrationKind, RegistrationState
+from .registrations import (
+    BusinessProfile,
+    BusinessType,
+    JobPosition,
+    OptInType,
+    Registration,
+    RegistrationKind,
+    RegistrationState,
+)
 from .reminders import Reminder, ReminderRule, ReminderStatus, RuleCondition
 from .staff import ApiToken, Role, StaffUser
 from .telehealth import PatientLink, VideoEvent, VideoPurpose, VideoRoomStatus, VideoVisit
@@ -28,9 +36,11 @@ __all__ = [
     "ConsentEvent",
     "DeliveryEvent",
     "Direction",
+    "JobPosition",
     "Message",
     "MessageStatus",
     "Office",
+    "OptInType",
     "Patient",
     "PatientLink",
     "PatientPhone",

@@ -30,6 +30,27 @@ class BusinessType(StrEnum):
     CORPORATION = "Corporation"
 
 
+class JobPosition(StrEnum):
+    """Trust Hub's `job_position` of the authorized representative (Twilio's ISV onboarding guide)."""
+
+    DIRECTOR = "Director"
+    GM = "GM"
+    VP = "VP"
+    CEO = "CEO"
+    CFO = "CFO"
+    GENERAL_COUNSEL = "General Counsel"
+
+
+class OptInType(StrEnum):
+    """How patients agree to texts, in the words of Twilio's toll-free verification (`OptInType`)."""
+
+    VERBAL = "VERBAL"
+    WEB_FORM = "WEB_FORM"
+    PAPER_FORM = "PAPER_FORM"
+    VIA_TEXT = "VIA_TEXT"
+    MOBILE_QR_CODE = "MOBILE_QR_CODE"
+
+
 class RegistrationKind(StrEnum):
     CUSTOMER_PROFILE = "customer_profile"  # Trust Hub secondary customer profile: the business and its people
     TRUST_PRODUCT = "trust_product"  # Trust Hub A2P messaging profile: company type, stock listing
@@ -66,13 +87,18 @@ class BusinessProfile(OfficeOwned, Timestamps, Base):
     country: Mapped[str] = mapped_column(String(2), default="US")
     website: Mapped[str] = mapped_column(String(300), default="")
     privacy_policy_url: Mapped[str] = mapped_column(String(300), default="")
+    terms_url: Mapped[str] = mapped_column(String(300), default="")  # terms and conditions (campaign vetting)
     contact_first_name: Mapped[str] = mapped_column(String(100), default="")
     contact_last_name: Mapped[str] = mapped_column(String(100), default="")
     contact_title: Mapped[str] = mapped_column(String(100), default="")
+    contact_job_position: Mapped[str] = mapped_column(String(20), default="")  # JobPosition
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     contact_phone: Mapped[str] = mapped_column(String(20), default="")  # E.164
     # How patients agree to get texts, as the campaign's "message flow" tells carriers.
     consent_flow: Mapped[str] = mapped_column(Text, default="")
+    # Toll-free verification also wants the kind of consent and a public page or image that shows it.
+    opt_in_type: Mapped[str] = mapped_column(String(20), default="")  # OptInType
+    opt_in_url: Mapped[str] = mapped_column(String(300), default="")
     monthly_volume: Mapped[int] = mapped_column(Integer, default=1000)  # texts a month, expected
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..models import BusinessProfile, BusinessType, Office
+from ..models import BusinessProfile, BusinessType, JobPosition, Office, OptInType
 from ..phones import InvalidPhoneNumber, to_e164
 
 EIN = re.compile(r"^\d{2}-?\d{7}$")
@@ -43,10 +43,13 @@ REQUIRED = (
     "contact_first_name",
     "contact_last_name",
     "contact_title",
+    "contact_job_position",
     "contact_email",
     "contact_phone",
     "consent_flow",
+    "terms_url",
 )
+REQUIRED_FOR_TOLLFREE = ("opt_in_type", "opt_in_url")
 LABELS = {
     "legal_name": "legal business name",
     "business_type": "business type",
@@ -60,9 +63,13 @@ LABELS = {
     "contact_first_name": "contact's first name",
     "contact_last_name": "contact's last name",
     "contact_title": "contact's job title",
+    "contact_job_position": "contact's position (Director, GM, VP, CEO, CFO or General Counsel)",
     "contact_email": "contact's email",
     "contact_phone": "contact's phone",
     "consent_flow": "description of how patients agree to texts",
+    "terms_url": "terms and conditions URL",
+    "opt_in_type": "kind of consent (paper form, web form, verbal, by text or QR code)",
+    "opt_in_url": "public page or image that shows how patients agree to texts",
     "monthly_volume": "expected texts a month",
 }
 
@@ -100,6 +107,15 @@ def _business_type(value: str) -> str:
     return value
 
 
+def _one_of(choices: type[JobPosition] | type[OptInType]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in {c.value for c in choices}:
+            raise ValueError("one of: " + ", ".join(c.value for c in choices))
+        return value
+
+    return check
+
+
 def _region(value: str) -> str:
     if value.upper() not in US_STATES:
         raise ValueError("give the state's two-letter code, e.g. CO")
@@ -125,6 +141,10 @@ CHECKS: dict[str, Callable[[str], str]] = {
     "ein": _ein,
     "website": _url,
     "privacy_policy_url": _url,
+    "terms_url": _url,
+    "opt_in_url": _url,
+    "contact_job_position": _one_of(JobPosition),
+    "opt_in_type": _one_of(OptInType),
     "contact_email": _email,
     "contact_phone": _phone,
     "business_type": _business_type,
@@ -143,10 +163,11 @@ def check_field(name: str, value: str) -> str:
     return CHECKS[name](value)
 
 
-def problems(profile: BusinessProfile | None) -> dict[str, str]:
-    """Field -> what is missing or wrong; empty when the profile can be submitted."""
+def problems(profile: BusinessProfile | None, *, tollfree: bool = False) -> dict[str, str]:
+    """Field -> what is missing or wrong; empty when the profile can be submitted (with `tollfree`, also for a
+    toll-free number's verification)."""
     found: dict[str, str] = {}
-    for name in REQUIRED:
+    for name in REQUIRED + (REQUIRED_FOR_TOLLFREE if tollfree else ()):
         value = str(getattr(profile, name, "") or "").strip() if profile is not None else ""
         if not value:
             found[name] = f"the {LABELS[name]} is missing"

@@ -17,6 +17,7 @@ from .magic import (
     UNAVAILABLE_TO_BUY,
 )
 from .rest import E164, ApiError, RestRequest, Result, Route, page_2010, route
+from .senders import service_sender
 from .shapes import (
     account_json,
     available_number_json,
@@ -56,13 +57,11 @@ def fetch_balance(sim: Simulator, req: RestRequest) -> Result:
 def create_message(sim: Simulator, req: RestRequest) -> Result:
     account = req.account
     to, from_, body = req.arg("To"), req.arg("From"), req.arg("Body") or ""
-    service = req.arg("MessagingServiceSid")
+    service_sid = req.arg("MessagingServiceSid")
     if not to:
         raise ApiError(21604)
-    if not from_ and not service:
+    if not from_ and not service_sid:
         raise ApiError(21603)
-    if not from_:
-        from_ = next((n.phone_number for n in account.numbers.values() if n.sms), MAGIC_FROM_OK)
     if not body and not req.args("MediaUrl") and not req.arg("ContentSid"):
         raise ApiError(21602)
     if len(body) > 1600:
@@ -71,6 +70,10 @@ def create_message(sim: Simulator, req: RestRequest) -> Result:
         raise ApiError(MESSAGE_TO_ERRORS[to], value=to)
     if not E164.match(to):
         raise ApiError(21211, value=to)
+    service = None
+    if service_sid:  # the sender comes from the service's pool (see senders.py)
+        service, from_ = service_sender(sim.registry.of(account.sid), account, service_sid, to, from_)
+    assert from_ is not None
     if from_ in MESSAGE_FROM_ERRORS:
         raise ApiError(MESSAGE_FROM_ERRORS[from_], value=from_)
     if from_ != MAGIC_FROM_OK:
@@ -81,14 +84,15 @@ def create_message(sim: Simulator, req: RestRequest) -> Result:
         raise ApiError(21610)
     if account.trial and not account.is_verified(to):
         raise ApiError(21608, value=to)
-    validity = req.int_arg("ValidityPeriod", 0) or None
+    validity = req.int_arg("ValidityPeriod", 0) or (service.validity_period if service else None)
     message = sim.record_outbound(
         account,
         to=to,
         from_=from_,
         body=TRIAL_PREFIX + body if account.trial else body,
-        status_callback=req.arg("StatusCallback"),
+        status_callback=req.arg("StatusCallback") or (service.status_callback if service else None),
         validity_period=validity,
+        messaging_service_sid=service.sid if service else None,
     )
     return 201, message_json(message)
 
@@ -247,6 +251,7 @@ def buy_number(sim: Simulator, req: RestRequest) -> Result:
         voice_url=req.arg("VoiceUrl"),
         voice_method=req.arg("VoiceMethod") or "POST",
         friendly_name=req.arg("FriendlyName"),
+        registered=False,  # bought here: carriers filter its texts until it is registered here
     )
     number = make_number(account.sid, config)
     account.numbers[number.sid] = number

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from starlette.responses import RedirectResponse
 from starlette.types import Receive, Scope, Send
 
-from . import api2010, api_v1
+from . import api2010, api_a2p, api_addresses, api_messaging, api_trusthub, api_v1
 from .config import SimulatorConfig
 from .core import Simulator
 from .inspection import inspection_routes
@@ -34,7 +34,15 @@ class SimulatorApp:
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.simulator = Simulator(config)
-        self.rest = RestApi(self.simulator, [*api2010.ROUTES, *api_v1.ROUTES])
+        routes = [
+            *api2010.ROUTES,
+            *api_addresses.ROUTES,
+            *api_v1.ROUTES,
+            *api_messaging.ROUTES,
+            *api_a2p.ROUTES,
+            *api_trusthub.ROUTES,
+        ]
+        self.rest = RestApi(self.simulator, routes)
         self.pages = Starlette(
             routes=[*inspection_routes(self.simulator), *page_routes(self.simulator), *video_routes(self.simulator)]
         )

@@ -9,13 +9,21 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from .config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_PHONE_NUMBER, Faults, SimulatorConfig
+from .config import (
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    DEFAULT_PHONE_NUMBER,
+    REGISTRATIONS,
+    Faults,
+    SimulatorConfig,
+)
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -25,6 +33,7 @@ def _option(*names: str, envvar: str, **kwargs: Any) -> Callable[[FC], FC]:
 
 
 METHODS = ["GET", "POST"]
+DEFAULTS = SimulatorConfig()
 FAULT_OPTIONS = (
     "latency_ms",
     "rate_429",
@@ -108,6 +117,34 @@ def _or_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     type=int,
     help="Answer 429/20429 beyond this many requests in flight (0: no cap).",
 )
+@_option(
+    "--registration",
+    envvar="REMINDERS_SIMULATOR_REGISTRATION",
+    default="none",
+    show_default=True,
+    type=click.Choice(REGISTRATIONS),
+    help="Carrier registration the account starts with: none, the ISV's primary profile, or a registered office.",
+)
+@_option(
+    "--numbers-registered/--numbers-unregistered",
+    envvar="REMINDERS_SIMULATOR_NUMBERS_REGISTERED",
+    default=True,
+    help="Whether the numbers count as registered with carriers elsewhere (else 30034/30032 until registered).",
+)
+@_option(
+    "--review-delay-s",
+    envvar="REMINDERS_SIMULATOR_REVIEW_DELAY_S",
+    default=DEFAULTS.review_delay_s,
+    show_default=True,
+    type=float,
+    help="Seconds a registration (profile, brand, campaign, toll-free verification) spends in review.",
+)
+@_option(
+    "--reviews-approve/--no-reviews-approve",
+    envvar="REMINDERS_SIMULATOR_REVIEWS_APPROVE",
+    default=DEFAULTS.reviews_approve,
+    help="Reviews decide by themselves; with --no-reviews-approve they wait for the inspection API.",
+)
 @_option("--callback-delay-ms", envvar="REMINDERS_SIMULATOR_CALLBACK_DELAY_MS", default=200, type=int)
 @_option("--auto-answer/--no-auto-answer", envvar="REMINDERS_SIMULATOR_AUTO_ANSWER", default=False)
 @_option(
@@ -115,7 +152,7 @@ def _or_file(ctx: click.Context, param: click.Parameter, value: str | None) -> s
     "config_file",
     envvar="REMINDERS_SIMULATOR_CONFIG",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON configuration (accounts, numbers, faults) instead of the account options above.",
+    help="JSON configuration (accounts, numbers, faults, registration...) instead of the account options above.",
 )
 @_option("--log-level", envvar="REMINDERS_SIMULATOR_LOG_LEVEL", default="info", show_default=True)
 def simulator_command(config_file: Path | None, host: str, port: int, log_level: str, **options: Any) -> None:
@@ -140,11 +177,15 @@ def simulator_command(config_file: Path | None, host: str, port: int, log_level:
 
 def _config(config_file: Path | None, options: dict[str, Any]) -> SimulatorConfig:
     faults = Faults(**{name: options[name] for name in FAULT_OPTIONS})
+    reviews = {"review_delay_s": options["review_delay_s"], "reviews_approve": options["reviews_approve"]}
     if config_file is not None:
         try:
             config = SimulatorConfig.from_dict(json.loads(config_file.read_text()))
         except (ValueError, TypeError) as exc:
             raise click.ClickException(f"{config_file}: {exc}") from exc
+        unchanged = {"review_delay_s": DEFAULTS.review_delay_s, "reviews_approve": DEFAULTS.reviews_approve}
+        if reviews != unchanged:  # given as options, they win over the file
+            config = replace(config, **reviews)
         return config if faults == Faults() else config.with_faults(**{n: options[n] for n in FAULT_OPTIONS})
     api_keys = {options["api_key"]: options["api_secret"]} if options["api_key"] and options["api_secret"] else {}
     return SimulatorConfig.for_account(
@@ -160,8 +201,11 @@ def _config(config_file: Path | None, options: dict[str, Any]) -> SimulatorConfi
         trial=options["trial"],
         balance=options["balance"],
         faults=faults,
+        registered=options["numbers_registered"],
+        registration=options["registration"],
         callback_delay_ms=options["callback_delay_ms"],
         auto_answer_calls=options["auto_answer"],
+        **reviews,
     )
 
 

@@ -32,6 +32,12 @@ class NumberConfig:
     friendly_name: str | None = None
     sms: bool = True
     voice: bool = True
+    # Carrier registration (A2P 10DLC campaign or toll-free verification) made outside the simulator's view:
+    # True delivers its texts as before; False filters them (30034/30032) until registered here.
+    registered: bool = True
+
+
+REGISTRATIONS = ("none", "primary", "approved")
 
 
 @dataclass
@@ -46,6 +52,14 @@ class AccountConfig:
     numbers: list[NumberConfig] = field(default_factory=lambda: [NumberConfig(DEFAULT_PHONE_NUMBER)])
     verified_caller_ids: list[str] = field(default_factory=list)
     api_keys: dict[str, str] = field(default_factory=dict)  # key SID (SK...) -> secret
+    # What the account has registered with carriers at start (see seeding.py): "none"; "primary" (the ISV's
+    # approved primary customer profile only); "approved" (a registered office: profile, brand, Messaging
+    # Service with its verified campaign, toll-free verifications).
+    registration: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.registration not in REGISTRATIONS:
+            raise ValueError(f"registration must be one of {', '.join(REGISTRATIONS)}")
 
 
 @dataclass
@@ -70,6 +84,8 @@ class SimulatorConfig:
     webhook_timeout_s: float = 15.0  # Twilio gives up on a webhook after 15 s
     fault_seed: int | None = None  # seed the fault dice for reproducible runs
     webhook_ca_file: str | None = None  # a PEM CA the webhooks also trust (tests of HTTPS with a private CA)
+    review_delay_s: float = 2.0  # carrier/Trust Hub review of a submission: in review at half, decided at the end
+    reviews_approve: bool = True  # reviews decide by themselves; False: they wait for the inspection API
 
     @classmethod
     def for_account(
@@ -87,11 +103,20 @@ class SimulatorConfig:
         trial: bool = False,
         balance: str = "20.00",
         faults: Faults | None = None,
+        registered: bool = True,
+        registration: str = "none",
         **options: Any,
     ) -> SimulatorConfig:
         """One account whose numbers all share the same webhooks: the usual single-office set-up."""
         numbers = [
-            NumberConfig(n, sms_url=sms_url, sms_method=sms_method, voice_url=voice_url, voice_method=voice_method)
+            NumberConfig(
+                n,
+                sms_url=sms_url,
+                sms_method=sms_method,
+                voice_url=voice_url,
+                voice_method=voice_method,
+                registered=registered,
+            )
             for n in (phone_numbers or [DEFAULT_PHONE_NUMBER])
         ]
         account = AccountConfig(
@@ -102,6 +127,7 @@ class SimulatorConfig:
             numbers=numbers,
             verified_caller_ids=list(verified_caller_ids or []),
             api_keys=dict(api_keys or {}),
+            registration=registration,
         )
         return cls(accounts=[account], faults=faults or Faults(), **options)
 

@@ -12,6 +12,8 @@ from typing import Any
 from .calls import CallEngine
 from .config import SimulatorConfig
 from .magic import DELIVERY_FAILURES
+from .seeding import seeded_store
+from .senders import carrier_block
 from .state import Account, Message, Store, new_sid, now
 from .webhooks import WebhookSender, run_message_lifecycle
 
@@ -39,6 +41,7 @@ class Simulator:
         self.initial_config = config or SimulatorConfig()
         self.config = self.initial_config
         self.store = Store(self.config)
+        self.registry = seeded_store(self.config, self.store.accounts)
         self.webhooks = WebhookSender(self)
         self.calls = CallEngine(self)
         self.random = random.Random(self.config.fault_seed)
@@ -54,6 +57,7 @@ class Simulator:
         self.random = random.Random(self.config.fault_seed)
         self.calls = CallEngine(self)
         self.store.reset(self.config)
+        self.registry = seeded_store(self.config, self.store.accounts)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run in the background; the task is kept until done so it is not garbage-collected mid-flight."""
@@ -88,8 +92,11 @@ class Simulator:
         direction: str = "outbound-api",
         status_callback: str | None = None,
         validity_period: int | None = None,
+        messaging_service_sid: str | None = None,
     ) -> Message:
-        """A message leaving Twilio: stored as queued, then moved along by status callbacks in the background."""
+        """A message leaving Twilio: stored as queued, then moved along by status callbacks in the background.
+
+        It fails as the recipient's magic number says, or as carriers filter an unregistered sender."""
         moment = now()
         message = Message(
             sid=new_sid("SM"),
@@ -104,19 +111,26 @@ class Simulator:
             num_segments=segments(body),
             status_callback=status_callback,
             validity_period=validity_period,
+            messaging_service_sid=messaging_service_sid,
         )
         self.store.messages[message.sid] = message
+        failure = DELIVERY_FAILURES.get(to)
+        if failure is None:
+            blocked = carrier_block(self.registry.of(account.sid), account, from_, to)
+            failure = None if blocked is None else (blocked, "undelivered")
         if status_callback:
-            self.spawn(run_message_lifecycle(self, account, message))
+            self.spawn(run_message_lifecycle(self, account, message, failure))
         else:  # nobody listens: timers are far cheaper than a task per message under load
             loop = asyncio.get_running_loop()
             delay = self.config.callback_delay_ms / 1000
-            failure = DELIVERY_FAILURES.get(to)
             if failure is None:
                 loop.call_later(delay, message.move, "sent")
                 loop.call_later(2 * delay, message.move, "delivered")
+            elif failure[1] == "failed":
+                loop.call_later(delay, message.move, "failed", failure[0])
             else:
-                loop.call_later(delay, message.move, failure[1], failure[0])
+                loop.call_later(delay, message.move, "sent")
+                loop.call_later(2 * delay, message.move, "undelivered", failure[0])
         return message
 
     def record_inbound(self, account: Account, *, from_: str, to: str, body: str) -> Message:

@@ -1,8 +1,11 @@
 """A phone texts one of our numbers: Twilio's delivery to the number's SMS URL, and its opt-out handling.
 
-Twilio forwards every inbound text to the SMS URL with the number's method, signed; `<Message>` verbs in the
-TwiML answer become outbound replies. A single-word STOP (and synonyms) opts the phone out of that number
-(later sends fail with 21610) and Twilio sends its own confirmation; START/UNSTOP/YES opt back in.
+Twilio forwards every inbound text to the SMS URL with the number's method, signed, or, for a number in a
+Messaging Service that does not defer to the number's webhook (`use_inbound_webhook_on_number` false), to the
+service's inbound request URL with its method (no URL: no webhook), with `MessagingServiceSid` among the
+parameters. `<Message>` verbs in the TwiML answer become outbound replies. A single-word STOP (and synonyms)
+opts the phone out of that number (later sends fail with 21610) and Twilio sends its own confirmation;
+START/UNSTOP/YES opt back in.
 """
 
 from __future__ import annotations
@@ -56,7 +59,11 @@ async def deliver_inbound_sms(sim: Simulator, from_: str, to: str, body: str) ->
         replies.append(sim.record_outbound(account, to=from_, from_=to, body=OPT_IN_REPLY, direction="outbound-reply"))
 
     result: dict[str, Any] = {"message_sid": message.sid, "status": None, "content_type": "", "body": "", "url": None}
-    if number.sms_url:
+    service = sim.registry.of(account.sid).service_of(number.sid)
+    url, method = number.sms_url, number.sms_method
+    if service is not None and not service.use_inbound_webhook_on_number:
+        url, method = service.inbound_request_url, service.inbound_method
+    if url:
         params = [
             ("ToCountry", "US"),
             ("SmsMessageSid", message.sid),
@@ -72,7 +79,9 @@ async def deliver_inbound_sms(sim: Simulator, from_: str, to: str, body: str) ->
             ("From", from_),
             ("ApiVersion", "2010-04-01"),
         ]
-        answer = await sim.webhooks.send(account, number.sms_url, number.sms_method, params, resource_sid=message.sid)
+        if service is not None:
+            params.append(("MessagingServiceSid", service.sid))
+        answer = await sim.webhooks.send(account, url, method, params, resource_sid=message.sid)
         result.update(status=answer.status, content_type=answer.content_type, body=answer.body, url=answer.url)
         if answer.status is not None and 200 <= answer.status < 300 and answer.body.strip():
             try:

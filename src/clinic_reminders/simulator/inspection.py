@@ -12,6 +12,11 @@ phone's side of the conversation (reply to a text, answer a call, press digits),
     GET  api/config                     the configuration in force
     POST api/webhook {"url", "method"?, "params"?, "account_sid"?}   send a signed webhook now; its answer back
     POST api/alerts  {"error_code", "request_url", "minutes_ago"?, ...}   record a Monitor alert (doctor tests)
+    GET  api/registrations              every customer profile, trust product, brand, campaign and toll-free
+                                        verification: kind, sid, account_sid, status, errors (?kind= narrows it)
+    POST api/registrations/{sid}/approve                          decide its review now: approved
+    POST api/registrations/{sid}/reject {"code", "reason", "fields"?, "edit_allowed"?}   or rejected, with
+                                        Twilio's error code, its reason and the fields at fault
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from .calls import CallStateError, call_summary
 from .config import Faults, SimulatorConfig
 from .core import Simulator
 from .inbound import UnknownNumberError, deliver_inbound_sms
+from .inspection_registrations import registration_routes
 from .state import AlertRecord, Call, Message, new_sid, now
 
 
@@ -45,6 +51,7 @@ def message_summary(m: Message) -> dict[str, Any]:
         "num_segments": m.num_segments,
         "status_callback": m.status_callback,
         "validity_period": m.validity_period,
+        "messaging_service_sid": m.messaging_service_sid,
         "callbacks": list(m.callbacks),
     }
 
@@ -202,4 +209,5 @@ def inspection_routes(sim: Simulator) -> list[Route]:
         Route("/api/config", config, methods=["GET"]),
         Route("/api/webhook", webhook, methods=["POST"]),
         Route("/api/alerts", add_alert, methods=["POST"]),
+        *registration_routes(sim),
     ]

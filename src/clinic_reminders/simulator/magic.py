@@ -8,6 +8,13 @@ in status callbacks; the simulator maps `+1500555` + the last four digits of the
 from __future__ import annotations
 
 MAGIC_FROM_OK = "+15005550006"
+# Twilio's test numbers (+1 500 555 xxxx) reach no carrier, so carrier registration never filters them.
+TEST_NUMBER_PREFIX = "+1500555"
+
+
+def is_test_number(phone_number: str) -> bool:
+    return phone_number.startswith(TEST_NUMBER_PREFIX)
+
 
 # Messages.create: To -> error code (Twilio test credentials).
 MESSAGE_TO_ERRORS: dict[str, int] = {
@@ -86,6 +93,21 @@ ERRORS: dict[int, tuple[int, str]] = {
     21612: (400, "The 'To' phone number: {value}, is not currently reachable using the 'From' phone number via SMS."),
     21614: (400, "'To' number {value} is not a valid mobile number"),
     21617: (400, "The concatenated message body exceeds the 1600 character limit."),
+    # Messaging Services and A2P 10DLC (Twilio's error pages; 21704's text and 80104's status are unconfirmed)
+    21421: (400, "Phone Number is invalid: {value}"),
+    21701: (400, "The Messaging Service does not exist"),
+    21704: (400, "The Messaging Service contains no phone numbers"),
+    21705: (400, "The Messaging Service is invalid"),
+    21711: (400, "Phone Number, Shortcode, or AlphaSender is not associated to the specified Messaging Service."),
+    21712: (400, "Phone Number or Short Code is associated with another Messaging Service."),
+    21715: (400, "Phone Number Does Not Have Correct Messaging Service Capabilities"),
+    21717: (400, "Brand Registration SID for US A2P Campaign Use Case is Not Registered or Not Valid"),
+    21724: (400, "The Brand has already been updated the maximum number of times"),
+    21727: (400, "Campaign registration failed due to missing parameter(s): {value}"),
+    30824: (400, "Verification rejection - Edit time expired"),
+    60711: (400, "Business status does not allow updates"),
+    60723: (400, "Brand status does not allow updates"),
+    80104: (409, "PhoneNumber has already been added to Service"),
     53113: (400, "Room exists"),
 }
 

@@ -32,11 +32,13 @@ JSON_HEADERS = [(b"content-type", b"application/json; charset=utf-8")]
 class ApiError(Exception):
     """Answered as Twilio's error JSON: {"code", "message", "more_info", "status"}."""
 
-    def __init__(self, code: int, *, value: str = "", path: str = "", status: int | None = None) -> None:
+    def __init__(
+        self, code: int, *, value: str = "", path: str = "", status: int | None = None, message: str | None = None
+    ) -> None:
         default_status, template = ERRORS.get(code, (400, "Bad request"))
         self.code = code
         self.status = status or default_status
-        self.message = template.format(value=value, path=path)
+        self.message = message or template.format(value=value, path=path)
         super().__init__(self.message)
 
     def payload(self) -> dict[str, Any]:

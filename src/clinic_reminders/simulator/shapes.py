@@ -62,7 +62,7 @@ def message_json(m: Message) -> dict[str, Any]:
         "error_code": m.error_code,
         "error_message": m.error_message,
         "from": m.from_,
-        "messaging_service_sid": None,
+        "messaging_service_sid": m.messaging_service_sid,
         "num_media": str(m.num_media),
         "num_segments": str(m.num_segments),
         "price": None,

@@ -37,6 +37,7 @@ class Number:
     voice_method: str
     sms: bool = True
     voice: bool = True
+    registered: bool = False  # registered with carriers outside the simulator's view (NumberConfig.registered)
     date_created: datetime = field(default_factory=now)
     date_updated: datetime = field(default_factory=now)
 
@@ -59,6 +60,17 @@ class Key:
 
 
 @dataclass(slots=True)
+class Address:
+    """A 2010-API Address: `values` by the resource's field names (customer_name, street, city...)."""
+
+    sid: str
+    account_sid: str
+    values: dict[str, str]
+    date_created: datetime = field(default_factory=now)
+    date_updated: datetime = field(default_factory=now)
+
+
+@dataclass(slots=True)
 class Account:
     sid: str
     auth_token: str
@@ -70,6 +82,7 @@ class Account:
     numbers: dict[str, Number] = field(default_factory=dict)  # by SID
     caller_ids: dict[str, CallerIdRecord] = field(default_factory=dict)  # by SID
     keys: dict[str, Key] = field(default_factory=dict)  # by SID
+    addresses: dict[str, Address] = field(default_factory=dict)  # by SID
     opted_out: set[tuple[str, str]] = field(default_factory=set)  # (patient, our number) after STOP
     date_created: datetime = field(default_factory=now)
 
@@ -100,6 +113,7 @@ class Message:
     num_media: int = 0
     status_callback: str | None = None
     validity_period: int | None = None
+    messaging_service_sid: str | None = None
     error_code: int | None = None
     error_message: str | None = None
     callbacks: list[dict[str, Any]] = field(default_factory=list)  # what each status callback got back
@@ -295,6 +309,7 @@ def make_number(account_sid: str, config: NumberConfig) -> Number:
         voice_method=config.voice_method.upper(),
         sms=config.sms,
         voice=config.voice,
+        registered=config.registered,
     )
 
 

@@ -21,7 +21,6 @@ from yarl import URL
 
 from clinic_reminders.gateways.signatures import SIGNATURE_HEADER, compute_signature
 
-from .magic import DELIVERY_FAILURES
 from .state import Account, Message, new_sid
 
 if TYPE_CHECKING:
@@ -113,10 +112,11 @@ class WebhookSender:
         return result
 
 
-async def run_message_lifecycle(sim: Simulator, account: Account, message: Message) -> None:
-    """queued -> sent -> delivered, or the failure the recipient's number implies, with a callback at each step."""
+async def run_message_lifecycle(
+    sim: Simulator, account: Account, message: Message, failure: tuple[int, str] | None
+) -> None:
+    """queued -> sent -> delivered, or `failure` (error code, final status), with a callback at each step."""
     delay = sim.config.callback_delay_ms / 1000
-    failure = DELIVERY_FAILURES.get(message.to)
     steps: list[tuple[str, int | None]]
     if failure is None:
         steps = [("queued", None), ("sent", None), ("delivered", None)]
@@ -139,6 +139,8 @@ async def run_message_lifecycle(sim: Simulator, account: Account, message: Messa
                 ("From", message.from_),
                 ("ApiVersion", "2010-04-01"),
             ]
+            if message.messaging_service_sid:
+                params.append(("MessagingServiceSid", message.messaging_service_sid))
             if code is not None:
                 params.append(("ErrorCode", str(code)))
             result = await sim.webhooks.send(account, message.status_callback, "POST", params, resource_sid=message.sid)

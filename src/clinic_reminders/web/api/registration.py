@@ -7,9 +7,11 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...doctor.messaging_service import sending_numbers
 from ...models import Office, Registration
 from ...registration.profile import problems, profile_of, save_profile
 from ...registration.samples import campaign_texts, example_link
+from ...registration.senders import SenderKind, sender_kind
 from ...settings import Settings
 from ..deps import AdminUser, DbDep, OfficeDep, SettingsDep, audit_actor
 from .schemas.registration import (
@@ -29,7 +31,9 @@ def registration_read(db: Session, settings: Settings, office: Office) -> Regist
     rows = db.scalars(select(Registration).where(Registration.office_id == office.id).order_by(Registration.id))
     return RegistrationRead(
         profile=BusinessProfileRead.model_validate(profile),
-        missing=problems(profile),
+        missing=problems(
+            profile, tollfree=any(sender_kind(n) is SenderKind.TOLL_FREE for n in sending_numbers(db, settings, office))
+        ),
         messaging_service_sid=office.twilio_messaging_service_sid,
         registrations=[RegistrationStatus.model_validate(row) for row in rows],
         campaign=CampaignPreview(

@@ -16,11 +16,15 @@ from pydantic import BaseModel, Field, SecretStr
 from ... import audit
 from ...doctor.alerts import current_banners
 from ...doctor.context import DoctorContext
-from ...doctor.provision import Provisioner, Step, listed
+from ...doctor.provision import Provisioner, listed
+from ...doctor.register import Registrar
 from ...doctor.runner import run_doctor
+from ...doctor.steps import Step
 from ...effective import twilio_config
 from ...gateways import TwilioError, TwilioGateway
 from ...models import Office
+from ...registration import rows
+from ...registration.problems import fix
 from ..deps import AdminUser, CurrentUser, DbDep, SettingsDep, audit_actor
 from ..webhooks.doctor_ping import last_receipt
 
@@ -38,9 +42,20 @@ class NumberChoice(BaseModel):
     city: str | None = Field(default=None, max_length=100)
 
 
-class SetupRun(NumberChoice):
+class Registering(BaseModel):
+    confirm_fees: bool = Field(
+        default=False,
+        description="Accept the registration fees (brand, vetting, campaign) the answer lists; without it nothing "
+        "that costs money is submitted.",
+    )
+
+
+class SetupRun(NumberChoice, Registering):
     account_sid: str | None = Field(default=None, pattern=r"^AC[0-9a-fA-F]{32}$")
     auth_token: SecretStr | None = None
+    carrier_registration: bool = Field(
+        default=False, description="Also register for US texting from the business profile (as --register)."
+    )
 
 
 def _provisioner(
@@ -139,6 +154,49 @@ def setup_webhooks(request: Request, user: AdminUser, db: DbDep) -> dict[str, An
     return _done(db, user, _twilio_call(_provisioner(request, user, db).webhooks))
 
 
+@router.post("/twilio/messaging-service")
+def setup_messaging_service(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any]:
+    """Create (or adopt) the office's Messaging Service, set its URLs and add the office's numbers as senders."""
+    return _done(db, user, _twilio_call(_provisioner(request, user, db).messaging_service))
+
+
+def _registrar(request: Request, user: AdminUser, db: DbDep, body: Registering) -> Registrar:
+    provisioner = _provisioner(request, user, db)
+    return Registrar(
+        provisioner.settings,
+        provisioner.sessions,
+        provisioner.gateway,
+        office_id=user.office_id,
+        confirm=lambda _fees: body.confirm_fees,
+    )
+
+
+@router.post("/twilio/register")
+def setup_register(request: Request, user: AdminUser, db: DbDep, body: Registering) -> list[dict[str, Any]]:
+    """Submit the office's carrier registration from its business profile (as `--register`). A step that costs
+    money answers `action_needed` with the fees until `confirm_fees` is true."""
+    steps = _registrar(request, user, db, body).run()
+    return [_done(db, user, step) for step in steps]
+
+
+@router.get("/twilio/registrations")
+def setup_registrations(user: AdminUser, db: DbDep) -> list[dict[str, Any]]:
+    """The office's registrations as last read from Twilio: state, Twilio's status and problems with their fix."""
+    return [
+        {
+            "kind": r.kind,
+            "subject": r.subject,
+            "sid": r.twilio_sid,
+            "twilio_status": r.twilio_status,
+            "state": r.state,
+            "submitted_at": r.submitted_at.isoformat() if r.submitted_at else None,
+            "checked_at": r.checked_at.isoformat() if r.checked_at else None,
+            "problems": [{**p, "fix": fix(p)} for p in r.problems or []],
+        }
+        for r in rows.of_office(db, user.office_id)
+    ]
+
+
 @router.post("/twilio/caller-ids")
 def setup_caller_ids(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any]:
     """Start caller-ID verification for each clinic phone not yet verified; returns the codes to type."""
@@ -153,9 +211,12 @@ def setup_api_key(request: Request, user: AdminUser, db: DbDep) -> dict[str, Any
 
 @router.post("/twilio/run")
 def setup_run(request: Request, user: AdminUser, db: DbDep, settings: SettingsDep, body: SetupRun) -> dict[str, Any]:
-    """Every step in order (as `reminders setup twilio --yes`), then the doctor's report."""
+    """Every step in order (as `reminders setup twilio --yes`; `carrier_registration` as `--register`), then the
+    doctor's report."""
     provisioner = _provisioner(request, user, db, body)
     steps = _twilio_call(lambda: provisioner.run(choice=body.phone_number, area_code=body.area_code, city=body.city))
+    if body.carrier_registration and steps[0].status != "failed":
+        steps += _registrar(request, user, db, body).run()
     results = [_done(db, user, step) for step in steps]
     ctx = DoctorContext(settings, request.app.state.sessions, office_id=user.office_id)
     return {"steps": results, "report": run_doctor(ctx).to_dict()}

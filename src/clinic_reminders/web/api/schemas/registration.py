@@ -33,9 +33,13 @@ class BusinessProfileUpdate(Schema):
     postal_code: str | None = Field(default=None, max_length=20)
     website: str | None = Field(default=None, max_length=300)
     privacy_policy_url: str | None = Field(default=None, max_length=300)
+    terms_url: str | None = Field(default=None, max_length=300, description="The terms and conditions page.")
     contact_first_name: str | None = Field(default=None, max_length=100)
     contact_last_name: str | None = Field(default=None, max_length=100)
     contact_title: str | None = Field(default=None, max_length=100)
+    contact_job_position: str | None = Field(
+        default=None, max_length=20, description="Director, GM, VP, CEO, CFO or General Counsel."
+    )
     contact_email: str | None = Field(default=None, max_length=254)
     contact_phone: str | None = Field(default=None, max_length=40, description="E.164, e.g. +13035550142.")
     consent_flow: str | None = Field(
@@ -43,6 +47,14 @@ class BusinessProfileUpdate(Schema):
         max_length=2048,
         description="How patients agree to get texts, e.g. 'Patients give their mobile number on the intake form, "
         "which says the office will text appointment reminders and that they can reply STOP'.",
+    )
+    opt_in_type: str | None = Field(
+        default=None,
+        max_length=20,
+        description="For a toll-free number: VERBAL, WEB_FORM, PAPER_FORM, VIA_TEXT or MOBILE_QR_CODE.",
+    )
+    opt_in_url: str | None = Field(
+        default=None, max_length=300, description="For a toll-free number: a public page or image of the consent."
     )
     monthly_volume: int | None = Field(default=None, ge=1, le=10_000_000, description="Texts a month, expected.")
 
@@ -53,6 +65,10 @@ class BusinessProfileUpdate(Schema):
         "postal_code",
         "website",
         "privacy_policy_url",
+        "terms_url",
+        "contact_job_position",
+        "opt_in_type",
+        "opt_in_url",
         "contact_email",
         "contact_phone",
         "consent_flow",
@@ -71,12 +87,16 @@ class BusinessProfileRead(ReadSchema):
     country: str
     website: str
     privacy_policy_url: str
+    terms_url: str
     contact_first_name: str
     contact_last_name: str
     contact_title: str
+    contact_job_position: str
     contact_email: str
     contact_phone: str
     consent_flow: str
+    opt_in_type: str
+    opt_in_url: str
     monthly_volume: int
 
 
