@@ -10,11 +10,13 @@ It goes out only as a reminder would, and otherwise says what stops it: the pati
 consent, no number that takes texts, the hours texts may go in the patient's zone (and when they open), the
 sending number's carrier registration, and the office's caps on reminders a day and a week, which staff may
 pass over (audited as "send-now-over-cap"). Like a staff text, the message row is written before Twilio is
-called and Twilio's answer is recorded after (`conversations.staff_sms.send` and `record`).
+called and Twilio's answer is recorded after (`conversations.staff_sms.record`); like a planned reminder, it goes
+through the office's Messaging Service when it has one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -25,6 +27,7 @@ from .conversations.staff_sms import Draft
 from .dispatcher.content import render_reminder
 from .dispatcher.prepare import CAP_DAY, CONTACTED, usable_phone
 from .effective import TwilioConfig
+from .gateways import TwilioError, TwilioGateway
 from .local_time import abbreviation, clock, display
 from .messaging.compose import TemplateRenderError
 from .models import (
@@ -60,6 +63,12 @@ class CannotRemind(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.over_cap = over_cap
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    draft: Draft
+    messaging_service_sid: str | None
 
 
 def reminders_sent(db: Session, patient_id: int, now: datetime) -> tuple[int, int]:
@@ -108,7 +117,7 @@ def draft(
     *,
     over_cap: bool,
     now: datetime,
-) -> Draft:
+) -> Outgoing:
     """Check, then write the message row (the caller commits it before sending); CannotRemind says why not."""
     patient, clinic = appointment.patient, appointment.clinic
     if appointment.status not in ACTIVE_STATUSES:
@@ -168,4 +177,20 @@ def draft(
     db.flush()
     action = "send-now-over-cap" if passed_over else "send-now"
     audit.record(db, office.id, f"user:{user.id}", action, "appointment", appointment.id, message_id=message.id)
-    return Draft(message.id, phone.number, sender, rendered.body, config.url("/twilio/status"))
+    draft = Draft(message.id, phone.number, sender, rendered.body, config.url("/twilio/status"))
+    return Outgoing(draft, config.messaging_service_sid)
+
+
+async def send(gateway: TwilioGateway, outgoing: Outgoing) -> tuple[str | None, TwilioError | None]:
+    text = outgoing.draft
+    try:
+        sent = await gateway.send_sms(
+            text.to,
+            text.from_,
+            text.body,
+            status_callback=text.status_callback,
+            messaging_service_sid=outgoing.messaging_service_sid,
+        )
+    except TwilioError as error:
+        return None, error
+    return sent.sid, None
