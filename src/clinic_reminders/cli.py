@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 
 from . import accounts, demo, logs
 from .benchmarks.dispatch import bench_dispatch_command
+from .benchmarks.import_csv import bench_import_command
 from .benchmarks.webhook import bench_webhook_command
 from .cli_options import database_option, option, settings_from
 from .db import make_engine, make_sessionmaker, transaction
@@ -61,6 +62,7 @@ bench.add_command(bench_simulator_command, "simulator")
 bench.add_command(bench_dispatch_command, "dispatch")
 bench.add_command(bench_webhook_command, "webhook")
 bench.add_command(bench_pages_command, "pages")
+bench.add_command(bench_import_command, "import")
 main.add_command(doctor_command, "doctor")
 main.add_command(import_group, "import")
 main.add_command(setup_group, "setup")
@@ -231,6 +233,7 @@ def worker(once: bool, batch_size: int, database_url: str | None) -> None:
     """Dispatch due reminders (run several on PostgreSQL; on SQLite one is enough)."""
     import asyncio
 
+    from .dispatcher.supervisor import Dispatcher
     from .dispatcher.worker import Worker
     from .effective import NotConfigured
 
@@ -239,8 +242,13 @@ def worker(once: bool, batch_size: int, database_url: str | None) -> None:
         settings.check_secret_key()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    engine = make_engine(settings.database_url)
-    runner = Worker(settings, make_sessionmaker(engine), batch_size=batch_size)
+    sessions = make_sessionmaker(make_engine(settings.database_url))
+
+    def new_worker() -> Worker:
+        return Worker(settings, sessions, batch_size=batch_size)
+
+    # Without --once, a worker that dies of a bug is logged and replaced (it outlives database errors by itself).
+    runner = new_worker() if once else Dispatcher(new_worker)
     try:
         asyncio.run(_run_worker(runner, once))
     except NotConfigured as exc:  # only with --once: reminders are due and cannot be sent
@@ -254,7 +262,7 @@ async def _run_worker(runner: Any, once: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runner.stop)  # finish in-flight sends and record them, then exit
-    await runner.run(once=once)
+    await (runner.run(once=True) if once else runner.run())
 
 
 @main.command("demo")

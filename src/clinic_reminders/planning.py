@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, time
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -45,6 +45,9 @@ DEFAULT_RULES = (
 # Built once: `replan` runs on every answer a patient texts, where building a statement costs more than running it.
 _OFFICE_RULES = select(ReminderRule).where(ReminderRule.office_id == bindparam("office_id"))
 _APPOINTMENT_REMINDERS = select(Reminder).where(Reminder.appointment_id == bindparam("appointment_id"))
+
+
+_REMINDERS = cast(Table, Reminder.__table__)  # for one INSERT of many rows, Core costs less than the ORM
 
 
 def ensure_default_rules(db: Session, office: Office) -> None:
@@ -88,8 +91,12 @@ def window_of(office: Office) -> Window:
 
 
 def patient_zone(patient: Patient, clinic: Clinic) -> ZoneInfo:
-    usable = [p for p in patient.phones if p.invalid_at is None]
-    return ZoneInfo(local_zone(usable[0].number, clinic.timezone) if usable else clinic.timezone)
+    return numbers_zone([p.number for p in patient.phones if p.invalid_at is None], clinic)
+
+
+def numbers_zone(usable: Sequence[str], clinic: Clinic) -> ZoneInfo:
+    """The zone of a patient whose usable numbers (E.164) are these, the first one first."""
+    return ZoneInfo(local_zone(usable[0], clinic.timezone) if usable else clinic.timezone)
 
 
 class Planner:
@@ -117,25 +124,31 @@ class Planner:
             clinic_zone=ZoneInfo(appointment.clinic.timezone),
             patient_zone=patient_zone(appointment.patient, appointment.clinic),
         )
+        return self.plan_facts(appointment.id, appointment.clinic_id, facts, existing)
+
+    def plan_facts(
+        self, appointment_id: int, clinic_id: int, facts: AppointmentFacts, existing: Sequence[Reminder] = ()
+    ) -> list[dict[str, Any]]:
+        """`plan` for an appointment given by its ids and facts (a new one: no rows yet, no object needed)."""
         rows = {row.rule_id: row for row in existing}
         new: list[dict[str, Any]] = []
-        for rule, rfacts in self.rules_for(appointment.clinic_id):
+        for rule, rfacts in self.rules_for(clinic_id):
             decision = decide(facts, rfacts, self.window, self.now)
             row = rows.pop(rule.id, None)
-            if row is not None and row.status in ATTEMPTED and row.planned_for == appointment.starts_at:
+            if row is not None and row.status in ATTEMPTED and row.planned_for == facts.starts_at:
                 continue  # already sent (or being sent) for this very time: history, not a plan
             if row is not None and row.status == ReminderStatus.SENDING:
                 continue  # in a worker's hands; it re-checks the appointment before sending
             if isinstance(decision, Wanted) and row is None:
                 new.append(
                     {
-                        "office_id": appointment.office_id,
-                        "appointment_id": appointment.id,
+                        "office_id": self.office.id,
+                        "appointment_id": appointment_id,
                         "rule_id": rule.id,
                         "channel": rule.channel,
                         "status": ReminderStatus.PLANNED,
                         "due_at": decision.due_at,
-                        "planned_for": appointment.starts_at,
+                        "planned_for": facts.starts_at,
                         "attempts": 0,
                         "created_at": self.now,
                         "updated_at": self.now,
@@ -145,7 +158,7 @@ class Planner:
                 assert row is not None
                 row.status = ReminderStatus.PLANNED
                 row.due_at = decision.due_at
-                row.planned_for = appointment.starts_at
+                row.planned_for = facts.starts_at
                 row.attempts = 0
                 row.reason = None
             elif row is not None:
@@ -167,7 +180,7 @@ def replan(db: Session, appointment: Appointment) -> None:
     office = db.get(Office, appointment.office_id)
     assert office is not None
     existing = list(db.scalars(_APPOINTMENT_REMINDERS, {"appointment_id": appointment.id}))
-    _insert(db, Planner(db, office).plan(appointment, existing))
+    insert_reminders(db, Planner(db, office).plan(appointment, existing))
 
 
 def plan_many(db: Session, office: Office, appointments: Sequence[Appointment], now: datetime | None = None) -> int:
@@ -179,12 +192,12 @@ def plan_many(db: Session, office: Office, appointments: Sequence[Appointment], 
         for row in db.scalars(select(Reminder).where(Reminder.appointment_id.in_(ids[chunk : chunk + 900]))):
             existing[row.appointment_id].append(row)
     new = [row for appointment in appointments for row in planner.plan(appointment, existing[appointment.id])]
-    _insert(db, new)
+    insert_reminders(db, new)
     return len(new)
 
 
-def _insert(db: Session, rows: list[dict[str, Any]]) -> None:
+def insert_reminders(db: Session, rows: list[dict[str, Any]]) -> None:
     """One executemany for all new reminders (ORM objects would cost one INSERT each)."""
     if rows:
         db.flush()
-        db.execute(insert(Reminder), rows)
+        db.execute(insert(_REMINDERS), rows)

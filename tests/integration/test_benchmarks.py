@@ -37,3 +37,13 @@ def test_it_measures_dispatch_and_every_reminder_reaches_the_simulator() -> None
     assert re.search(r"worker, 20 reminders: .*peak RSS \d+ MB; texts at Twilio 20\n", out), out
     assert re.search(r"worker, 200 reminders: .*peak RSS \d+ MB; texts at Twilio 200\n", out), out
     assert re.search(r"planning 300 appointments on SQLite: [\d.]+ s", out), out
+
+
+def test_it_measures_an_import_and_a_re_import_that_writes_nothing() -> None:
+    out = _bench("import", "--rows", "300")
+    assert re.search(r"300 lines \([\d.]+ MiB\), 150 patients; load average ", out), out
+    assert re.search(r"reading the file alone \(the ceiling\): [\d,]+ lines/s \(CPU [\d.]+ s\)", out), out
+    first = r"import into an empty database: [\d,]+ lines/s = \d+% of the ceiling \([\d.]+ s, CPU [\d.]+ s\)"
+    assert re.search(first + r"; write statements \d+; appointments: 300 created, ", out), out
+    again = r"re-import of the same file: [\d,]+ lines/s = \d+% of the ceiling \([\d.]+ s, CPU [\d.]+ s\)"
+    assert re.search(again + r"; write statements 0; appointments: 0 created, 0 updated, 300 unchanged", out), out

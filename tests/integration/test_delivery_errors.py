@@ -30,8 +30,8 @@ from clinic_reminders.models import (
 from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
 from tests.factories import make_clinic, make_office, make_patient, register_office
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
+from tests.integration.dispatch_support import NOW, book, messages_of, reminder_of, run_worker, worker_settings
 from tests.integration.doctor_support import doctor
-from tests.integration.test_dispatch import NOW, book, messages_of, reminder_of, run_worker, worker_settings
 
 NOT_OURS = "+12125550199"  # a number the simulated account does not own: 21606
 ADMIN_PHONE = "+13035550199"

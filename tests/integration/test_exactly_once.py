@@ -1,4 +1,5 @@
-"""Exactly once, whatever happens: workers killed with SIGKILL at random moments, Twilio failing 20% of requests.
+"""Exactly once, whatever happens: workers killed with SIGKILL at random moments, a worker frozen past its lease,
+Twilio failing 20% of requests.
 
 The simulator's ledger is the judge: every reminder's patient received exactly one text.
 """
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.benchmarks import synthetic
 from clinic_reminders.db import make_engine, make_sessionmaker
-from clinic_reminders.models import Reminder
+from clinic_reminders.models import Message, Reminder
 from clinic_reminders.models import ReminderStatus as RS
 from tests.conftest import TEST_SECRET_KEY
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient, default_config
@@ -42,6 +43,7 @@ class Workers:
     database_url: str
     simulator: SimulatorClient
     log_dir: Path
+    logs: list[Path] = dataclasses.field(default_factory=list)
 
     def env(self) -> dict[str, str]:
         return {
@@ -61,6 +63,7 @@ class Workers:
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         log = (self.log_dir / f"worker-{time.monotonic_ns()}.log").open("wb")
+        self.logs.append(Path(log.name))
         return subprocess.Popen(
             [sys.executable, "-m", "clinic_reminders", "worker", "--batch-size", "50", *args],
             env=self.env(),
@@ -90,7 +93,10 @@ def assert_each_sent_once(simulator: SimulatorClient, numbers: list[str], sessio
     assert not missing, f"{len(missing)} patients got no text"
     with sessions() as db:
         statuses = dict(db.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all())
+        recorded = dict(db.execute(select(Message.to_number, Message.twilio_sid)).all())
     assert statuses == {RS.SENT: len(numbers)}
+    overwritten = [m["to"] for m in simulator.messages() if recorded.get(m["to"]) != m["sid"]]
+    assert not overwritten, f"{len(overwritten)} messages carry another SID than the text Twilio sent"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -166,3 +172,52 @@ def test_a_lost_answer_for_a_text_still_in_twilios_queue_is_found_not_sent_again
     workers.finish(sessions, deadline_s=60)
     assert {m["status"] for m in simulator.messages()} == {"queued"}
     assert_each_sent_once(simulator, numbers, sessions)
+
+
+def test_a_worker_frozen_past_its_lease_sends_nothing_again_when_it_thaws(
+    simulator: SimulatorClient, tmp_path: Path
+) -> None:
+    """SIGSTOP stands in for a VM pause or a container freeze: the frozen worker holds reminders (some at Twilio,
+    some waiting for a free request slot) while another worker takes them over and sends what never got there.
+    Thawed, the first worker finds every lease gone: it sends nothing and records nothing."""
+    from clinic_reminders.migrations import upgrade
+    from tests.conftest import postgres_schema
+
+    with postgres_schema() as url:
+        upgrade(url)
+        engine = make_engine(url)
+        sessions = make_sessionmaker(engine)
+        numbers = seed(sessions, 200)
+        simulator.set_faults(latency_ms=300)  # each worker has 20 requests in flight, and 20 more waiting
+        workers = Workers(url, simulator, tmp_path)
+        frozen = workers.start()
+        first_sent = time.monotonic() + 30
+        while not simulator.messages() and time.monotonic() < first_sent:
+            time.sleep(0.02)
+        frozen.send_signal(signal.SIGSTOP)
+        with sessions() as db:
+            held = db.scalar(
+                select(func.count())
+                .select_from(Reminder)
+                .where(Reminder.status == RS.SENDING, Reminder.lease_owner.contains(f":{frozen.pid}:"))
+            )
+        assert held, "the frozen worker should hold reminders"
+
+        other = workers.start()
+        all_sent = time.monotonic() + 120
+        while time.monotonic() < all_sent:
+            with sessions() as db:
+                if not db.scalar(select(func.count()).select_from(Reminder).where(Reminder.status != RS.SENT)):
+                    break
+            time.sleep(0.2)
+        frozen.send_signal(signal.SIGCONT)
+        time.sleep(4)  # it thaws: its heartbeat, its sends waiting for a slot, the answers it had not read
+        for process in (frozen, other):
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+        workers.finish(sessions)
+        assert_each_sent_once(simulator, numbers, sessions)
+        thawed = workers.logs[0].read_text()
+        assert "another worker" in thawed  # what it did not send, or did not record
+        assert not any(number in thawed for number in numbers)
+        engine.dispose()

@@ -199,6 +199,31 @@ def test_it_imports_a_live_feed_and_acknowledges_each_message(
         assert value not in logged
 
 
+@pytest.mark.usefixtures("office")
+def test_it_answers_the_import_refusals_with_ae_and_a_frame_cut_short_with_ar(
+    session_factory: sessionmaker[Session],
+) -> None:
+    nul = GOOD.replace("López^Ana", "López^An\x00a")
+    cut = GOOD[: GOOD.index("López^A") + len("López^A")]  # the sender broke off, then sent the message again
+    with listening(Listener(session_factory)) as address, connect(address) as sock:
+        sock.sendall(framed(nul))
+        [_, refused_nul, err] = receive_ack(sock)
+        sock.sendall(b"\x0b" + cut.encode() + framed(GOOD))
+        [_, refused_cut, _] = receive_ack(sock)
+        [_, accepted] = receive_ack(sock)
+    assert refused_nul == [
+        "MSA",
+        "AE",
+        "MSG0001",
+        "PID-5.2: holds a control character (such as NUL, a tab or a line break)",
+    ]
+    assert err[2] == "PID^1^5^1^2"
+    assert refused_cut[:3] == ["MSA", "AR", "MSG0001"] and refused_cut[3].startswith("PID-5.2: cut short")
+    assert accepted == ["MSA", "AA", "MSG0001"]
+    with session_factory() as db:
+        assert list(db.scalars(select(Patient.first_name))) == ["Ana"]
+
+
 def test_it_closes_a_connection_whose_frame_outgrows_the_limit(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     with listening(Listener(sessionmaker(), max_frame=1000)) as address, connect(address) as sock:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders import accounts, booking
@@ -26,6 +27,7 @@ from clinic_reminders.models import (
     Appointment,
     AppointmentStatus,
     Channel,
+    ConsentEvent,
     Patient,
     PhoneKind,
     Reminder,
@@ -201,3 +203,57 @@ def test_it_cancels_the_reminders_of_an_imported_no_show(session_factory: sessio
     with session_factory() as db:
         assert visit(db).status == AppointmentStatus.NO_SHOW
         assert reminder_statuses(db) == [ReminderStatus.CANCELLED] * 3
+
+
+def test_it_takes_the_records_of_one_appointment_in_one_file_in_their_order(
+    session_factory: sessionmaker[Session],
+) -> None:
+    summary = run(session_factory, Record("message 1", ANA, VISIT), Record("message 2", ANA, moved(11)))
+    assert (summary.appointments[upsert.Outcome.CREATED], summary.appointments[upsert.Outcome.UPDATED]) == (1, 1)
+    with session_factory() as db:
+        assert visit(db).starts_at == datetime(2040, 6, 12, 11, 0, tzinfo=DENVER).astimezone(UTC)
+        planned = db.scalars(select(Reminder).where(Reminder.appointment_id == visit(db).id)).all()
+        assert {r.planned_for for r in planned} == {visit(db).starts_at} and len(planned) == 3
+
+
+def test_it_moves_a_stored_appointment_to_a_patient_the_same_batch_creates(
+    session_factory: sessionmaker[Session],
+) -> None:
+    run(session_factory, Record("line 2", ANA, VISIT))
+    ben = PatientRecord("P2", "Ben", "Okafor", phones=(PhoneRecord("+12125550143", PhoneUse.MOBILE),))
+    for_ben = AppointmentRecord("A1", "P2", VISIT.starts_at, clinic="Riverside")
+    summary = run(
+        session_factory, Record("line 2", ben, for_ben), Record("line 3", replace(ben, last_name="Okafor-Li"))
+    )
+    assert summary.patients == {"P2": upsert.Outcome.CREATED} and summary.appointments[upsert.Outcome.UPDATED] == 1
+    with session_factory() as db:
+        patient = visit(db).patient
+        assert (patient.external_id, patient.last_name) == ("P2", "Okafor-Li")
+        assert [p.number for p in patient.phones] == ["+12125550143"]
+        assert (
+            db.scalar(select(func.count()).select_from(ConsentEvent).where(ConsentEvent.patient_id == patient.id)) == 2
+        )
+
+
+def test_it_imports_across_batches_as_in_one(session_factory: sessionmaker[Session]) -> None:
+    records = [
+        Record(f"line {n + 2}", ANA, AppointmentRecord(f"A{n}", "P1", datetime(2040, 6, 1 + n, 9), clinic="Riverside"))
+        for n in range(5)
+    ]
+    summary = upsert.run(session_factory, records, "test", batch_size=2)
+    assert summary.patients == {"P1": upsert.Outcome.CREATED} and summary.appointments[upsert.Outcome.CREATED] == 5
+    again = upsert.run(session_factory, records, "test", batch_size=2)
+    assert again.appointments[upsert.Outcome.UNCHANGED] == 5 and again.patients == {"P1": upsert.Outcome.UNCHANGED}
+    with session_factory() as db:
+        assert db.scalar(select(func.count()).select_from(Patient)) == 1
+        assert db.scalar(select(func.count()).select_from(Reminder)) == 15
+
+
+def test_a_rejected_record_leaves_the_good_ones_of_its_batch_in(session_factory: sessionmaker[Session]) -> None:
+    nowhere = AppointmentRecord("A2", "P2", VISIT.starts_at, clinic="Uptown")
+    ben = PatientRecord("P2", "Ben", "Okafor")
+    summary = run(session_factory, Record("line 2", ANA, VISIT), Record("line 3", ben, nowhere), Record("line 4", ben))
+    assert summary.rejections == [Rejection("line 3", "clinic", "no clinic named 'Uptown'")]
+    with session_factory() as db:
+        assert sorted(db.scalars(select(Patient.external_id))) == ["P1", "P2"]  # P2 from line 4 alone
+        assert db.scalar(select(func.count()).select_from(Appointment)) == 1

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.cli import main
-from clinic_reminders.db import transaction
+from clinic_reminders.db import make_engine, make_sessionmaker, transaction
+from clinic_reminders.imports import csv_file, upsert
 from clinic_reminders.models import Appointment, AuditEntry, ConsentEvent, Patient, Reminder, ReminderStatus
 from tests.factories import make_import_office
 
@@ -190,6 +191,7 @@ def test_an_adt_update_changes_the_patient_and_leaves_the_schedule_alone(
             "EVN|A08|20400102120000-0700",
             "PID|1||P1^^^PMS^MR||López^Ana||19800115|F|||||^PRN^CP^^1^303^5550177||ENG^English",
             "PV1|1|O",
+            "",
         ]
     )
     with session_factory() as db:
@@ -240,3 +242,100 @@ def test_it_exits_2_for_another_format_and_writes_nothing(
     assert result.exit_code == 2, result.output
     with session_factory() as db:
         assert db.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_it_refuses_the_last_line_of_a_csv_file_cut_inside_a_name_and_imports_the_others(
+    database_url: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    data = (FIXTURES / "schedule.csv").read_bytes()
+    third = data.index(b"\nP1,Ana,L\xc3\xb3pez", data.index(b"A2")) + 1
+    path = tmp_path / "cut.csv"
+    path.write_bytes(data[: third + len("P1,Ana,Ló")])  # "López" cut to "Ló"
+    result = run(database_url, "csv", path)
+    assert result.exit_code == 1
+    assert f"{path}: line 4: last_name: the file ends inside this line, before its line break" in result.stderr
+    assert "appointments: 2 created" in result.stdout
+    with session_factory() as db:
+        assert sorted(db.scalars(select(Patient.last_name))) == ["López", "Okafor"]
+        assert set(db.scalars(select(Appointment.external_id))) == {"A1", "A2"}
+
+
+def test_it_refuses_an_hl7_message_cut_inside_the_given_name(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    text = (FIXTURES / "schedule.hl7").read_text().replace("Okafor^Ben", "Okafor^Hana")
+    cut = text[: text.index("Okafor^Ha") + len("Okafor^Ha")]
+    result = run(database_url, "hl7", "-", input=cut.encode())
+    assert result.exit_code == 1
+    assert "<stdin>: message 2 (control id MSG0002): PID-5.2: the file ends inside this segment" in result.stderr
+    with session_factory() as db:
+        assert list(db.scalars(select(Patient.first_name))) == ["Ana"]
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b'{"resourceType": "Bundle", "entry": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "nested deeper than 64"),
+        (b'{"resourceType": "Bundle", "total": ' + b"7" * 5000 + b', "entry": []}', "a number longer than 32"),
+    ],
+    ids=["deep", "5000-digits"],
+)
+def test_it_exits_2_in_one_line_for_a_fhir_file_past_the_parsing_bounds(
+    database_url: str, session_factory: sessionmaker[Session], data: bytes, says: str
+) -> None:
+    result = run(database_url, "fhir", "-", input=data)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: <stdin>: ") and says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    with session_factory() as db:
+        assert db.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_it_refuses_a_nul_in_a_name_naming_the_field_and_stores_nothing_of_the_line(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    csv = "patient_id,first_name,last_name,appointment_id,clinic,starts_at\n"
+    csv += "P9,Iv\x00y,Lee,A9,Riverside,2040-06-12T09:00\n"
+    result = run(database_url, "csv", "-", input=csv)
+    assert result.exit_code == 1
+    assert "<stdin>: line 2: first_name: holds a control character (such as NUL" in result.stderr
+    with session_factory() as db:
+        assert db.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+def test_it_writes_nothing_when_the_same_file_comes_again(database_url: str) -> None:
+    imported(database_url, "csv", FIXTURES / "schedule.csv")
+    engine = make_engine(database_url)
+    writes: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement)
+
+    sessions = make_sessionmaker(engine)
+    summary = upsert.run(sessions, csv_file.read((FIXTURES / "schedule.csv").read_bytes(), "US"), "csv")
+    engine.dispose()
+    assert summary.appointments[upsert.Outcome.UNCHANGED] == 3
+    assert writes == []
+
+
+def test_a_record_the_database_refuses_leaves_the_others_of_its_batch_in(
+    database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the refusal is a SQLite trigger")
+    with session_factory() as db, db.begin():  # as if another import had just taken P2's id
+        db.execute(
+            text(
+                "CREATE TRIGGER refuse_p2 BEFORE INSERT ON patients WHEN NEW.external_id = 'P2' "
+                "BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: patients.external_id'); END"
+            )
+        )
+    result = run(database_url, "csv", FIXTURES / "schedule.csv")
+    assert result.exit_code == 1
+    assert f"{FIXTURES / 'schedule.csv'}: line 3: record: the database refused it; import it again" in result.stderr
+    assert "appointments: 2 created" in result.stdout
+    with session_factory() as db:
+        assert set(db.scalars(select(Appointment.external_id))) == {"A1", "A3"}
+        assert len(reminders(db, "A3")) == 3

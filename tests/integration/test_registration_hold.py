@@ -26,7 +26,7 @@ from clinic_reminders.registration import holds
 from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
 from tests.factories import make_clinic, make_office, make_patient, make_registration, register_office
 from tests.fixtures.simulator import SECOND_NUMBER, SimulatorClient
-from tests.integration.test_dispatch import NOW, book, reminder_of, run_worker, worker_settings
+from tests.integration.dispatch_support import NOW, book, reminder_of, run_worker, worker_settings
 
 LOCAL_SENDER = SECOND_NUMBER  # a US local (10DLC) number of the simulated account
 

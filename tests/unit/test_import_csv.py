@@ -72,10 +72,10 @@ def test_it_names_the_line_and_field_of_each_bad_line_and_reads_the_others() -> 
     assert [i.where for i in items if isinstance(i, Record)] == ["line 2", "line 4", "line 6"]
 
 
-def test_it_counts_lines_of_values_that_span_lines() -> None:
+def test_it_counts_lines_of_values_that_span_lines_and_refuses_a_line_break_in_a_name() -> None:
     text = f'{HEADER}\nP1,Ana,"Lopez\nGarcia",,,,A1,Riverside,2040-06-12T09:00\n\nP2,Ben,Okafor,,,,A2,Riverside,soon\n'
     first, second = read(text)
-    assert isinstance(first, Record) and first.where == "line 2"
+    assert isinstance(first, Rejection) and (first.where, first.field) == ("line 2", "last_name")
     assert isinstance(second, Rejection) and (second.where, second.field) == ("line 5", "starts_at")
 
 
@@ -142,3 +142,47 @@ def test_it_rejects_a_line_with_more_values_than_columns() -> None:
 def test_it_refuses_input_that_is_not_a_schedule_csv(data: bytes, says: str) -> None:
     with pytest.raises(UnusableInput, match=says.replace("(", r"\(").replace(")", r"\)")):
         csv_file.read(data, "US")
+
+
+def test_it_refuses_a_line_with_fewer_values_than_columns_instead_of_guessing() -> None:
+    short = ",".join(GOOD.split(",")[:6])  # the appointment columns left out, not left empty
+    rejection = only_rejection(f"{HEADER}\n{short}\n")
+    assert (rejection.where, rejection.field, rejection.message) == ("line 2", "columns", "6 values for 9 columns")
+
+
+@pytest.mark.parametrize(
+    "cut", ["P1,Ana,Ló", "P1,Ana,L\xc3", "P1,Ana,", f"{GOOD}"], ids=["value", "character", "comma", "end"]
+)
+def test_it_refuses_a_last_line_the_end_of_the_file_cut_short_naming_its_column(cut: str) -> None:
+    data = f"{HEADER}\n{GOOD.replace('A1', 'A0')}\n".encode() + cut.encode("utf-8", "surrogateescape")
+    data = data.replace("\xc3".encode(), b"\xc3")  # a UTF-8 character cut in two
+    first, last = csv_file.read(data, "US")
+    assert isinstance(first, Record) and first.patient is not None and first.patient.last_name == "Lopez"
+    assert isinstance(last, Rejection) and last.where == "line 3"
+    assert last.field == ("starts_at" if cut == GOOD else "last_name")
+    assert last.message.startswith("the file ends inside this line, before its line break")
+
+
+def test_it_refuses_a_last_line_cut_inside_a_quoted_value_after_a_line_break() -> None:
+    rejection = only_rejection(f'{HEADER}\nP1,Ana,"Lopez\n')
+    assert (rejection.where, rejection.field) == ("line 2", "last_name")
+
+
+def test_it_refuses_a_header_the_end_of_the_file_cut_short() -> None:
+    with pytest.raises(UnusableInput, match="line 1: the file ends inside the header row"):
+        read("patient_id,first_name,last_name")
+
+
+@pytest.mark.parametrize("value", ["An\x00a", "Ana\tMaria", "An\x1ba", "Ana\u2028Maria"])
+def test_it_refuses_a_control_character_in_a_name_naming_the_field(value: str) -> None:
+    rejection = only_rejection(f"{HEADER}\n{GOOD.replace('Ana', value)}\n")
+    assert (rejection.where, rejection.field) == ("line 2", "first_name")
+    assert rejection.message == "holds a control character (such as NUL, a tab or a line break)"
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("patient_id", "P\x001"), ("clinic", "River\x00side"), ("mobile_phone", "303\x005550142")]
+)
+def test_it_refuses_a_control_character_in_other_free_text(column: str, value: str) -> None:
+    row = dict(zip(HEADER.split(","), GOOD.split(","), strict=True)) | {column: value}
+    assert only_rejection(f"{HEADER}\n{','.join(row.values())}\n").field == column

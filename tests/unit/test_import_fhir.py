@@ -173,3 +173,37 @@ def test_it_rejects_a_patient_reference_that_does_not_resolve() -> None:
 def test_it_refuses_input_that_is_not_a_fhir_schedule(data: bytes, says: str) -> None:
     with pytest.raises(UnusableInput, match=says):
         fhir.read(data, "US")
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 64 levels"),  # past the JSON decoder's own limit
+        (b'{"resourceType": "Bundle", "x": ' + b"[" * 65 + b"]" * 65 + b"}", "nested deeper than 64 levels"),
+        (b'{"resourceType": "Patient", "id": "P1", "x": ' + b"9" * 5000 + b"}", "a number longer than 32 characters"),
+        (b'{"resourceType": "Patient", "x": 0.' + b"1" * 40 + b"}", "a number longer than 32 characters"),
+        (b'{"resourceType": "Patient", "x": NaN}', "NaN is not a JSON number"),
+        (b" " * (fhir.MAX_BYTES + 1), "larger than 128 MiB"),
+    ],
+    ids=["deep", "deep-inside", "5000-digits", "long-decimal", "nan", "large"],
+)
+def test_it_refuses_a_file_past_the_parsing_bounds(data: bytes, says: str) -> None:
+    with pytest.raises(UnusableInput, match=says):
+        fhir.read(data, "US")
+
+
+def test_it_reads_what_nests_as_deep_as_the_bound() -> None:
+    inside = b"[" * 62 + b"]" * 62  # 64 levels with the Patient and "x"
+    [item] = fhir.read(
+        b'{"resourceType": "Patient", "id": "P1", "name": [{"family": "Lopez", "given": ["Ana"]}], "x": '
+        + inside
+        + b"}",
+        "US",
+    )
+    assert isinstance(item, Record)
+
+
+def test_it_refuses_a_control_character_in_a_name_naming_the_field() -> None:
+    patient = {"resourceType": "Patient", "id": "P1", "name": [{"family": "Lopez", "given": ["An\x00a"]}]}
+    [item] = fhir.read(json.dumps(patient).encode(), "US")  # NUL as JSON writes it: \u0000
+    assert isinstance(item, Rejection) and item.field == "Patient.name.given"

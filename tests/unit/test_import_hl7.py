@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clinic_reminders.imports import hl7
+from clinic_reminders.imports import hl7, hl7_messages
 from clinic_reminders.imports.hl7_messages import timestamp
 from clinic_reminders.imports.records import (
     AppointmentRecord,
@@ -25,7 +25,7 @@ from clinic_reminders.models import AppointmentKind
 
 SAMPLE = (Path(__file__).parent.parent / "fixtures" / "imports" / "schedule.hl7").read_text()
 SEGMENTS = SAMPLE.splitlines()
-FIRST, SECOND = "\r".join(SEGMENTS[:5]), "\r".join(SEGMENTS[5:])
+FIRST, SECOND = "\r".join(SEGMENTS[:5]) + "\r", "\r".join(SEGMENTS[5:]) + "\r"  # each segment ends with CR
 
 
 def read(text: str) -> list[Record | Rejection]:
@@ -152,7 +152,7 @@ def test_it_reads_the_duration_from_sch_9_or_the_end(change: tuple[str, str], ex
 
 def test_it_takes_the_start_and_duration_from_ais_when_sch_11_is_empty() -> None:
     ais = "AIS|1||99213^Video visit|204006121000|0|MIN|20|MIN"
-    text = FIRST.replace("|30|MIN|^^^204006120900^204006120930", "|||") + "\r" + ais
+    text = FIRST.replace("|30|MIN|^^^204006120900^204006120930", "|||") + ais + "\r"
     record = appointment(text)
     assert (record.starts_at, record.duration_minutes) == (datetime(2040, 6, 12, 10, 0), 20)
 
@@ -190,6 +190,7 @@ def test_it_reads_a_patient_update_from_adt_without_an_appointment(event: str) -
             f"EVN|{event}|20400101120000-0700",
             "PID|1||P1^^^PMS^MR||López^Ana||19800115|F|||||^PRN^CP^^1^303^5550177||ENG^English",
             "PV1|1|O",
+            "",
         ]
     )
     [item] = read(update)
@@ -226,3 +227,44 @@ def test_it_reads_latin_1_when_the_file_is_not_utf_8() -> None:
 def test_it_refuses_input_that_is_not_hl7(text: str, says: str) -> None:
     with pytest.raises(UnusableInput, match=says):
         read(text)
+
+
+def test_it_refuses_a_last_message_the_end_of_the_file_cut_inside_a_name() -> None:
+    cut = SAMPLE[: SAMPLE.index("Okafor^Be") + len("Okafor^Be")]  # "Ben" cut to "Be"
+    first, second = read(cut)
+    assert isinstance(first, Record) and first.where == "message 1 (control id MSG0001)"
+    assert isinstance(second, Rejection) and second.where == "message 2 (control id MSG0002)"
+    assert (second.field, second.message) == ("PID-5.2", hl7_messages.CUT_SEGMENT)
+
+
+def test_it_refuses_a_message_cut_in_its_header_without_its_control_id() -> None:
+    rejection_ = rejection(FIRST[: FIRST.index("MSG0001") + 3])
+    assert (rejection_.where, rejection_.field) == ("message 1", "MSH-10")
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (f"\x0b{FIRST}\x1c\r\x0b{SECOND[: SECOND.index('Downtown Cl') + 11]}", "AIL-3.4"),  # no FS after it
+        (f"\x0b{FIRST}\x1c\r\x0bMS", "MSH"),
+    ],
+)
+def test_it_refuses_the_last_mllp_frame_when_the_file_ends_before_its_fs(text: str, field: str) -> None:
+    *_, last = read(text)
+    assert isinstance(last, Rejection) and (last.field, last.message) == (field, hl7_messages.CUT_FRAME)
+
+
+def test_it_takes_a_utf_8_character_cut_by_the_end_of_the_file_as_the_cut_it_is() -> None:
+    data = (FIRST + SECOND.replace("Okafor", "Ibáñez")).encode()
+    first, second = hl7.read(data[: data.index("ñ".encode()) + 1], "US")  # half of "ñ"
+    assert isinstance(first, Record) and first.patient is not None
+    assert first.patient.last_name == "López"  # UTF-8 still: not read as ISO 8859-1 for a cut character
+    assert isinstance(second, Rejection) and second.field == "PID-5"
+
+
+def test_it_refuses_a_control_character_in_a_name_naming_the_field() -> None:
+    rejected = rejection(FIRST.replace("López^Ana", "López^An\x00a"))
+    assert (rejected.field, rejected.message) == (
+        "PID-5.2",
+        "holds a control character (such as NUL, a tab or a line break)",
+    )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 
 from clinic_reminders.imports.hl7_ack import AckCode, AckError, build_ack
 from clinic_reminders.imports.hl7_messages import Message
-from clinic_reminders.imports.mllp import Deframer, FrameTooLarge, Listener
+from clinic_reminders.imports.mllp import Deframer, Frame, FrameTooLarge, Listener
 
 SEGMENTS = (Path(__file__).parent.parent / "fixtures" / "imports" / "schedule.hl7").read_text().splitlines()
 FIRST, SECOND = "\r".join(SEGMENTS[:5]), "\r".join(SEGMENTS[5:])
@@ -22,7 +22,9 @@ def framed(*messages: bytes) -> bytes:
 
 
 def fed(deframer: Deframer, *pieces: bytes) -> list[bytes]:
-    return [frame for piece in pieces for frame in deframer.feed(piece)]
+    frames = [frame for piece in pieces for frame in deframer.feed(piece)]
+    assert not any(frame.cut for frame in frames)
+    return [frame.body for frame in frames]
 
 
 STREAM = framed(b"MSH|one", b"MSH|two")
@@ -55,11 +57,19 @@ def test_it_ends_a_frame_at_fs_even_without_the_cr() -> None:
 def test_it_keeps_a_partial_frame_until_its_end_arrives() -> None:
     deframer = Deframer()
     assert deframer.feed(b"\x0bMSH|one\rSCH|") == []
-    assert deframer.feed(b"A1\r\x1c\r") == [b"MSH|one\rSCH|A1\r"]
+    assert deframer.feed(b"A1\r\x1c\r") == [Frame(b"MSH|one\rSCH|A1\r")]
+
+
+@pytest.mark.parametrize("at", [1, 20, 26, 27, 30])
+def test_it_gives_back_a_frame_cut_short_by_the_start_of_the_next_one(at: int) -> None:
+    stream = b"\x0bMSH|one\rPID|1||P1||Ha" + framed(b"MSH|two")
+    deframer = Deframer()
+    frames = [frame for piece in (stream[:at], stream[at:]) for frame in deframer.feed(piece)]
+    assert frames == [Frame(b"MSH|one\rPID|1||P1||Ha", cut=True), Frame(b"MSH|two")]
 
 
 def test_it_refuses_a_frame_larger_than_the_limit_before_its_end_arrives() -> None:
-    assert Deframer(max_frame=10).feed(framed(b"x" * 10)) == [b"x" * 10]
+    assert Deframer(max_frame=10).feed(framed(b"x" * 10)) == [Frame(b"x" * 10)]
     deframer = Deframer(max_frame=10)
     deframer.feed(b"\x0b" + b"x" * 6)
     with pytest.raises(FrameTooLarge, match="more than 10 bytes"):

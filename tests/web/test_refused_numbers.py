@@ -32,7 +32,7 @@ from clinic_reminders.models import (
 )
 from tests.factories import local_time, make_appointment, make_clinic, make_patient
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
-from tests.integration.test_dispatch import NOW, run_worker, worker_settings
+from tests.integration.dispatch_support import NOW, run_worker, worker_settings
 from tests.web.helpers import audit_trail, error_fields
 from tests.web.pages import PageClient, signed_in
 

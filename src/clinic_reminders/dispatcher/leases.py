@@ -1,64 +1,90 @@
-"""Claiming due reminders and taking over those of dead workers.
+"""Claiming due reminders, taking over those of dead workers, and proving a claim still holds (fencing).
 
-A claim is a lease: rows move from planned to sending with an owner and an expiry that the owner renews with
-its heartbeat. On PostgreSQL concurrent workers skip each other's rows (FOR UPDATE SKIP LOCKED); SQLite has a
-single writer, so the one UPDATE statement is atomic by itself.
+A claim is a lease: rows move from planned to sending with an owner, an expiry that the owner renews with its
+heartbeat, and a generation that every claim raises. On PostgreSQL concurrent workers skip each other's rows
+(FOR UPDATE SKIP LOCKED); SQLite has a single writer, so the one UPDATE statement is atomic by itself.
+
+Owner and generation together name one claim: a worker that was paused past its lease, and whose row another
+worker took over (or that it claimed again itself since), finds its old claim gone in `prove`, and must neither
+send nor write anything for it.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
-from ..models import Reminder, ReminderStatus, WorkerHeartbeat
+from ..models import Reminder, ReminderStatus
 
 
-def _claim(db: Session, worker_id: str, now: datetime, lease: timedelta, condition: object, limit: int) -> list[int]:
+@dataclass(frozen=True, order=True)
+class Lease:
+    """One claim on one reminder."""
+
+    reminder_id: int
+    generation: int
+
+
+def _claim(db: Session, worker_id: str, now: datetime, lease: timedelta, condition: object, limit: int) -> list[Lease]:
     candidates = select(Reminder.id).where(condition).order_by(Reminder.due_at, Reminder.id).limit(limit)  # type: ignore[arg-type]
     if db.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     claimed = db.execute(
         update(Reminder)
         .where(Reminder.id.in_(candidates.scalar_subquery()))
-        .values(status=ReminderStatus.SENDING, lease_owner=worker_id, lease_expires_at=now + lease)
-        .returning(Reminder.id)
+        .values(
+            status=ReminderStatus.SENDING,
+            lease_owner=worker_id,
+            lease_expires_at=now + lease,
+            lease_generation=Reminder.lease_generation + 1,
+        )
+        .returning(Reminder.id, Reminder.lease_generation)
         .execution_options(synchronize_session=False)
     )
-    return sorted(claimed.scalars())
+    return sorted(Lease(reminder_id, generation) for reminder_id, generation in claimed)
 
 
-def claim_due(db: Session, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[int]:
+def claim_due(db: Session, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[Lease]:
     due = (Reminder.status == ReminderStatus.PLANNED) & (Reminder.due_at <= now)
     return _claim(db, worker_id, now, lease, due, limit)
 
 
-def take_over_abandoned(db: Session, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[int]:
-    """Rows left `sending` by a worker whose lease ran out (it died or hung): they need reconciling."""
-    abandoned = (Reminder.status == ReminderStatus.SENDING) & (Reminder.lease_expires_at < now)
+def take_over_abandoned(
+    db: Session, worker_id: str, now: datetime, lease: timedelta, limit: int, in_flight: timedelta
+) -> list[Lease]:
+    """Rows left `sending` by a worker whose lease ran out (it died or hung): they need reconciling.
+
+    A row is taken only when its lease has been over for longer than `in_flight`, the longest a request to
+    Twilio may last: a paused owner may have started one just before its lease ran out (see `prove`), and
+    reconciliation must find that message at Twilio rather than conclude it never got there."""
+    abandoned = (Reminder.status == ReminderStatus.SENDING) & (Reminder.lease_expires_at < now - in_flight)
     return _claim(db, worker_id, now, lease, abandoned, limit)
 
 
-def renew(db: Session, worker_id: str, now: datetime, lease: timedelta, started_at: datetime) -> None:
-    """The heartbeat: extend this worker's leases and tell the set-up doctor it is alive."""
-    db.execute(
+def prove(db: Session, worker_id: str, leases: Collection[Lease], now: datetime, lease: timedelta) -> set[int]:
+    """The fence: which of these claims this worker still holds, checked and extended in one statement.
+
+    Returns the ids of the reminders still held (their leases now run until `now + lease`); any other was taken
+    over or handed back meanwhile. On PostgreSQL the rows stay locked until the transaction ends, so what the
+    caller writes next in it is written under the lease just proven."""
+    if not leases:
+        return set()
+    held = db.execute(
         update(Reminder)
-        .where(Reminder.lease_owner == worker_id, Reminder.status == ReminderStatus.SENDING)
+        .where(
+            Reminder.lease_owner == worker_id,
+            Reminder.status == ReminderStatus.SENDING,
+            tuple_(Reminder.id, Reminder.lease_generation).in_([(le.reminder_id, le.generation) for le in leases]),
+        )
         .values(lease_expires_at=now + lease)
+        .returning(Reminder.id)
         .execution_options(synchronize_session=False)
     )
-    beat = db.get(WorkerHeartbeat, worker_id)
-    if beat is None:
-        db.add(
-            WorkerHeartbeat(
-                worker_id=worker_id, hostname=socket.gethostname(), pid=os.getpid(), started_at=started_at, seen_at=now
-            )
-        )
-    else:
-        beat.seen_at = now
+    return set(held.scalars())
 
 
 def release(reminder: Reminder) -> None:

@@ -14,3 +14,6 @@ TWILIO_LATENCY = Histogram(
     "Latency of Twilio send requests",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+FENCED = Counter(
+    "reminders_fenced", "Sends (at=send) and outcomes (at=record) dropped: another worker held the lease", ["at"]
+)

@@ -1,7 +1,8 @@
-"""What happened to one send, and how each outcome is written down."""
+"""What happened to one send, and how each outcome is written down: by the worker that still holds the lease."""
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,8 +13,12 @@ from sqlalchemy.orm import Session
 from ..conversations import delivery
 from ..gateways import TwilioError
 from ..gateways.errors import CONFIGURATION_CODES
-from ..models import Message, MessageStatus, Reminder, ReminderStatus
-from .leases import release
+from ..models import DeliveryEvent, Message, MessageStatus, Reminder, ReminderStatus
+from . import metrics
+from .leases import Lease, prove, release
+from .prepare import SendJob
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 # A reminder refused for the set-up waits 15 min, then 30 min, 1 h, and 2 h between tries until it is fixed (or
@@ -43,7 +48,16 @@ class Unknown:
     error: TwilioError
 
 
-Outcome = Sent | Failed | Unknown
+@dataclass(frozen=True)
+class NotSent:
+    """Twilio was not called: the lease could not be proven right before the send (see `fence`)."""
+
+    reason: str
+
+
+Outcome = Sent | Failed | Unknown | NotSent
+Result = tuple[Lease, SendJob, Outcome]
+UNKNOWN_RECHECK = timedelta(seconds=5)  # how long to wait before asking Twilio about an unknown outcome
 
 
 def is_unknown(error: TwilioError) -> bool:
@@ -54,6 +68,58 @@ def is_unknown(error: TwilioError) -> bool:
 def backoff(attempts: int, hint: float | None) -> timedelta:
     base = hint if hint is not None else 2.0 ** min(attempts, 10)
     return timedelta(seconds=min(3600.0, base * random.uniform(0.5, 1.5)))  # jitter spreads a thundering herd
+
+
+def record_all(db: Session, worker_id: str, results: list[Result], now: datetime, lease: timedelta) -> None:
+    """Write a batch of outcomes in one transaction, each only while this worker still holds its reminder."""
+    held = prove(db, worker_id, [claim for claim, _, _ in results], now, lease)
+    if len(held) < len(results):
+        results = _drop_lost(results, held)
+    jobs = [job for _, job, _ in results]
+    reminders = {r.id: r for r in db.scalars(select(Reminder).where(Reminder.id.in_([j.reminder_id for j in jobs])))}
+    messages = {m.id: m for m in db.scalars(select(Message).where(Message.id.in_([j.message_id for j in jobs])))}
+    sids = [outcome.sid for _, _, outcome in results if isinstance(outcome, Sent)]
+    # Status callbacks that arrived before we recorded the SID.
+    orphans = select(DeliveryEvent.twilio_sid).where(DeliveryEvent.message_id.is_(None))
+    early = set(db.scalars(orphans.where(DeliveryEvent.twilio_sid.in_(sids))))
+    for _, job, outcome in results:
+        reminder, message = reminders[job.reminder_id], messages[job.message_id]
+        if isinstance(outcome, Sent):
+            record_sent(db, reminder, message, outcome, now, callbacks_waiting=outcome.sid in early)
+            metrics.SENT.labels(channel=job.channel).inc()
+        elif isinstance(outcome, Failed):
+            record_failure(db, reminder, message, outcome.error, now)
+            metrics.FAILED.labels(kind=outcome.error.kind.value, code=str(outcome.error.code or "")).inc()
+        elif isinstance(outcome, NotSent):
+            record_not_sent(reminder, now, outcome.reason)
+        else:
+            ask_twilio_soon(reminder, now, f"checking with Twilio: {outcome.error.reason}")
+            metrics.UNKNOWN.inc()
+
+
+def _drop_lost(results: list[Result], held: set[int]) -> list[Result]:
+    """Outcomes of reminders another worker took over while this one was paused: that worker reconciles them
+    with Twilio, so this one writes nothing. A text that went out anyway is logged by its SID."""
+    lost = [(lease, outcome) for lease, _, outcome in results if lease.reminder_id not in held]
+    metrics.FENCED.labels(at="record").inc(len(lost))
+    log.warning("dispatch: %d outcomes dropped: another worker took their reminders over", len(lost))
+    for lease, outcome in lost:
+        if isinstance(outcome, Sent):
+            log.warning(
+                "dispatch: reminder %d went to Twilio (%s) after another worker took it over; "
+                "if that worker sent it too, the patient got it twice",
+                lease.reminder_id,
+                outcome.sid,
+            )
+    return [result for result in results if result[0].reminder_id in held]
+
+
+def ask_twilio_soon(reminder: Reminder, now: datetime, reason: str | None = None) -> None:
+    """Release the lease so that it expires soon and reconciliation (by any worker) looks at Twilio."""
+    reminder.lease_owner = None
+    reminder.lease_expires_at = now + UNKNOWN_RECHECK
+    if reason is not None:
+        reminder.reason = reason
 
 
 def record_sent(
@@ -70,6 +136,12 @@ def record_sent(
     release(reminder)
     if callbacks_waiting:
         delivery.adopt(db, message, now)
+
+
+def record_not_sent(reminder: Reminder, now: datetime, reason: str) -> None:
+    """Due again at once; the pending message is sent as it is, and this try does not count as one."""
+    reminder.attempts -= 1
+    _plan_again(reminder, now, f"retrying: {reason}")
 
 
 def setup_wait(earlier: int) -> timedelta:

@@ -2,8 +2,13 @@
 
 Database work is synchronous SQLAlchemy run in a thread, one unit at a time per worker (SQLite has a single
 writer anyway); Twilio requests are asyncio tasks on the SDK's aiohttp client, bounded by a semaphore below
-Twilio's concurrency limit. Batching (one transaction per claim and per set of results) is what lets one small
-worker keep hundreds of requests in flight.
+Twilio's concurrency limit. Batching (one transaction per claim, per set of lease proofs and per set of results)
+is what lets one small worker keep hundreds of requests in flight.
+
+Every send and every outcome is fenced: the worker proves it still holds the reminder's lease right before it
+calls Twilio (`fence`) and in the transaction that records what happened (`leases.prove`). A database error
+does not end the loop: it is logged without patient data, written to the heartbeat row when possible, and the
+round is tried again after a growing pause.
 """
 
 from __future__ import annotations
@@ -19,25 +24,27 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..accounts import the_office
 from ..db import transaction
 from ..effective import NotConfigured, TwilioConfig, twilio_config
 from ..gateways import ErrorAction, TwilioError, TwilioGateway
-from ..models import Channel, DeliveryEvent, Message, Reminder, utcnow
+from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
-from .leases import claim_due, renew, take_over_abandoned, unfinished
-from .outcomes import Failed, Outcome, Sent, Unknown, is_unknown, record_failure, record_sent
+from .fence import Fence, Proof
+from .health import Backoff, beat, describe
+from .leases import Lease, claim_due, prove, take_over_abandoned, unfinished
+from .outcomes import Failed, NotSent, Outcome, Result, Sent, Unknown, ask_twilio_soon, is_unknown, record_all
 from .pacing import Pacer, pace_key
 from .prepare import Preparer, SendJob, load
+from .supervisor import keep_running
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-UNKNOWN_RECHECK = timedelta(seconds=5)  # how long to wait before asking Twilio about an unknown outcome
 RECONCILE_EVERY = 5.0
 CONFIG_TTL = 30.0
 
@@ -60,16 +67,23 @@ class Worker:
         self.poll_interval = poll_interval
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=settings.lease_seconds)
+        # The longest a request to Twilio may be on its way: reconciliation waits it out after a lease ends.
+        self.longest_request = timedelta(seconds=settings.twilio_timeout)
         self.pacer = Pacer(settings.sender_rate, settings.sender_rates)
         self.started_at = clock()
         self._semaphore = asyncio.Semaphore(settings.twilio_concurrency)
         self._db_lock = asyncio.Lock()
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._results: list[tuple[SendJob, Outcome]] = []
+        self._held: set[Lease] = set()  # the heartbeat renews these, and only these
+        self._fence = Fence(self._prove_for_send, fresh_for=settings.lease_seconds / 2)
+        self._results: list[Result] = []
         self._config: tuple[float, TwilioConfig, TwilioGateway | None] | None = None
         self._last_reconcile = 0.0
         self._paused: NotConfigured | None = None  # why there is no gateway, when there is none
         self._stopping = asyncio.Event()
+        self._backoff = Backoff()
+        self._failing_since: datetime | None = None  # the database work fails since then
+        self._last_failure: tuple[datetime, str] | None = None
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -80,22 +94,26 @@ class Worker:
         """Dispatch until stopped; with `once`, until nothing due is left and every send is recorded.
 
         With `once`, raises `NotConfigured` when reminders are due and Twilio is not set up to send them."""
-        await self._db(self._heartbeat)
-        beat = asyncio.create_task(self._heartbeat_loop())
+        heartbeat = asyncio.create_task(keep_running("the heartbeat", self._heartbeat_loop), name="heartbeat")
         try:
             while not self._stopping.is_set():
-                busy = await self.tick()
-                idle = not busy and not self._in_flight and not self._results
-                if once and idle and not await self._db(lambda db: unfinished(db, self.clock())):
+                try:
+                    busy = await self.tick()
+                    idle = not busy and not self._in_flight and not self._results
+                    done = once and idle and not await self._db(lambda db: unfinished(db, self.clock()))
+                except SQLAlchemyError as error:
+                    await self._wait_after(error)
+                    continue
+                self._recovered()
+                if done:
                     break
                 if once and self._paused is not None:
                     raise self._paused
                 if not busy:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
+                    await self._sleep(self.poll_interval)
             await self._drain()
         finally:
-            beat.cancel()
+            heartbeat.cancel()
             gateway = self._config[2] if self._config else None
             if gateway is not None:
                 await gateway.aclose()
@@ -113,8 +131,9 @@ class Worker:
         room = 2 * self.settings.twilio_concurrency - len(self._in_flight)
         if room > 0:
             jobs = await self._db(lambda db: self._claim_and_prepare(db, config, min(room, self.batch_size)))
-            for job in jobs:
-                task = asyncio.create_task(self._send(gateway, job))
+            for lease, job in jobs:
+                self._held.add(lease)
+                task = asyncio.create_task(self._send(gateway, lease, job))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
             busy = busy or bool(jobs)
@@ -126,7 +145,40 @@ class Worker:
     async def _drain(self) -> None:
         if self._in_flight:
             await asyncio.wait(self._in_flight)
-        await self._flush_results()
+        try:
+            await self._flush_results()
+        except SQLAlchemyError as error:  # their leases run out; reconciliation finds the sent ones at Twilio
+            log.warning("dispatch: %d outcomes not recorded at exit: %s", len(self._results), describe(error))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    # --- database failures ---------------------------------------------------------------------------------
+
+    def _note_failure(self, error: SQLAlchemyError) -> None:
+        now = self.clock()
+        if self._failing_since is None:
+            self._failing_since = now
+        self._last_failure = (now, describe(error))
+
+    async def _wait_after(self, error: SQLAlchemyError) -> None:
+        self._note_failure(error)
+        delay = self._backoff.next()
+        log.warning("dispatch: the database failed: %s; trying again in %.0f s", describe(error), delay)
+        await self._sleep(delay)
+
+    def _recovered(self) -> None:
+        if self._failing_since is None:
+            return
+        assert self._last_failure is not None
+        log.warning(
+            "dispatch: the database answers again (it failed from %s UTC, last with %s)",
+            f"{self._failing_since:%H:%M:%S}",
+            self._last_failure[1],
+        )
+        self._failing_since = None
+        self._backoff.reset()
 
     # --- steps ---------------------------------------------------------------------------------------------
 
@@ -157,115 +209,124 @@ class Worker:
             self._config = (time.monotonic(), config, gateway)
         return self._config[1], self._config[2]
 
-    def _claim_and_prepare(self, db: Session, config: TwilioConfig, limit: int) -> list[SendJob]:
+    def _claim_and_prepare(self, db: Session, config: TwilioConfig, limit: int) -> list[tuple[Lease, SendJob]]:
         now = self.clock()
-        ids = claim_due(db, self.worker_id, now, self.lease, limit)
-        if not ids:
+        leases = {lease.reminder_id: lease for lease in claim_due(db, self.worker_id, now, self.lease, limit)}
+        if not leases:
             return []
-        jobs = Preparer(db, self.settings, config, self.pacer, now).run(load(db, ids))
-        metrics.CLAIMED.inc(len(ids))
-        return jobs
+        jobs = Preparer(db, self.settings, config, self.pacer, now).run(load(db, list(leases)))
+        metrics.CLAIMED.inc(len(leases))
+        return [(leases[job.reminder_id], job) for job in jobs]
 
-    async def _send(self, gateway: TwilioGateway, job: SendJob) -> None:
+    async def _prove_for_send(self, leases: list[Lease]) -> tuple[set[int], float]:
+        def work(db: Session) -> tuple[set[int], float]:
+            read_at = time.monotonic()
+            return prove(db, self.worker_id, leases, self.clock(), self.lease), read_at
+
+        return await self._db(work)
+
+    async def _send(self, gateway: TwilioGateway, lease: Lease, job: SendJob) -> None:
         delay = job.not_before - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         async with self._semaphore:
-            started = time.monotonic()
-            outcome: Outcome
             try:
-                if job.channel == Channel.SMS:
-                    sms = await gateway.send_sms(
-                        job.to,
-                        job.from_,
-                        job.body,
-                        status_callback=job.status_callback,
-                        validity_period=job.validity_period,
-                        messaging_service_sid=job.messaging_service_sid,
-                    )
-                    outcome = Sent(sms.sid, sms.status, sms.num_segments)
-                else:
-                    call = await gateway.place_call(
-                        job.to,
-                        job.from_,
-                        job.body,
-                        status_callback=job.status_callback,
-                        machine_detection="DetectMessageEnd",
-                    )
-                    outcome = Sent(call.sid, call.status)
-            except TwilioError as error:
-                outcome = Unknown(error) if is_unknown(error) else Failed(error)
-                if error.action == ErrorAction.SLOW_DOWN:
-                    rate = self.pacer.slow_down(pace_key(job.channel, job.from_))
-                    log.warning(
-                        "Twilio's queue for %s is full (%s): paced down to %.3g a second", job.from_, error.code, rate
-                    )
+                proof = await self._fence.check(lease)
+            except SQLAlchemyError as error:
+                self._note_failure(error)
+                self._results.append((lease, job, NotSent("the lease could not be checked before sending")))
+                return
+            if proof is Proof.LOST:  # another worker has it: this one forgets it
+                self._held.discard(lease)
+                return
+            if proof is Proof.LATE:
+                self._results.append((lease, job, NotSent("the lease was checked too long before sending")))
+                return
+            started = time.monotonic()
+            outcome = await self._call_twilio(gateway, job)
             metrics.TWILIO_LATENCY.observe(time.monotonic() - started)
-        self._results.append((job, outcome))
+        self._results.append((lease, job, outcome))
+
+    async def _call_twilio(self, gateway: TwilioGateway, job: SendJob) -> Outcome:
+        try:
+            if job.channel == Channel.SMS:
+                sms = await gateway.send_sms(
+                    job.to,
+                    job.from_,
+                    job.body,
+                    status_callback=job.status_callback,
+                    validity_period=job.validity_period,
+                    messaging_service_sid=job.messaging_service_sid,
+                )
+                return Sent(sms.sid, sms.status, sms.num_segments)
+            call = await gateway.place_call(
+                job.to,
+                job.from_,
+                job.body,
+                status_callback=job.status_callback,
+                machine_detection="DetectMessageEnd",
+            )
+            return Sent(call.sid, call.status)
+        except TwilioError as error:
+            if error.action == ErrorAction.SLOW_DOWN:
+                rate = self.pacer.slow_down(pace_key(job.channel, job.from_))
+                log.warning(
+                    "Twilio's queue for %s is full (%s): paced down to %.3g a second", job.from_, error.code, rate
+                )
+            return Unknown(error) if is_unknown(error) else Failed(error)
 
     async def _flush_results(self) -> None:
         if not self._results:
             return
         batch, self._results = self._results, []
-        await self._db(lambda db: self._record(db, batch))
-
-    def _record(self, db: Session, batch: list[tuple[SendJob, Outcome]]) -> None:
-        now = self.clock()
-        reminders = {
-            r.id: r for r in db.scalars(select(Reminder).where(Reminder.id.in_([j.reminder_id for j, _ in batch])))
-        }
-        messages = {
-            m.id: m for m in db.scalars(select(Message).where(Message.id.in_([j.message_id for j, _ in batch])))
-        }
-        sids = [outcome.sid for _, outcome in batch if isinstance(outcome, Sent)]
-        early = set(
-            db.scalars(
-                select(DeliveryEvent.twilio_sid).where(
-                    DeliveryEvent.twilio_sid.in_(sids), DeliveryEvent.message_id.is_(None)
-                )
-            )
-        )  # status callbacks that arrived before we recorded the SID
-        for job, outcome in batch:
-            reminder, message = reminders[job.reminder_id], messages[job.message_id]
-            if isinstance(outcome, Sent):
-                record_sent(db, reminder, message, outcome, now, callbacks_waiting=outcome.sid in early)
-                metrics.SENT.labels(channel=job.channel).inc()
-            elif isinstance(outcome, Failed):
-                record_failure(db, reminder, message, outcome.error, now)
-                metrics.FAILED.labels(kind=outcome.error.kind.value, code=str(outcome.error.code or "")).inc()
-            else:
-                # Release the lease so that it expires soon and reconciliation (by any worker) looks at Twilio.
-                reminder.lease_owner = None
-                reminder.lease_expires_at = now + UNKNOWN_RECHECK
-                reminder.reason = f"checking with Twilio: {outcome.error.reason}"
-                metrics.UNKNOWN.inc()
+        try:
+            await self._db(lambda db: record_all(db, self.worker_id, batch, self.clock(), self.lease))
+        except BaseException:
+            self._results[:0] = batch  # recorded at the next try (the leases stay held, the heartbeat renews them)
+            raise
+        self._held.difference_update(lease for lease, _, _ in batch)
 
     async def _reconcile(self, gateway: TwilioGateway) -> bool:
-        def take_over(db: Session) -> list[reconcile.Lookup]:
+        def take_over(db: Session) -> list[tuple[Lease, reconcile.Lookup]]:
             now = self.clock()
-            ids = take_over_abandoned(db, self.worker_id, now, self.lease, self.batch_size)
-            return reconcile.lookups_for(db, ids, now) if ids else []
+            taken = take_over_abandoned(db, self.worker_id, now, self.lease, self.batch_size, self.longest_request)
+            leases = {lease.reminder_id: lease for lease in taken}
+            lookups = reconcile.lookups_for(db, list(leases), now) if leases else []
+            return [(leases[lookup.reminder_id], lookup) for lookup in lookups]
 
-        lookups = await self._db(take_over)
-        if not lookups:
+        taken = await self._db(take_over)
+        if not taken:
             return False
-        found = await asyncio.gather(*(self._look_up(gateway, lookup) for lookup in lookups))
+        leases = [lease for lease, _ in taken]
+        self._held.update(leases)
+        try:
+            found = await asyncio.gather(*(self._look_up(gateway, lookup) for _, lookup in taken))
 
-        def apply(db: Session) -> None:
-            now = self.clock()
-            for lookup, candidates in zip(lookups, found, strict=True):
-                if candidates is None:  # Twilio could not be asked: try again at the next round
-                    reminder = db.get(Reminder, lookup.reminder_id)
-                    assert reminder is not None
-                    reminder.lease_owner = None
-                    reminder.lease_expires_at = now + UNKNOWN_RECHECK
-                elif reconcile.apply(db, lookup, candidates, now):
-                    metrics.RECONCILED.labels(found="yes").inc()
-                else:
-                    metrics.RECONCILED.labels(found="no").inc()
+            def apply(db: Session) -> None:
+                now = self.clock()
+                held = prove(db, self.worker_id, leases, now, self.lease)
+                if len(held) < len(leases):  # this worker was paused past the lease: the new holder looks again
+                    metrics.FENCED.labels(at="record").inc(len(leases) - len(held))
+                    log.warning("reconciliation: %d reminders taken over by another worker", len(leases) - len(held))
+                for (lease, lookup), candidates in zip(taken, found, strict=True):
+                    if lease.reminder_id in held:
+                        self._settle(db, lookup, candidates, now)
 
-        await self._db(apply)
+            await self._db(apply)
+        finally:
+            # Done, or not recorded (a database error): then the leases run out and any worker looks again.
+            self._held.difference_update(leases)
         return True
+
+    def _settle(self, db: Session, lookup: reconcile.Lookup, candidates: list[Sent] | None, now: datetime) -> None:
+        if candidates is None:  # Twilio could not be asked: try again at the next round
+            reminder = db.get(Reminder, lookup.reminder_id)
+            assert reminder is not None
+            ask_twilio_soon(reminder, now)
+        elif reconcile.apply(db, lookup, candidates, now):
+            metrics.RECONCILED.labels(found="yes").inc()
+        else:
+            metrics.RECONCILED.labels(found="no").inc()
 
     async def _look_up(self, gateway: TwilioGateway, lookup: reconcile.Lookup) -> list[Sent] | None:
         async with self._semaphore:
@@ -277,13 +338,21 @@ class Worker:
 
     # --- heartbeat -----------------------------------------------------------------------------------------
 
-    def _heartbeat(self, db: Session) -> None:
-        renew(db, self.worker_id, self.clock(), self.lease, self.started_at)
+    def _heartbeat(self) -> Callable[[Session], None]:
+        """A beat as of now: extend the leases this worker holds, and tell the set-up doctor how it is."""
+        held, failing_since, last_failure = list(self._held), self._failing_since, self._last_failure
+
+        def write(db: Session) -> None:
+            now = self.clock()
+            prove(db, self.worker_id, held, now, self.lease)
+            beat(db, self.worker_id, now, self.started_at, failing_since, last_failure)
+
+        return write
 
     async def _heartbeat_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.heartbeat_seconds)
             try:
-                await self._db(self._heartbeat)
-            except Exception:  # a database hiccup must not kill the worker; the next beat retries
-                log.exception("heartbeat failed")
+                await self._db(self._heartbeat())
+            except SQLAlchemyError as error:  # the loop logs database failures; the next beat tries again
+                self._note_failure(error)
+            await asyncio.sleep(self.settings.heartbeat_seconds)

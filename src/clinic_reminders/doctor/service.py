@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -135,25 +135,66 @@ def alert_recipients(ctx: DoctorContext) -> Outcome:
     return ok(where)
 
 
+DATABASE_FIX = (
+    "check that the database in REMINDERS_DATABASE_URL runs and answers the dispatcher's host, and that nothing "
+    "holds a lock on it for long; the dispatcher goes on by itself once it can"
+)
+RECENT_FAILURE = timedelta(hours=1)  # a working dispatcher's last failure is worth telling for this long
+
+
 @checks.add("dispatcher.heartbeat", "Dispatcher running", depends_on=("database.connect",))
 def dispatcher_heartbeat(ctx: DoctorContext) -> Outcome:
+    """Working, alive but failing (since when, and why), or silent; `health.beat` writes what this reads."""
     assert ctx.sessions is not None
     fix = (
         "start the service with `reminders serve` (its embedded dispatcher) or run `reminders worker`; "
         "check its log if it stops"
     )
+    cutoff = ctx.now - heartbeat_limit(ctx.settings.heartbeat_seconds)
     try:
         with ctx.sessions() as db:
-            last = db.scalar(select(WorkerHeartbeat.seen_at).order_by(WorkerHeartbeat.seen_at.desc()).limit(1))
+            recent = list(
+                db.scalars(
+                    select(WorkerHeartbeat)
+                    .where((WorkerHeartbeat.seen_at >= cutoff) | (WorkerHeartbeat.failed_at >= cutoff))
+                    .order_by(WorkerHeartbeat.seen_at.desc())
+                )
+            )
+            last = recent[0] if recent else db.scalar(select(WorkerHeartbeat).order_by(WorkerHeartbeat.seen_at.desc()))
     except SQLAlchemyError:
         return failed("the heartbeat table cannot be read", UPGRADE_FIX)
+    working = [b for b in recent if b.failing_since is None and b.seen_at >= cutoff]
+    failing = [b for b in recent if b.failing_since is not None and b.failed_at and b.failed_at >= cutoff]
+    if failing:
+        longest = min(failing, key=lambda b: b.failing_since or ctx.now)
+        if not working:
+            return failed(f"the dispatcher {_failing(longest, ctx.now)}; reminders are not being sent", DATABASE_FIX)
+        return warning(
+            f"{len(failing)} of {len(failing) + len(working)} dispatchers {_failing(longest, ctx.now)}; "
+            "the others are sending",
+            DATABASE_FIX,
+        )
+    if working:
+        beat = working[0]
+        seen = f"last heartbeat {_ago(ctx.now - beat.seen_at)} ago"
+        if beat.failed_at and beat.failed_at >= ctx.now - RECENT_FAILURE:
+            return ok(f"{seen}; it last failed at {_clock(beat.failed_at, ctx.now)}: {beat.failure}")
+        return ok(seen)
     if last is None:
         return failed("no dispatcher has ever run against this database: no reminder is being sent", fix)
-    age = ctx.now - last
-    limit = heartbeat_limit(ctx.settings.heartbeat_seconds)
-    if age > limit:
-        return failed(f"the dispatcher was last seen {_ago(age)} ago: reminders are not being sent", fix)
-    return ok(f"last heartbeat {_ago(age)} ago")
+    seen = f"the dispatcher was last seen {_ago(ctx.now - last.seen_at)} ago"
+    if last.failing_since is not None:
+        return failed(f"{seen}; it {_failing(last, ctx.now)}; reminders are not being sent", DATABASE_FIX)
+    return failed(f"{seen}: reminders are not being sent", fix)
+
+
+def _failing(beat: WorkerHeartbeat, now: datetime) -> str:
+    assert beat.failing_since is not None
+    return f"cannot reach the database since {_clock(beat.failing_since, now)}: {beat.failure}"
+
+
+def _clock(moment: datetime, now: datetime) -> str:
+    return f"{moment:%H:%M} UTC" if now - moment < timedelta(hours=20) else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def heartbeat_limit(heartbeat_seconds: float) -> timedelta:

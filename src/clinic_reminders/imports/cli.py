@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..cli_options import database_option, option, settings_from
 from ..db import make_engine, make_sessionmaker
-from . import READERS, csv_file, mllp, upsert
+from . import MAX_BYTES, READERS, csv_file, mllp, upsert
 from .records import UnusableInput
 
 
@@ -29,6 +29,16 @@ def import_group() -> None:
     a new start time moves the appointment and its reminders, a cancellation cancels them. Each record is
     imported or rejected on its own. Exit status: 0 all imported, 1 some records rejected (each is listed
     with its line, message or entry), 2 unusable input (unreadable, or not the format).
+
+    \b
+    A file cut short (a transfer that broke off) is told by its end: every CSV line and every plain HL7
+    segment ends with a line break (CR, LF or CRLF), the last one too, and every MLLP frame with FS. A last
+    line, message or frame without its end is refused, naming the field the cut fell in, and the records
+    before it are imported. A cut exactly at a line break cannot be seen: the file reads as fewer whole
+    records (in a plain HL7 file, as its last message without its last segments; MLLP framing has no such
+    blind spot). A line with fewer values than the header has columns is refused, as is a control
+    character (NUL, tab, line break...) in a name, an id or a clinic or provider name. A FHIR file over
+    128 MiB, nested more than 64 deep or with a number over 32 characters is refused whole (exit 2).
     """
 
 
@@ -115,8 +125,9 @@ def _sessions(database_url: str | None) -> sessionmaker[Session]:
 
 def _import(source: str, file: BinaryIO, clinic: str | None, phone_region: str, database_url: str | None) -> None:
     name = getattr(file, "name", "<stdin>")
+    limit = MAX_BYTES.get(source)
     try:
-        items = READERS[source](file.read(), phone_region)
+        items = READERS[source](file.read() if limit is None else file.read(limit + 1), phone_region)
     except UnusableInput as exc:
         raise _UnusableInput(f"{name}: {exc}") from exc
     sessions = _sessions(database_url)
@@ -195,7 +206,7 @@ def import_hl7(
     Read: SCH-1/2 appointment id, SCH-11.4 start, SCH-9/10 duration, AIL-3 clinic, AIP-3 provider,
     PID-3 patient id, PID-5 name, PID-7 birth date, PID-13/14 phones, PID-15 language.
     A live feed is answered AA (imported), AE (rejected: MSA-3 and ERR name the field) or AR (unreadable,
-    or the database failed: send it again).
+    cut short by the start of another frame, or the database failed: send it again).
     """
     ctx = click.get_current_context()
     given = ctx.get_parameter_source("listen")

@@ -18,16 +18,21 @@ Columns (names are case-insensitive; order is free; unknown names are refused so
     kind              in-person (default) or telehealth
     status            scheduled (default), cancelled or no-show
 
-Empty optional cells keep what is stored: phones, when any is given, replace the patient's list.
+Empty optional cells keep what is stored: phones, when any is given, replace the patient's list. Each line holds
+a value for every column (empty ones included): a line with fewer or more values is refused, as is a control
+character (NUL, tab, line break...) inside a name or an id. Every line ends with a line break, the last one too:
+a file whose last line does not is taken to be cut short there, and that line is refused (see `truncation`).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from . import fields
+from . import fields, truncation
 from .records import AppointmentRecord, Items, PatientRecord, PhoneUse, Record, RecordError, Rejection, UnusableInput
 
 COLUMNS = {
@@ -51,40 +56,83 @@ REQUIRED = ("patient_id", "first_name", "last_name")
 _PHONES = (("mobile_phone", PhoneUse.MOBILE), ("home_phone", PhoneUse.HOME), ("work_phone", PhoneUse.WORK))
 _APPOINTMENT = ("appointment_id", "clinic", "provider", "starts_at", "duration_minutes", "kind", "status")
 
+_RULES = (
+    "Empty optional cells keep what is stored; phones, when any is given, replace the patient's list. Every line "
+    "holds a value for each column and ends with a line break, the last line too: a line with fewer or more "
+    "values is refused, and so is a last line without its line break (the file looks cut short there)."
+)
 HELP = (
     "\b\nColumns of the header row (any order):\n"
     + "\n".join(f"  {name:<17} {text}".rstrip() for name, text in COLUMNS.items())
-    + "\n\nEmpty optional cells keep what is stored; phones, when any is given, replace the patient's list."
+    + f"\n\n{_RULES}"
 )
 
 
 def read(data: bytes, region: str) -> Items:
     try:
-        text = data.decode("utf-8-sig")
+        text = truncation.decode_utf8(data)
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = data.removeprefix(codecs.BOM_UTF8)[: exc.start].count(b"\n") + 1
         raise UnusableInput(f"line {line}: not UTF-8 text; save the file as UTF-8") from None
     rows = _rows(text)
     header = next(rows, None)
     if header is None:
         raise UnusableInput("empty file; the first line names the columns")
-    columns = _columns(header[1])
+    if not header.ended:
+        raise UnusableInput("line 1: the file ends inside the header row: it looks cut short")
+    columns = _columns(header.values)
+    phones = fields.Phones(region)
     items: Items = []
-    for line, row in rows:
-        where = f"line {line}"
-        if len(row) > len(columns):
-            items.append(Rejection(where, "columns", f"{len(row)} values for {len(columns)} columns"))
-            continue
-        try:
-            items.append(_record(dict(zip(columns, row, strict=False)), where, region))
-        except RecordError as exc:
-            items.append(Rejection(where, exc.field, exc.message))
+    for row in rows:
+        where = f"line {row.line}"
+        if not row.ended:
+            cut_in = columns[len(row.values) - 1] if len(row.values) <= len(columns) else "columns"
+            items.append(Rejection(where, cut_in, CUT))
+        elif len(row.values) != len(columns):
+            items.append(Rejection(where, "columns", f"{len(row.values)} values for {len(columns)} columns"))
+        else:
+            try:
+                items.append(_record(dict(zip(columns, row.values, strict=True)), where, phones))
+            except RecordError as exc:
+                items.append(Rejection(where, exc.field, exc.message))
     return items
 
 
-def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Rows that hold a value, each with the line it starts on (a quoted value may span lines)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+CUT = "the file ends inside this line, before its line break: it looks cut short, so the line is not imported"
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int  # where it starts (a quoted value may span lines)
+    values: list[str]
+    ended: bool  # by a line break outside quotes; only the file's last row can lack one
+
+
+class _Lines:
+    """The text's lines for csv.reader, noting the last one handed out and whether the reader asked past the end
+    (it does only when the end of the text falls inside a quoted value)."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.last = ""
+        self.exhausted = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            self.last = next(self._lines)
+        except StopIteration:
+            self.exhausted = True
+            raise
+        return self.last
+
+
+def _rows(text: str) -> Iterator[_Row]:
+    """Rows that hold a value, each with the line it starts on and whether it ended."""
+    lines = _Lines(text)
+    reader = csv.reader(lines)
     while True:
         start = reader.line_num + 1
         try:
@@ -94,7 +142,7 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
         except csv.Error as exc:
             raise UnusableInput(f"line {start}: not CSV ({exc})") from None
         if any(value.strip() for value in row):
-            yield start, row
+            yield _Row(start, row, ended=not lines.exhausted and truncation.ends_with_line_break(lines.last))
 
 
 def _columns(header: list[str]) -> list[str]:
@@ -110,7 +158,7 @@ def _columns(header: list[str]) -> list[str]:
     return names
 
 
-def _record(row: dict[str, str], where: str, region: str) -> Record:
+def _record(row: dict[str, str], where: str, phones: fields.Phones) -> Record:
     def value(name: str) -> str:
         return row.get(name, "").strip()
 
@@ -124,7 +172,7 @@ def _record(row: dict[str, str], where: str, region: str) -> Record:
             else None
         ),
         language=fields.language(value("language"), "language") if value("language") else None,
-        phones=fields.phones(fields.phone(value(name), use, name, region) for name, use in _PHONES if value(name)),
+        phones=fields.phones(phones.read(value(name), use, name) for name, use in _PHONES if value(name)),
     )
     if not any(value(name) for name in _APPOINTMENT):
         return Record(where, patient=patient)

@@ -6,6 +6,11 @@ under that id), its Location (the clinic, by name) and its Practitioner (the pro
 that is not in the bundle may carry the name as `display`. External ids are the resources' `id`, else their
 first `identifier`. Status: booked, pending -> scheduled; cancelled, entered-in-error -> cancelled; noshow ->
 no-show. Patients are imported before appointments, each in bundle order; other resources are only looked up.
+
+A file is parsed within bounds, so that a broken or hostile one is refused in a line (exit 2) instead of taking
+the memory, the stack or the CPU: at most 128 MiB (a night's schedule is tens of MiB), objects and arrays nested
+at most 64 deep (a FHIR resource nests about ten), numbers of at most 32 characters (FHIR's decimals have 18
+digits), and no NaN or Infinity, which JSON does not have.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ STATUSES = {
     "noshow": ImportStatus.NO_SHOW,
 }
 _PHONE_USES = {"mobile": PhoneUse.MOBILE, "home": PhoneUse.HOME, "work": PhoneUse.WORK}
+# Bounds on what is parsed (see the module's docstring)
+MAX_BYTES = 128 * 2**20
+MAX_DEPTH = 64
+MAX_NUMBER_LENGTH = 32  # characters of a number as written, sign, point and exponent included
 
 
 @dataclass(frozen=True)
@@ -53,11 +62,7 @@ class _Entry:
 
 
 def read(data: bytes, region: str) -> Items:
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnusableInput(f"not JSON ({exc.__class__.__name__})") from None
-    entries = _entries(document)
+    entries = _entries(parse(data))
     index: dict[str, _Entry] = {}
     for entry in entries:
         if entry.full_url:
@@ -66,9 +71,10 @@ def read(data: bytes, region: str) -> Items:
             index[f"{entry.type}/{entry.resource['id']}"] = entry
     unreadable = [Rejection(e.where, "resource", "missing, or without resourceType") for e in entries if not e.type]
     patients: dict[int, Record | Rejection] = {}
+    phones = fields.Phones(region)
     for entry in (e for e in entries if e.type == "Patient"):
         try:
-            patients[entry.number] = Record(entry.where, patient=_patient(entry.resource, region))
+            patients[entry.number] = Record(entry.where, patient=_patient(entry.resource, phones))
         except RecordError as exc:
             patients[entry.number] = Rejection(entry.where, f"Patient.{exc.field}", exc.message)
     items: Items = [*unreadable, *patients.values()]
@@ -78,6 +84,54 @@ def read(data: bytes, region: str) -> Items:
         except RecordError as exc:
             items.append(Rejection(entry.where, f"Appointment.{exc.field}", exc.message))
     return items
+
+
+def parse(data: bytes) -> Any:
+    """The JSON document, within the bounds above; raises `UnusableInput` with a one-line reason."""
+    if len(data) > MAX_BYTES:
+        raise UnusableInput(f"larger than {MAX_BYTES // 2**20} MiB; split the Bundle into several files")
+    try:
+        document = json.loads(
+            data.decode("utf-8-sig"), parse_int=_integer, parse_float=_decimal, parse_constant=_not_a_number
+        )
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnusableInput(f"not JSON ({exc.__class__.__name__})") from None
+    except RecursionError:  # deeper than the JSON decoder itself goes (about a thousand levels)
+        raise UnusableInput(f"nested deeper than {MAX_DEPTH} levels") from None
+    if _depth(document) > MAX_DEPTH:
+        raise UnusableInput(f"nested deeper than {MAX_DEPTH} levels")
+    return document
+
+
+def _integer(text: str) -> int:
+    return int(_bounded(text))
+
+
+def _decimal(text: str) -> float:
+    return float(_bounded(text))
+
+
+def _bounded(number: str) -> str:
+    if len(number) > MAX_NUMBER_LENGTH:
+        raise UnusableInput(f"a number longer than {MAX_NUMBER_LENGTH} characters")
+    return number
+
+
+def _not_a_number(text: str) -> float:
+    raise UnusableInput(f"{text} is not a JSON number")
+
+
+def _depth(document: Any) -> int:
+    """How deep objects and arrays nest (a scalar: 0), without recursion."""
+    deepest, level = 0, [(document, 1)]
+    while level:
+        value, depth = level.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:  # past the bound, how much deeper does not matter
+                level.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def _entries(document: Any) -> list[_Entry]:
@@ -131,7 +185,7 @@ def _human_name(resource: dict[str, Any]) -> tuple[str, str]:
     return first.strip(), _text(name, "family")
 
 
-def _patient(resource: dict[str, Any], region: str) -> PatientRecord:
+def _patient(resource: dict[str, Any], phones: fields.Phones) -> PatientRecord:
     given, family = _human_name(resource)
     birth = _text(resource, "birthDate")
     return PatientRecord(
@@ -141,7 +195,7 @@ def _patient(resource: dict[str, Any], region: str) -> PatientRecord:
         date_of_birth=fields.birth_date(fields.iso_date(birth, "birthDate"), "birthDate") if birth else None,
         language=_language(resource),
         phones=fields.phones(
-            fields.phone(_text(t, "value"), _PHONE_USES.get(_text(t, "use"), PhoneUse.HOME), "telecom", region)
+            phones.read(_text(t, "value"), _PHONE_USES.get(_text(t, "use"), PhoneUse.HOME), "telecom")
             for t in _list(resource, "telecom")
             if _text(t, "system") in ("phone", "sms") and _text(t, "use") not in ("old", "temp") and _text(t, "value")
         ),

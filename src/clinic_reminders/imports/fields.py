@@ -7,6 +7,7 @@ and birth dates are patient data, and error text may end up in a terminal log or
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from functools import cache
@@ -20,6 +21,10 @@ from .records import ImportStatus, PhoneRecord, PhoneUse, RecordError
 
 MAX_LENGTH = 100  # external ids and names: the columns' size
 MAX_DURATION = 24 * 60  # minutes, as the API allows
+# C0 and C1 controls (NUL, tab, line breaks, escape...), Unicode line and paragraph separators, and surrogates
+# (a lone one can come from a JSON escape): none belongs in a name, an id or a number, and a database either
+# stores them (SQLite) or refuses the whole row (PostgreSQL and NUL).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 # ISO 639-2 codes (HL7 feeds often send "SPA" or "ENG"); two-letter codes, BCP 47 tags and English names are
 # understood without a table.
@@ -52,13 +57,20 @@ _STATUSES = {
 _USE_ORDER = {PhoneUse.MOBILE: 0, PhoneUse.HOME: 1, PhoneUse.WORK: 2}
 
 
+def no_controls(value: str, field: str) -> str:
+    if _CONTROL.search(value):
+        raise RecordError(field, "holds a control character (such as NUL, a tab or a line break)")
+    return value
+
+
 def required(value: str | None, field: str) -> str:
+    """A name, id or other free text: surrounding spaces are trimmed; a control character inside is refused."""
     text = (value or "").strip()
     if not text:
         raise RecordError(field, "missing")
     if len(text) > MAX_LENGTH:
         raise RecordError(field, f"longer than {MAX_LENGTH} characters")
-    return text
+    return no_controls(text, field)
 
 
 def optional(value: str | None, field: str) -> str | None:
@@ -109,11 +121,27 @@ def language(value: str, field: str) -> str:
     return code
 
 
-def phone(value: str, use: PhoneUse, field: str, region: str) -> PhoneRecord:
-    try:
-        return PhoneRecord(to_e164(value, region), use)
-    except InvalidPhoneNumber as exc:
-        raise RecordError(field, str(exc)) from None
+class Phones:
+    """Phone numbers of one input, a number without +country in `region`. Each distinct text is parsed once:
+    parsing is most of the time a schedule line takes, and a patient's number comes again on each of their lines.
+    """
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._parsed: dict[str, str | InvalidPhoneNumber] = {}
+
+    def read(self, value: str, use: PhoneUse, field: str) -> PhoneRecord:
+        text = no_controls(value.strip(), field)
+        parsed = self._parsed.get(text)
+        if parsed is None:
+            try:
+                parsed = to_e164(text, self.region)
+            except InvalidPhoneNumber as exc:
+                parsed = exc
+            self._parsed[text] = parsed
+        if isinstance(parsed, InvalidPhoneNumber):
+            raise RecordError(field, str(parsed))
+        return PhoneRecord(parsed, use)
 
 
 def phones(found: Iterable[PhoneRecord]) -> tuple[PhoneRecord, ...]:

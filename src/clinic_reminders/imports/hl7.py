@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from . import fields
-from .hl7_messages import Message, Segment, day, split_messages, timestamp
+from . import fields, truncation
+from .hl7_messages import Message, Segment, cut_field, day, split_messages, timestamp
 from .records import (
     AppointmentRecord,
     ImportStatus,
@@ -48,14 +48,21 @@ _NOT_PHONES = frozenset({"INTERNET", "X.400", "FX", "BP"})  # XTN-3 equipment: e
 
 
 def read(data: bytes, region: str) -> Items:
+    split = split_messages(_decode_file(data))
+    phones = fields.Phones(region)
     items: Items = []
-    for number, text in enumerate(split_messages(decode(data)[0]), start=1):
+    for number, text in enumerate(split.messages, start=1):
+        cut = split.cut if number == len(split.messages) else None
         where = f"message {number}"
         try:
+            if cut is not None and cut_field(text).startswith("MSH"):
+                raise RecordError(cut_field(text), cut)  # before its control id, which may be cut too
             message = Message(text)
             control_id = message.segments[0].value(10)
             where = f"{where} (control id {control_id})" if control_id else where
-            items.append(record(message, where, region))
+            if cut is not None:
+                raise RecordError(cut_field(text), cut)
+            items.append(record(message, where, phones))
         except RecordError as exc:
             items.append(Rejection(where, exc.field, exc.message))
     return items
@@ -70,7 +77,16 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-def record(message: Message, where: str, region: str) -> Record:
+def _decode_file(data: bytes) -> str:
+    """As `decode`, except that a UTF-8 character cut by the end of the file is the cut it is (`truncation`),
+    not a reason to read the whole file as ISO 8859-1."""
+    try:
+        return truncation.decode_utf8(data)
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def record(message: Message, where: str, phones: fields.Phones) -> Record:
     """One parsed message as a record; raises `RecordError` naming the field at fault."""
     msh = message.segments[0]
     kind, event = msh.value(9, 1), msh.value(9, 2)
@@ -79,13 +95,13 @@ def record(message: Message, where: str, region: str) -> Record:
             raise RecordError(
                 "MSH-9", f"ADT event {event or '(none)'} is not imported; these are: {', '.join(ADT_EVENTS)}"
             )
-        return Record(where, patient=_patient(_segment(message, "PID"), region))
+        return Record(where, patient=_patient(_segment(message, "PID"), phones))
     if kind != "SIU":
         raise RecordError("MSH-9", "not an SIU or ADT message")
     if event not in EVENTS:
         raise RecordError("MSH-9", f"event {event or '(none)'} is not imported; these are: {', '.join(EVENTS)}")
     sch, pid = _segment(message, "SCH"), _segment(message, "PID")
-    patient = _patient(pid, region)
+    patient = _patient(pid, phones)
     aip = next((s for s in message.all("AIP") if s.value(3, 2) or s.value(3, 3)), None)
     ail = message.first("AIL")
     ais = message.first("AIS")
@@ -145,14 +161,14 @@ def _minutes(segment: Segment, n: int, units_field: int) -> int:
     return fields.minutes(fields.number(segment.value(n), field) * _UNITS[units], field)
 
 
-def _patient(pid: Segment, region: str) -> PatientRecord:
+def _patient(pid: Segment, phones: fields.Phones) -> PatientRecord:
     return PatientRecord(
         external_id=fields.required(_patient_id(pid), "PID-3"),
         first_name=fields.required(pid.value(5, 2), "PID-5.2"),
         last_name=fields.required(pid.value(5, 1), "PID-5.1"),
         date_of_birth=fields.birth_date(day(pid.value(7), "PID-7"), "PID-7") if pid.value(7) else None,
         language=_language(pid),
-        phones=fields.phones(_phones(pid, region)),
+        phones=fields.phones(_phones(pid, phones)),
     )
 
 
@@ -175,7 +191,7 @@ def _language(pid: Segment) -> str | None:
         raise
 
 
-def _phones(pid: Segment, region: str) -> list[PhoneRecord]:
+def _phones(pid: Segment, phones: fields.Phones) -> list[PhoneRecord]:
     found: list[PhoneRecord] = []
     for n, use in ((13, PhoneUse.HOME), (14, PhoneUse.WORK)):
         for rep in pid.repetitions(n):
@@ -184,7 +200,7 @@ def _phones(pid: Segment, region: str) -> list[PhoneRecord]:
             if use_code == "NET" or equipment in _NOT_PHONES or not number:
                 continue
             kind = PhoneUse.MOBILE if equipment == "CP" else PhoneUse.WORK if use_code == "WPN" else use
-            found.append(fields.phone(number, kind, f"PID-{n}", region))
+            found.append(phones.read(number, kind, f"PID-{n}"))
     return found
 
 

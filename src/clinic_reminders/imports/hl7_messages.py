@@ -11,6 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from . import truncation
 from .records import RecordError, UnusableInput
 
 MLLP_START, MLLP_END = "\x0b", "\x1c"
@@ -19,26 +20,62 @@ _SEGMENT_BREAK = re.compile(r"\r\n|\r|\n")
 _TIMESTAMP = re.compile(r"(\d{8})(?:(\d{2})(\d{2})?(\d{2})?(?:\.\d{1,4})?)?(?:([+-])(\d{2})(\d{2}))?")
 
 
-def split_messages(text: str) -> list[str]:
-    """Each message's text: a new message begins at each MSH segment, inside MLLP frames (VT ... FS CR) or not."""
+CUT_SEGMENT = (
+    "the file ends inside this segment, before its line break: it looks cut short, so the message is not imported"
+)
+CUT_FRAME = "the file ends inside this MLLP frame, before its end (FS): it looks cut short, so it is not imported"
+
+
+@dataclass(frozen=True)
+class Split:
+    messages: list[str]
+    cut: str | None = None  # why the last message is taken to be cut short (see `truncation`); None: whole
+
+
+def split_messages(text: str) -> Split:
+    """Each message's text: a new message begins at each MSH segment, inside MLLP frames (VT ... FS CR) or not.
+
+    Framed, a message ends with its frame's FS; plain, each segment ends with a line break (CR, LF or CRLF), the
+    file's last one too. The last message is marked cut when the file ends before that end."""
     text = text.removeprefix("\ufeff")
     if MLLP_START in text:
-        return [message for frame in _frames(text) for message in _by_header(frame)]
+        return _frames(text)
     if not text.lstrip().startswith("MSH"):
         raise UnusableInput("not HL7 v2: the first segment is not MSH")
-    return _by_header(text)
+    ended = truncation.ends_with_line_break(text.rstrip(" \t"))
+    return Split(_by_header(text), None if ended else CUT_SEGMENT)
 
 
-def _frames(text: str) -> list[str]:
-    frames: list[str] = []
-    rest = text
+def _frames(text: str) -> Split:
+    messages: list[str] = []
+    rest, frames = text, 0
     while rest.strip():
         before, start, rest = rest.partition(MLLP_START)
         if before.strip() or not start:
-            raise UnusableInput(f"text outside the MLLP frames after frame {len(frames)}")
-        body, _end, rest = rest.partition(MLLP_END)
-        frames.append(body)  # an unterminated last frame is read as far as it goes
-    return frames
+            raise UnusableInput(f"text outside the MLLP frames after frame {frames}")
+        body, end, rest = rest.partition(MLLP_END)
+        frames += 1
+        messages += _by_header(body)
+        if not end:
+            return Split(messages, CUT_FRAME)
+    return Split(messages)
+
+
+def cut_field(text: str) -> str:
+    """Where the end of a message's text falls: the field of its last segment ("PID-5.2", "MSH-10"), or the
+    segment alone when the end falls in its name or the separators are not all there."""
+    segments = [segment for segment in _SEGMENT_BREAK.split(text) if segment.strip()]
+    header, last = (segments[0], segments[-1]) if segments else ("", "")
+    name = last[:3]
+    if not header.startswith("MSH") or len(header) < 5 or len(last) < 4:
+        return name if len(name) == 3 else "MSH"
+    field, component, repetition = header[3], header[4], header[5:6] or None
+    values = last.split(field)
+    number = len(values) - 1 + (name == "MSH")  # MSH-1 is the field separator itself
+    if name == "MSH" and number <= 2:
+        return f"MSH-{number}"
+    components = values[-1].split(repetition)[-1].split(component) if repetition else values[-1].split(component)
+    return f"{name}-{number}" + (f".{len(components)}" if len(components) > 1 else "")
 
 
 def _by_header(text: str) -> list[str]:

@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..doctor.tls import server_context
-from . import hl7, upsert
+from . import fields, hl7, upsert
 from .hl7_ack import AckCode, AckError, build_ack
-from .hl7_messages import MLLP_END, MLLP_START, Message
+from .hl7_messages import MLLP_END, MLLP_START, Message, cut_field
 from .records import Record, RecordError, Rejection
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ MAX_FRAME = 1024 * 1024  # bytes; an SIU message is a few hundred
 _READ_SIZE = 64 * 1024
 HANDSHAKE_TIMEOUT = 30.0  # seconds a TLS sender may take to complete its handshake
 CLOSE_TIMEOUT = 2.0  # seconds a TLS sender gets to answer our close_notify before the connection is dropped
+CUT = "cut short: a new frame began before this one's end (FS); send it again"
 
 StrPath = str | os.PathLike[str]
 
@@ -62,11 +63,18 @@ class FrameTooLarge(ValueError):
     """A frame past the limit: the connection is closed, as its stream can no longer be trusted."""
 
 
+@dataclass(frozen=True)
+class Frame:
+    body: bytes
+    cut: bool = False  # a new frame began (VT) before this one's end (FS): the sender broke off and started over
+
+
 class Deframer:
     """Frames out of a byte stream as it arrives: a frame may come in pieces, and several in one piece.
 
     A frame ends at FS; what lies between frames (the CR after each FS, noise before a VT) is skipped, and
-    `skipped` counts those bytes other than line breaks.
+    `skipped` counts those bytes other than line breaks. A VT inside a frame cuts it short: the frame so far is
+    given back as cut (to be answered AR), and a new one begins.
     """
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
@@ -74,9 +82,9 @@ class Deframer:
         self.skipped = 0
         self._frame: bytearray | None = None  # None: between frames
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes) -> list[Frame]:
         """The frames that `data` completes; raises `FrameTooLarge` once a frame outgrows `max_frame`."""
-        frames: list[bytes] = []
+        frames: list[Frame] = []
         while data:
             if self._frame is None:
                 before, start, data = data.partition(START)
@@ -84,13 +92,18 @@ class Deframer:
                 if start:
                     self._frame = bytearray()
                 continue
-            body, end, data = data.partition(END)
+            end_at, restart_at = data.find(END), data.find(START)
+            cut = restart_at != -1 and (end_at == -1 or restart_at < end_at)
+            split_at = restart_at if cut else end_at
+            body = data if split_at == -1 else data[:split_at]
             if len(self._frame) + len(body) > self.max_frame:
                 raise FrameTooLarge(f"a frame of more than {self.max_frame} bytes")
             self._frame += body
-            if end:
-                frames.append(bytes(self._frame))
-                self._frame = None
+            if split_at == -1:
+                break
+            frames.append(Frame(bytes(self._frame), cut))
+            self._frame = None
+            data = data[split_at:] if cut else data[split_at + 1 :]  # a cut one leaves its VT to start the next
         return frames
 
 
@@ -237,21 +250,25 @@ class Listener:
             return b""
         return read.result()
 
-    async def _answer(self, frame: bytes, peer: str, writer: asyncio.StreamWriter) -> AckCode:
+    async def _answer(self, frame: Frame, peer: str, writer: asyncio.StreamWriter) -> AckCode:
         async with self._one_at_a_time:
-            answer = await asyncio.to_thread(self.answer, frame)
+            answer = await asyncio.to_thread(self.answer, frame.body, cut=frame.cut)
         logger.info("mllp %s: %s", peer, answer)
         writer.write(answer.frame)
         await writer.drain()
         return answer.code
 
-    def answer(self, frame: bytes) -> Answer:
-        """Read, import and acknowledge one frame's message. Blocking: it does the database work."""
+    def answer(self, frame: bytes, *, cut: bool = False) -> Answer:
+        """Read, import and acknowledge one frame's message; a `cut` one is only answered AR. Blocking: it does
+        the database work."""
         text, codec = hl7.decode(frame)
         try:
             message = Message(text)
         except RecordError as exc:
-            return _reply(None, codec, AckCode.REJECT, AckError(exc.field, exc.message))
+            unreadable = AckError(cut_field(text), CUT) if cut else AckError(exc.field, exc.message)
+            return _reply(None, codec, AckCode.REJECT, unreadable)
+        if cut:
+            return _reply(message, codec, AckCode.REJECT, AckError(cut_field(text), CUT))
         if len(message.all("MSH")) > 1:
             several = AckError("MSH", "a frame holds one message; this one holds several")
             return _reply(message, codec, AckCode.REJECT, several)
@@ -261,7 +278,7 @@ class Listener:
     def _import(self, message: Message) -> tuple[AckCode, AckError | None]:
         where = f"control id {message.segments[0].value(10) or '(none)'}"
         try:
-            item: Record | Rejection = hl7.record(message, where, self.phone_region)
+            item: Record | Rejection = hl7.record(message, where, fields.Phones(self.phone_region))
         except RecordError as exc:
             item = Rejection(where, exc.field, exc.message)
         try:

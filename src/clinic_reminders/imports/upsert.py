@@ -1,8 +1,12 @@
 """The one path from imported records into the office: patients and appointments found by their external id.
 
-Each record is its own transaction, so a rejected record leaves the others in place, and appointments change
-only through `booking`, which audits the change and re-plans the reminders in that transaction. Re-importing a
-file changes nothing. The rules, the same for every format:
+Each record is imported or rejected as a whole, and a rejected one leaves the others in place. Records go in
+batches of `BATCH_SIZE`, one transaction each: a record is checked against what the office holds (and what the
+batch's earlier records made) before anything of it is applied, so a record that fails a check changes nothing;
+appointments change only through `booking.Batch`, which audits the changes and re-plans the batch's reminders
+together before the commit. Should the database still refuse a batch (a patient created meanwhile by another
+import, say), its records are imported again one per transaction, so that the refusal falls on its record
+alone. Re-importing a file changes nothing and writes nothing. The rules, the same for every format:
 
 - A new patient consents to texts and calls, recorded as consent events from `import:<format>` (as a patient
   added through the API); an existing patient's consent and opt-outs are never touched by an import.
@@ -17,20 +21,30 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import accounts, audit, booking
+from .. import accounts, audit, booking, planning
 from ..db import transaction
-from ..models import Appointment, AppointmentKind, AppointmentStatus, Clinic, Office, Patient, PhoneKind, Provider
-from ..patient_changes import apply_consents, set_phones
+from ..models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Clinic,
+    Patient,
+    PatientPhone,
+    PhoneKind,
+    Provider,
+)
+from ..patient_changes import set_phones
+from .known import Known
+from .new_patients import NewPatient, NewPatients, NewPhone
 from .records import AppointmentRecord, ImportStatus, Items, PatientRecord, Record, RecordError, Rejection
 
 logger = logging.getLogger(__name__)
@@ -50,6 +64,7 @@ class Outcome(StrEnum):
 
 
 _STRONGER = [Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED]
+BATCH_SIZE = 500  # records per transaction: a SQLite writer holds the database for a fraction of a second
 
 
 @dataclass
@@ -72,87 +87,221 @@ class Summary:
         ]
 
 
-def run(sessions: sessionmaker[Session], items: Items, source: str, default_clinic: str | None = None) -> Summary:
+def run(
+    sessions: sessionmaker[Session],
+    items: Items,
+    source: str,
+    default_clinic: str | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> Summary:
     """Import every record that can be; `source` ("csv", "hl7", "fhir") names the import in the audit trail."""
     actor = f"import:{source}"
     summary = Summary()
-    for item in items:
-        rejection = item if isinstance(item, Rejection) else None
-        if isinstance(item, Record):
-            try:
-                with transaction(sessions) as db:
-                    patient, appointment = _import(db, item, actor, default_clinic)
-            except (RecordError, booking.BookingError) as exc:
-                rejection = Rejection(item.where, exc.field, exc.message)
-            except (IntegrityError, DataError):  # e.g. the same id created meanwhile by another import
-                rejection = Rejection(item.where, "record", "the database refused it; import it again")
-            else:
-                if patient is not None:
-                    summary.count_patient(*patient)
-                if appointment is not None:
-                    summary.appointments[appointment] += 1
-        if rejection is not None:
-            logger.warning("import %s: %s rejected (field %s)", source, rejection.where, rejection.field)
-            summary.rejections.append(rejection)
+    for start in range(0, len(items), batch_size):
+        for result in _batches(sessions, items[start : start + batch_size], actor, default_clinic):
+            if isinstance(result, Rejection):
+                logger.warning("import %s: %s rejected (field %s)", source, result.where, result.field)
+                summary.rejections.append(result)
+                continue
+            if result.patient is not None:
+                summary.count_patient(*result.patient)
+            if result.appointment is not None:
+                summary.appointments[result.appointment] += 1
     logger.info("import %s: %s", source, "; ".join(summary.lines()))
     return summary
 
 
-def _import(
-    db: Session, item: Record, actor: str, default_clinic: str | None
-) -> tuple[tuple[str, Outcome] | None, Outcome | None]:
-    """The patient's (external id, outcome) and the appointment's outcome, each None if the record has none."""
-    office = accounts.the_office(db)
-    patient: Patient | None = None
-    counted: tuple[str, Outcome] | None = None
-    if item.patient is not None:
-        patient, outcome = _upsert_patient(db, office, item.patient, actor)
-        counted = (item.patient.external_id, outcome)
-    if item.appointment is None:
-        return counted, None
-    if patient is None:
-        patient = _by_external_id(db, Patient, office, item.appointment.patient_external_id)
+@dataclass(frozen=True)
+class _Imported:
+    patient: tuple[str, Outcome] | None  # (external id, outcome)
+    appointment: Outcome | None
+
+
+def _batches(
+    sessions: sessionmaker[Session], items: Items, actor: str, default_clinic: str | None
+) -> list[_Imported | Rejection]:
+    """The results of `items`, in their order, once committed: as few transactions as `_Upsert` allows."""
+    results: list[_Imported | Rejection] = []
+    while items:
+        done, items = _batch(sessions, items, actor, default_clinic)
+        results += done
+    return results
+
+
+def _batch(
+    sessions: sessionmaker[Session], items: Items, actor: str, default_clinic: str | None
+) -> tuple[list[_Imported | Rejection], Items]:
+    """One transaction: the results of the items it took, and the items left for the next one."""
+    records = [item for item in items if isinstance(item, Record)]
+    if not records:
+        return [item for item in items if isinstance(item, Rejection)], []
+    try:
+        with transaction(sessions) as db:
+            results = _Upsert(db, records, actor, default_clinic).apply(items)
+    except (IntegrityError, DataError):  # e.g. the same id created meanwhile by another import
+        if len(records) == 1:
+            refused = Rejection(records[0].where, "record", "the database refused it; import it again")
+            return [refused if isinstance(item, Record) else item for item in items], []
+        return [result for item in items for result in _batches(sessions, [item], actor, default_clinic)], []
+    return results, items[len(results) :]
+
+
+class _Upsert:
+    """A batch of records applied in one session, each checked in full before any of it is applied.
+
+    New patients and appointments stay out of the session until the end of the batch, where each kind is
+    inserted in one statement (`NewPatients`, `booking.Batch`). The batch ends early, before a record that
+    comes back to an appointment the batch created: that record goes first in the next batch.
+    """
+
+    def __init__(self, db: Session, records: Sequence[Record], actor: str, default_clinic: str | None) -> None:
+        self.db = db
+        self.actor = actor
+        self.default_clinic = default_clinic
+        self.office = accounts.the_office(db)
+        self.known = Known(db, self.office, records)
+        self.new_patients = NewPatients(db, actor)
+        self.bookings = booking.Batch(db, self.office)
+        self._created: set[str] = set()  # external ids of the appointments created
+        self._updates: list[tuple[Patient | NewPatient, list[str]]] = []  # patients changed, for the audit trail
+
+    def apply(self, items: Items) -> list[_Imported | Rejection]:
+        """The results of the leading items applied (all of them, unless the batch ended early)."""
+        results: list[_Imported | Rejection] = []
+        for item in items:
+            if isinstance(item, Record) and item.appointment and item.appointment.external_id in self._created:
+                break
+            if isinstance(item, Rejection):
+                results.append(item)
+                continue
+            try:
+                results.append(self._record(item))
+            except (RecordError, booking.BookingError) as exc:
+                results.append(Rejection(item.where, exc.field, exc.message))
+        self.db.flush()
+        self.new_patients.insert()
+        audit.record_all(
+            self.db,
+            [audit.entry(self.office.id, self.actor, "update", "patient", p.id, fields=f) for p, f in self._updates],
+        )
+        self.bookings.finish()
+        return results
+
+    def _record(self, item: Record) -> _Imported:
+        visit = self._check_appointment(item) if item.appointment is not None else None
+        counted = None
+        if item.patient is not None:
+            counted = (item.patient.external_id, self._upsert_patient(item.patient))
+        if visit is None:
+            return _Imported(counted, None)
+        return _Imported(counted, self._upsert_appointment(visit))
+
+    def _upsert_patient(self, record: PatientRecord) -> Outcome:
+        given = {
+            "first_name": record.first_name,
+            "last_name": record.last_name,
+            "date_of_birth": record.date_of_birth,
+            "language": record.language,
+        }
+        values = {k: v for k, v in given.items() if v is not None}
+        patient = self.known.patients.get(record.external_id)
         if patient is None:
+            new = NewPatient(self.office.id, record.external_id, record.first_name, record.last_name)
+            new.date_of_birth, new.language = record.date_of_birth, record.language
+            new.set_phones(record.phones)
+            self.new_patients.add(new)
+            self.known.patients[record.external_id] = new
+            return Outcome.CREATED
+        changed = sorted(k for k, v in values.items() if getattr(patient, k) != v)
+        for key in changed:
+            setattr(patient, key, values[key])
+        phones = _phones(patient, record)
+        if record.phones and not _same_phones(patient, phones):
+            changed_phones = (
+                patient.set_phones(phones) if isinstance(patient, NewPatient) else set_phones(patient, phones)
+            )
+            if changed_phones:
+                changed.append("phones")
+        if not changed:
+            return Outcome.UNCHANGED
+        self._updates.append((patient, changed))
+        return Outcome.UPDATED
+
+    def _check_appointment(self, item: Record) -> _Visit:
+        """What the record's appointment becomes; raises `RecordError` or `BookingError` before anything of the
+        record is applied."""
+        record = item.appointment
+        assert record is not None
+        if item.patient is None and record.patient_external_id not in self.known.patients:
             raise RecordError("patient", "no patient with this id in the file or in the office")
-    return counted, _upsert_appointment(db, office, item.appointment, patient, actor, default_clinic)
+        appointment = self.known.appointments.get(record.external_id)
+        clinic_ref = record.clinic or (None if appointment else self.default_clinic)
+        if clinic_ref:
+            clinic = self.known.clinic(clinic_ref, appointment.clinic_id if appointment else None)
+        elif appointment is not None:
+            clinic = appointment.clinic
+        else:
+            raise RecordError("clinic", "missing; name it in the file, or give the import a default clinic")
+        provider = None
+        if record.provider:
+            provider = self.known.provider(record.provider, appointment.provider_id if appointment else None)
+        visit = _Visit(record, appointment, clinic, provider, _utc(record.starts_at, clinic))
+        if appointment is not None:
+            visit.status = _new_status(appointment, record.status, moved=appointment.starts_at != visit.starts_at)
+            if visit.status is not None:
+                booking.check_status(appointment, visit.status)
+        return visit
+
+    def _upsert_appointment(self, visit: _Visit) -> Outcome:
+        record, appointment = visit.record, visit.appointment
+        patient = self.known.patients[record.patient_external_id]
+        if appointment is None:
+            zone = planning.numbers_zone([p.number for p in patient.phones if _usable(p)], visit.clinic)
+            new = booking.NewAppointment(
+                office_id=self.office.id,
+                external_id=record.external_id,
+                clinic=visit.clinic,
+                provider_id=visit.provider.id if visit.provider else None,
+                patient=patient,
+                patient_zone=zone,
+                starts_at=visit.starts_at,
+                duration_minutes=record.duration_minutes or 30,
+                kind=record.kind or AppointmentKind.IN_PERSON,
+                status=_STATUSES[record.status],
+                status_changed_by=self.actor,
+            )
+            self.bookings.create(new, self.actor)
+            self._created.add(record.external_id)
+            return Outcome.CREATED
+        if isinstance(patient, NewPatient):  # rare: a stored appointment moved to a patient new in this batch
+            patient = self.known.patients[record.patient_external_id] = self.new_patients.insert_now(patient)
+        given = {
+            "clinic_id": visit.clinic.id,
+            "patient_id": patient.id,
+            "starts_at": visit.starts_at,
+            "provider_id": visit.provider.id if visit.provider else None,
+            "duration_minutes": record.duration_minutes,
+            "kind": record.kind,
+        }
+        changes = {k: v for k, v in given.items() if v is not None and getattr(appointment, k) != v}
+        self.bookings.update(appointment, changes, self.actor)
+        if visit.status is not None:
+            self.bookings.set_status(appointment, visit.status, self.actor)
+        if visit.status == AppointmentStatus.CANCELLED:
+            return Outcome.CANCELLED
+        return Outcome.UPDATED if changes or visit.status else Outcome.UNCHANGED
 
 
-_Row = TypeVar("_Row", Patient, Appointment)
+@dataclass
+class _Visit:
+    """A record's appointment, checked: the existing appointment (None: new) and what it is to become."""
 
-
-def _by_external_id(db: Session, model: type[_Row], office: Office, external_id: str) -> _Row | None:
-    return db.scalar(select(model).where(model.office_id == office.id, model.external_id == external_id))
-
-
-def _upsert_patient(db: Session, office: Office, record: PatientRecord, actor: str) -> tuple[Patient, Outcome]:
-    given = {
-        "first_name": record.first_name,
-        "last_name": record.last_name,
-        "date_of_birth": record.date_of_birth,
-        "language": record.language,
-    }
-    values = {k: v for k, v in given.items() if v is not None}
-    patient = _by_external_id(db, Patient, office, record.external_id)
-    if patient is None:
-        # Consent starts withheld so that the consent given now is recorded as an event, as the API does.
-        patient = Patient(office_id=office.id, external_id=record.external_id, sms_consent=False, voice_consent=False)
-        for key, value in values.items():
-            setattr(patient, key, value)
-        set_phones(patient, _phones(patient, record))
-        db.add(patient)
-        db.flush()
-        apply_consents(db, patient, {"sms_consent": True, "voice_consent": True}, actor)
-        audit.record(db, office.id, actor, "create", "patient", patient.id)
-        return patient, Outcome.CREATED
-    changed = sorted(k for k, v in values.items() if getattr(patient, k) != v)
-    for key in changed:
-        setattr(patient, key, values[key])
-    if record.phones and set_phones(patient, _phones(patient, record)):
-        changed.append("phones")
-    if not changed:
-        return patient, Outcome.UNCHANGED
-    audit.record(db, office.id, actor, "update", "patient", patient.id, fields=changed)
-    return patient, Outcome.UPDATED
+    record: AppointmentRecord
+    appointment: Appointment | None
+    clinic: Clinic
+    provider: Provider | None
+    starts_at: datetime  # UTC
+    status: AppointmentStatus | None = None  # to set; None keeps it
 
 
 @dataclass(frozen=True)
@@ -161,58 +310,23 @@ class _Phone:
     kind: PhoneKind | None
 
 
-def _phones(patient: Patient, record: PatientRecord) -> list[_Phone]:
+def _usable(phone: PatientPhone | NewPhone) -> bool:
+    return not isinstance(phone, PatientPhone) or phone.invalid_at is None
+
+
+def _phones(patient: Patient | NewPatient, record: PatientRecord) -> list[_Phone]:
     """The record's phones for `set_phones`; a kind already known (a landline learned from Twilio) is kept."""
     known = {phone.number for phone in patient.phones if phone.kind != PhoneKind.UNKNOWN}
     return [_Phone(phone.number, None if phone.number in known else phone.kind) for phone in record.phones]
 
 
-def _upsert_appointment(
-    db: Session, office: Office, record: AppointmentRecord, patient: Patient, actor: str, default_clinic: str | None
-) -> Outcome:
-    appointment = _by_external_id(db, Appointment, office, record.external_id)
-    clinic_ref = record.clinic or (None if appointment else default_clinic)
-    if clinic_ref:
-        clinic = _clinic(db, office, clinic_ref, appointment.clinic_id if appointment else None)
-    elif appointment is not None:
-        clinic = appointment.clinic
-    else:
-        raise RecordError("clinic", "missing; name it in the file, or give the import a default clinic")
-    provider = None
-    if record.provider:
-        provider = _provider(db, office, record.provider, appointment.provider_id if appointment else None)
-    starts_at = _utc(record.starts_at, clinic)
-    if appointment is None:
-        appointment = Appointment(
-            office_id=office.id,
-            external_id=record.external_id,
-            clinic=clinic,
-            provider=provider,
-            patient=patient,
-            starts_at=starts_at,
-            duration_minutes=record.duration_minutes or 30,
-            kind=record.kind or AppointmentKind.IN_PERSON,
-            status=_STATUSES[record.status],
-            status_changed_by=actor,
-        )
-        booking.create(db, appointment, actor)
-        return Outcome.CREATED
-    given = {
-        "clinic_id": clinic.id,
-        "patient_id": patient.id,
-        "starts_at": starts_at,
-        "provider_id": provider.id if provider else None,
-        "duration_minutes": record.duration_minutes,
-        "kind": record.kind,
-    }
-    changes = {k: v for k, v in given.items() if v is not None and getattr(appointment, k) != v}
-    booking.update(db, appointment, changes, actor)
-    status = _new_status(appointment, record.status, moved="starts_at" in changes)
-    if status is not None:
-        booking.set_status(db, appointment, status, actor)
-    if status == AppointmentStatus.CANCELLED:
-        return Outcome.CANCELLED
-    return Outcome.UPDATED if changes or status else Outcome.UNCHANGED
+def _same_phones(patient: Patient | NewPatient, phones: list[_Phone]) -> bool:
+    """Whether `set_phones` would change nothing (checked first: it guesses each number's kind, which is slow)."""
+    stored: Sequence[PatientPhone | NewPhone] = patient.phones
+    return len(stored) == len(phones) and all(
+        row.number == phone.number and row.position == position and phone.kind in (None, row.kind)
+        for position, (row, phone) in enumerate(zip(stored, phones, strict=True))
+    )
 
 
 def _new_status(appointment: Appointment, status: ImportStatus, moved: bool) -> AppointmentStatus | None:
@@ -230,35 +344,3 @@ def _utc(starts_at: datetime, clinic: Clinic) -> datetime:
     if starts_at.tzinfo is None:
         starts_at = starts_at.replace(tzinfo=ZoneInfo(clinic.timezone))
     return starts_at.astimezone(UTC)
-
-
-def _clinic(db: Session, office: Office, ref: str, current_id: int | None) -> Clinic:
-    """By name (case does not matter), else by id; a deactivated clinic only for an appointment already there."""
-    clinics = db.scalars(select(Clinic).where(Clinic.office_id == office.id)).all()
-    found = [c for c in clinics if c.name.casefold() == ref.casefold()] or [c for c in clinics if str(c.id) == ref]
-    return _the_one("clinic", ref, found, current_id, hint="; use the clinic's id")
-
-
-def _provider(db: Session, office: Office, ref: str, current_id: int | None) -> Provider:
-    """By name, with or without title ("Maria Chen", "Dr. Maria Chen"); active ones first."""
-    key = ref.casefold()
-    providers = db.scalars(select(Provider).where(Provider.office_id == office.id)).all()
-    found = [p for p in providers if key in (p.name.casefold(), p.display_name.casefold())]
-    return _the_one("provider", ref, found, current_id)
-
-
-_Named = TypeVar("_Named", Clinic, Provider)
-
-
-def _the_one(field: str, ref: str, found: list[_Named], current_id: int | None, hint: str = "") -> _Named:
-    """The one match, active ones first; a deactivated one only when the appointment already has it."""
-    if len(found) > 1:
-        found = [x for x in found if x.active]
-    if not found:
-        raise RecordError(field, f"no {field} named {ref!r}")
-    if len(found) > 1:
-        raise RecordError(field, f"several {field}s are named {ref!r}{hint}")
-    match = found[0]
-    if not match.active and match.id != current_id:
-        raise RecordError(field, f"{field} {match.id} is deactivated")
-    return match

@@ -56,7 +56,11 @@ class Office(Timestamps, Base):
 
 
 class WorkerHeartbeat(Base):
-    """Each dispatcher process writes its row every few seconds; the set-up doctor reads them."""
+    """Each dispatcher process writes its row every few seconds; the set-up doctor reads them.
+
+    `seen_at` is the last beat of a dispatcher that works. While its database work fails, it writes (when it can)
+    `failing_since`, and `failed_at` and `failure` (exception type and a short reason, never patient data) of the
+    latest failure; its next good beat clears `failing_since` and leaves the other two as the last failure."""
 
     __tablename__ = "worker_heartbeats"
 
@@ -65,3 +69,6 @@ class WorkerHeartbeat(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failure: Mapped[str | None] = mapped_column(String(200))

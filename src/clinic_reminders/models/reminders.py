@@ -69,6 +69,8 @@ class Reminder(OfficeOwned, Timestamps, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raised by every claim: a worker proves it still holds the lease by its owner and generation (fencing).
+    lease_generation: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(String(300))
 
     appointment: Mapped[Appointment] = relationship()

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from ..db import transaction
+from ..dispatcher.supervisor import Dispatcher
 from ..dispatcher.worker import Worker
 from ..models import Clinic
 from ..settings import Settings
@@ -48,16 +49,17 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         task: asyncio.Task[None] | None = None
-        worker: Worker | None = None
+        dispatcher: Dispatcher | None = None
         if settings.embedded_worker:
-            worker = Worker(settings, app.state.sessions)
-            task = asyncio.create_task(worker.run(), name="dispatcher")
+            # Outlives database errors, and a worker that dies anyway is logged and replaced (see supervisor).
+            dispatcher = Dispatcher(lambda: Worker(settings, app.state.sessions))
+            task = asyncio.create_task(dispatcher.run(), name="dispatcher")
             log.info("embedded dispatcher started")
         try:
             yield
         finally:
-            if worker is not None and task is not None:
-                worker.stop()
+            if dispatcher is not None and task is not None:
+                dispatcher.stop()
                 await task
             for gateway in getattr(app.state, "gateways", {}).values():
                 await gateway.aclose()
