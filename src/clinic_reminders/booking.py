@@ -3,22 +3,40 @@
 Every change happens in the caller's transaction, so that the reminders planned for an appointment always
 match it: `replan` is called here and nowhere else. `Batch` makes the same changes to many appointments with
 one re-plan for all of them (an import's thousands of records).
+
+A booking by a person (the JSON API, the staff pages) goes through `book` and `move`, which first look for what
+a front desk wants to hear of before saving (`concerns`): a start in the past, the very same booking made twice,
+the provider or the patient already booked then. What the caller has not accepted is refused with
+`NeedsConfirmation` and nothing is saved. Imports keep the practice-management system's word and use `create`,
+`update` and `Batch` directly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, insert, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from . import audit, planning
-from .models import Appointment, AppointmentStatus, Clinic, Office
+from .local_time import display
+from .models import Appointment, AppointmentStatus, Clinic, Office, Provider, utcnow
 from .scheduling.plan import AppointmentFacts
+from .scheduling.timing import local_datetime
 
+MAX_DURATION_MINUTES = 24 * 60
+# An appointment in one of these states holds its time: another one then is a double booking.
+HOLDS_ITS_TIME = (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED, AppointmentStatus.RESCHEDULE_REQUESTED)
+# What `concerns` reports (Concern.kind).
+PAST = "past"
+DUPLICATE = "duplicate"
+PROVIDER_BUSY = "provider-busy"
+PATIENT_BUSY = "patient-busy"
+CONCERN_KINDS = (PAST, DUPLICATE, PROVIDER_BUSY, PATIENT_BUSY)
 _APPOINTMENTS = cast(Table, Appointment.__table__)  # for one INSERT of many rows, Core costs less than the ORM
 
 
@@ -36,6 +54,137 @@ class BookingError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+@dataclass(frozen=True)
+class Concern:
+    """Something to look at before saving. `message` is for staff (it may name the provider and times, never
+    another patient); `other_id` is the appointment it clashes with."""
+
+    kind: str
+    message: str
+    other_id: int | None = None
+
+
+class NeedsConfirmation(BookingError):
+    """Concerns the caller has not accepted; nothing was saved. The exception's text names their kinds only."""
+
+    def __init__(self, concerns: list[Concern]) -> None:
+        super().__init__("concerns", "not confirmed: " + ", ".join(c.kind for c in concerns))
+        self.concerns = concerns
+
+    def of_kind(self, kind: str) -> Concern | None:
+        return next((c for c in self.concerns if c.kind == kind), None)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where and when an appointment is (or would be after a change), for `concerns`."""
+
+    office_id: int
+    clinic: Clinic
+    patient_id: int
+    provider: Provider | None
+    starts_at: datetime
+    duration_minutes: int
+    appointment_id: int | None = None  # the appointment being moved: not a clash with itself
+
+    @classmethod
+    def of(cls, appointment: Appointment, changes: Mapping[str, Any] | None = None) -> Slot:
+        """`changes` as `update` takes them (relationships by object: clinic, provider, patient)."""
+        new = dict(changes or {})
+        return cls(
+            office_id=appointment.office_id,
+            clinic=new.get("clinic", appointment.clinic),
+            patient_id=new.get("patient", appointment.patient).id,
+            provider=new.get("provider", appointment.provider),
+            starts_at=new.get("starts_at", appointment.starts_at),
+            duration_minutes=new.get("duration_minutes", appointment.duration_minutes),
+            appointment_id=appointment.id,
+        )
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
+
+def local_start(clinic: Clinic, day: date, clock: time) -> datetime:
+    """A start typed on the clinic's clock, in UTC. A time the clocks skip (2:30 AM on the spring change) is
+    refused rather than moved."""
+    start = local_datetime(day, clock, ZoneInfo(clinic.timezone))
+    if start.astimezone(ZoneInfo(clinic.timezone)).time() != clock:
+        raise BookingError("time", "the clocks go forward then in the clinic's zone: that time does not exist")
+    return start
+
+
+def _span(appointment: Appointment) -> str:
+    zone = appointment.clinic.timezone
+    return f"{display(appointment.starts_at, zone)} until {display(appointment.ends_at, zone, 'time')}"
+
+
+def concerns(db: Session, slot: Slot, *, now: datetime | None = None, past: bool = True) -> list[Concern]:
+    """What a front desk is warned of before booking `slot` (`past=False`: its start is not being changed)."""
+    found: list[Concern] = []
+    if past and slot.starts_at < (now or utcnow()):
+        found.append(Concern(PAST, f"The start, {display(slot.starts_at, slot.clinic.timezone)}, is in the past."))
+    same_people = Appointment.patient_id == slot.patient_id
+    if slot.provider is not None:
+        same_people = or_(same_people, Appointment.provider_id == slot.provider.id)
+    stmt = select(Appointment).where(
+        Appointment.office_id == slot.office_id,
+        Appointment.status.in_(HOLDS_ITS_TIME),
+        Appointment.starts_at < slot.ends_at,
+        Appointment.starts_at > slot.starts_at - timedelta(minutes=MAX_DURATION_MINUTES),
+        same_people,
+    )
+    if slot.appointment_id is not None:
+        stmt = stmt.where(Appointment.id != slot.appointment_id)
+    with db.no_autoflush:  # a move's changes are not written before it is accepted
+        options = (joinedload(Appointment.clinic), joinedload(Appointment.provider))
+        nearby = db.scalars(stmt.options(*options).order_by(Appointment.starts_at, Appointment.id)).unique().all()
+    clashes = [a for a in nearby if a.ends_at > slot.starts_at]
+    mine = [a for a in clashes if a.patient_id == slot.patient_id]
+    same = [
+        a
+        for a in mine
+        if (a.clinic_id, a.provider_id, a.starts_at)
+        == (slot.clinic.id, slot.provider.id if slot.provider else None, slot.starts_at)
+    ]
+    if same:
+        found.append(Concern(DUPLICATE, f"This patient already has this very booking: {_span(same[0])}.", same[0].id))
+    elif mine:
+        other = mine[0]
+        where = f" at {other.clinic.name}" if other.clinic_id != slot.clinic.id else ""
+        found.append(Concern(PATIENT_BUSY, f"This patient has another visit then: {_span(other)}{where}.", other.id))
+    theirs = [a for a in clashes if slot.provider is not None and a.provider_id == slot.provider.id and a not in mine]
+    if theirs and slot.provider is not None:
+        other = theirs[0]
+        message = f"{slot.provider.display_name} is already booked then: {_span(other)}."
+        found.append(Concern(PROVIDER_BUSY, message, other.id))
+    return found
+
+
+def _confirm(found: list[Concern], accepted: Collection[str]) -> None:
+    left = [c for c in found if c.kind not in accepted]
+    if left:
+        raise NeedsConfirmation(left)
+
+
+def book(db: Session, appointment: Appointment, actor: str, accepted: Collection[str] = ()) -> Appointment:
+    """`create` once the concerns not in `accepted` are none (`appointment` has its clinic, provider, patient)."""
+    _confirm(concerns(db, Slot.of(appointment)), accepted)
+    return create(db, appointment, actor)
+
+
+def move(
+    db: Session, appointment: Appointment, changes: dict[str, Any], actor: str, accepted: Collection[str] = ()
+) -> Appointment:
+    """`update` once the concerns not in `accepted` are none; checked only when the time, the place or the
+    people change, and the past only when the start does."""
+    before, after = Slot.of(appointment), Slot.of(appointment, changes)
+    if after != before:
+        _confirm(concerns(db, after, past=after.starts_at != before.starts_at), accepted)
+    return update(db, appointment, changes, actor)
 
 
 # Moves allowed by hand or by a patient's answer. Completed and no-show are final except by staff correction.

@@ -321,3 +321,67 @@ def test_openapi_documents_the_date_range(anon_client: TestClient) -> None:
     params = {p["name"]: p for p in spec["paths"]["/api/appointments"]["get"]["parameters"]}
     assert "clinic time zone" in params["from"]["description"]
     assert {"clinic_id", "provider_id", "patient_id", "status", "kind", "to", "limit", "offset"} <= params.keys()
+
+
+def test_a_start_in_the_past_is_refused_unless_forced(
+    admin_client: TestClient, session: Session, schedule: Schedule
+) -> None:
+    body = {"clinic_id": schedule.ny.id, "patient_id": schedule.patient.id, "starts_at": "2020-01-15T09:30:00-05:00"}
+    response = admin_client.post("/api/appointments", json=body)
+    assert error_fields(response) == {"starts_at": "is in the past; send force=true to book it anyway"}
+    assert count(session, Appointment) == 0
+    forced = admin_client.post("/api/appointments", params={"force": "true"}, json=body)
+    assert forced.status_code == 201 and forced.json()["starts_at"] == "2020-01-15T14:30:00Z"
+
+
+def test_the_same_booking_twice_is_refused_unless_forced(
+    admin_client: TestClient, session: Session, schedule: Schedule, office: Office
+) -> None:
+    first = _book(admin_client, schedule, provider_id=schedule.provider.id)
+    body = {
+        "clinic_id": schedule.ny.id,
+        "patient_id": schedule.patient.id,
+        "provider_id": schedule.provider.id,
+        "starts_at": "2030-01-15T14:30:00Z",  # the same instant, written in UTC
+    }
+    again = admin_client.post("/api/appointments", json=body)
+    assert again.status_code == 409
+    assert again.json()["detail"] == (
+        f"starts_at: appointment {first['id']} is this very booking; send force=true to book it again"
+    )
+    assert count(session, Appointment) == 1
+    # a provider seeing another patient then, or the same patient elsewhere, is the desk's call: accepted
+    other = make_patient(session, office, "Bea", "Other")
+    session.commit()
+    assert admin_client.post("/api/appointments", json={**body, "patient_id": other.id}).status_code == 201
+    assert admin_client.post("/api/appointments", json={**body, "clinic_id": schedule.la.id}).status_code == 201
+    assert admin_client.post("/api/appointments", params={"force": True}, json=body).status_code == 201
+    assert count(session, Appointment) == 4
+
+
+def test_a_move_into_the_past_or_onto_the_same_booking_needs_force(
+    admin_client: TestClient, session: Session, schedule: Schedule
+) -> None:
+    kept = make_appointment(session, schedule.ny, schedule.patient, starts_at=_at("2030-01-15T14:30:00Z"))
+    moving = make_appointment(session, schedule.ny, schedule.patient, starts_at=_at("2030-01-16T14:30:00Z"))
+    session.commit()
+    url = f"/api/appointments/{moving.id}"
+    assert "starts_at" in error_fields(admin_client.patch(url, json={"starts_at": "2020-01-16T14:30:00Z"}))
+    onto = admin_client.patch(url, json={"starts_at": "2030-01-15T14:30:00Z"})
+    assert onto.status_code == 409 and f"appointment {kept.id} is this very booking" in onto.json()["detail"]
+    session.refresh(moving)
+    assert moving.starts_at == _at("2030-01-16T14:30:00Z")
+    assert (
+        admin_client.patch(url, params={"force": "true"}, json={"starts_at": "2020-01-16T14:30:00Z"}).status_code == 200
+    )
+    # a visit already in the past can still be changed in other ways without force
+    assert admin_client.patch(url, json={"reason": "follow-up"}).status_code == 200
+
+
+def test_openapi_documents_force(anon_client: TestClient) -> None:
+    spec = anon_client.get("/openapi.json").json()
+    for method in ("post", "patch"):
+        path = "/api/appointments" if method == "post" else "/api/appointments/{appointment_id}"
+        params = {p["name"]: p for p in spec["paths"][path][method]["parameters"]}
+        assert "in the past" in params["force"]["description"]
+        assert {"409", "422"} <= spec["paths"][path][method]["responses"].keys()

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic_reminders.models import Clinic, ConsentEvent, Office, PatientPhone, Provider, StaffUser
+from clinic_reminders.models import Clinic, ConsentEvent, Office, Patient, PatientPhone, Provider, StaffUser
 from tests.factories import make_clinic, make_patient
 from tests.web.pages import PageClient, signed_in
 
@@ -121,3 +121,37 @@ def test_a_patient_with_more_numbers_than_boxes_keeps_them_all_when_saved(
     assert staff_pages.post(f"/patients/{patient.id}", {**form, **boxes}).status_code == 303
     session.expire_all()
     assert [p.number for p in patient.phones] == [*numbers, "+12125550149"]
+
+
+def test_staff_add_a_patient_with_phones_language_and_consent(
+    staff_pages: PageClient, session: Session, staff_user: StaffUser
+) -> None:
+    listing = staff_pages.get("/patients").text
+    assert 'href="/patients/new">Add patient</a>' in listing
+    form = staff_pages.get("/patients/new")
+    assert form.status_code == 200 and "Add a patient" in form.text and "Opted out" not in form.text
+    new = {
+        "first_name": "Tomás",
+        "last_name": "Reyes",
+        "date_of_birth": "1980-02-03",
+        "language": "es",
+        "preferred_channel": "sms",
+        "phone_0": "(312) 555-0177",
+        "kind_0": "mobile",
+        "phone_1": "(312) 555-0178",
+        "kind_1": "landline",
+        "sms_consent": "on",
+    }
+    refused = staff_pages.post("/patients/new", {**new, "phone_1": "55", "first_name": ""})
+    assert refused.status_code == 422 and 'id="e-phone_1"' in refused.text and 'id="e-first_name"' in refused.text
+    assert session.scalars(select(Patient)).first() is None
+    response = staff_pages.post("/patients/new", new)
+    assert response.status_code == 303, response.text
+    patient = session.scalars(select(Patient)).one()
+    assert response.headers["location"] == f"/patients/{patient.id}"
+    assert [(p.number, p.kind) for p in patient.phones] == [("+13125550177", "mobile"), ("+13125550178", "landline")]
+    assert (patient.language, patient.sms_consent, patient.voice_consent) == ("es", True, False)
+    events = session.scalars(select(ConsentEvent).where(ConsentEvent.patient_id == patient.id)).all()
+    assert [(e.channel, e.action, e.source) for e in events] == [("sms", "consent", f"staff:{staff_user.id}")]
+    page = staff_pages.get(response.headers["location"]).text
+    assert "Patient added." in page and "New appointment" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -11,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic_reminders import booking
-from clinic_reminders.models import Appointment, AppointmentStatus, AuditEntry, Office, Reminder, StaffUser, utcnow
+from clinic_reminders.models import Appointment, AppointmentStatus, Office, Reminder, StaffUser, utcnow
 from clinic_reminders.web.admin import schedule
+from clinic_reminders.web.admin.rendering import local
 from tests.factories import make_appointment, make_clinic, make_patient
 from tests.web.pages import Day, PageClient, answer, build_day, day_query, signed_in
 
@@ -99,21 +101,6 @@ def test_cancel_no_show_and_refused_moves(pages: PageClient, day: Day, session: 
     assert (day.appointments["silent"].status, past.status) == ("cancelled", "no-show")
 
 
-def test_send_reminder_now_moves_the_planned_reminder_to_now(pages: PageClient, day: Day, session: Session) -> None:
-    appointment = day.appointments["planned"]
-    before = utcnow()
-    row = pages.htmx(f"/schedule/appointments/{appointment.id}", {"action": "remind"}).text
-    assert "Text planned" in row
-    session.expire_all()
-    reminder = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).one()
-    assert before - timedelta(seconds=1) <= reminder.due_at <= utcnow()
-    audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "send-now")).one()
-    assert audit.entity_id == reminder.id and audit.detail == {"appointment": appointment.id}
-    nothing_left = pages.post(f"/schedule/appointments/{day.appointments['confirmed'].id}", {"action": "remind"})
-    assert nothing_left.status_code == 303
-    assert "No reminder is left to send" in pages.get(nothing_left.headers["location"]).text
-
-
 def test_a_patients_answer_reaches_an_open_page_as_a_changed_row(
     pages: PageClient, day: Day, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -157,3 +144,49 @@ def test_a_text_held_for_carrier_registration_says_so_in_the_trail(
     row = row_of(pages.get(f"/schedule?day={day_query(day)}").text, appointment)
     assert "step-waiting" in row and "Text waiting" in row
     assert "texts wait for carrier registration: campaign in review since Nov 3" in row
+
+
+def test_a_video_visit_is_started_from_its_row_once_its_window_opens(
+    pages: PageClient, session: Session, office: Office
+) -> None:
+    clinic = make_clinic(session, office, name="Lakeside", timezone="America/Chicago")
+    soon = make_appointment(
+        session,
+        clinic,
+        make_patient(session, office, "Vera", "Video"),
+        starts_at=utcnow() + timedelta(minutes=10),
+        kind="telehealth",
+    )
+    later = make_appointment(
+        session,
+        clinic,
+        make_patient(session, office, "Lou", "Later"),
+        starts_at=utcnow() + timedelta(hours=3),
+        kind="telehealth",
+    )
+    here = make_appointment(
+        session, clinic, make_patient(session, office, "Ines", "Person"), starts_at=utcnow() + timedelta(minutes=10)
+    )
+    session.commit()
+    day = soon.starts_at.astimezone(ZoneInfo("America/Chicago")).date()
+    html = pages.get(f"/schedule?day={day}&days=3").text  # "later" may be tomorrow already
+    assert (
+        f'href="/video/visit/{soon.id}" aria-label="Start the video visit with Vera Video">Start video visit</a>'
+        in row_of(html, soon)
+    )
+    opens = local(later.starts_at - timedelta(minutes=15), "America/Chicago", "time")
+    assert "Start video visit" not in row_of(html, later) and "Video opens <time" in row_of(html, later)
+    assert f">{opens}</time>" in row_of(html, later)
+    assert "Video" not in row_of(html, here).replace("No-show", "")
+    page = pages.get(f"/video/visit/{soon.id}").text
+    assert "Video visit with Vera Video" in page
+    assert local(soon.starts_at, "America/Chicago") in page and "Lakeside" in page
+
+
+def test_each_active_row_offers_move_and_send_reminder_now(pages: PageClient, day: Day) -> None:
+    html = pages.get(f"/schedule?day={day_query(day)}").text
+    planned = row_of(html, day.appointments["planned"])
+    assert f'href="/appointments/{day.appointments["planned"].id}/edit?next=' in planned
+    assert "Send reminder now" in planned and "Send reminder now" in row_of(html, day.appointments["confirmed"])
+    cancelled = row_of(html, day.appointments["cancelled"])
+    assert "/edit?" not in cancelled and "Send reminder now" not in cancelled

@@ -114,7 +114,8 @@ def test_the_page_shows_a_refused_number_with_when_why_and_an_unticked_retry_box
     refuse(session, patient, 21408)
     session.commit()
     page = staff_pages.get(f"/patients/{patient.id}").text
-    assert f"Refused by Twilio on Jun 02, 2030: {GEO}. Reminders skip this number." in page
+    assert "Refused by Twilio on <time datetime=" in page  # the day on the clinic's clock, with the instant
+    assert f">Jun 2, 2030</time>: {GEO}. Reminders skip this number." in page
     assert 'aria-describedby="h-phone_0"' in page and 'id="h-phone_1"' not in page  # next to its own box
     assert '<input id="f-retry_0" name="retry_0" type="checkbox" aria-describedby="h-retry_0">' in page  # unticked
     assert "Try this number again" in page and "retry_1" not in page  # only for the refused number

@@ -47,6 +47,9 @@ MIN_VALIDITY = 60
 # How often a text held for carrier registration is looked at again (the registration watch also wakes held
 # texts at once when a registration is approved).
 REGISTRATION_RECHECK = timedelta(minutes=30)
+# The office's "reminders a day" cap counts what went out in this much time: "one a day", with slack for a daily
+# rule's drift.
+CAP_DAY = timedelta(hours=20)
 # Outbound statuses that mean "this patient was (or is being) contacted".
 CONTACTED = (
     MessageStatus.PENDING,
@@ -214,7 +217,7 @@ class Preparer:
         for patient_id, created_at in rows:
             assert patient_id is not None
             self._week_counts[patient_id] += 1
-            if created_at >= self.now - timedelta(hours=20):  # "one a day", with slack for a daily rule's drift
+            if created_at >= self.now - CAP_DAY:
                 self._day_counts[patient_id] += 1
 
     def _prepare(self, reminder: Reminder, pending: Message | None) -> _Ready | None:

@@ -76,6 +76,21 @@ LINK_TEMPLATES: dict[Language, tuple[str, ...]] = {
 }
 
 
+# A video visit cannot be joined without its link, so its text always carries it: when the whole reminder does
+# not fit one segment, the answer options give way to the link's page (where the patient also confirms or
+# cancels), and a text that still does not fit goes out in two segments rather than without the link.
+VIDEO_TEMPLATES: dict[Language, tuple[str, ...]] = {
+    "en": (
+        *LINK_TEMPLATES["en"],
+        "{{ clinic }} video appt {{ when }}. Join, confirm or cancel: {{ link }} {{ clinic_phone }} STOP=opt out",
+    ),
+    "es": (
+        *LINK_TEMPLATES["es"],
+        "{{ clinic }} cita por video {{ when }}. Entrar o responder: {{ link }} {{ clinic_phone }} STOP=baja",
+    ),
+}
+
+
 def default_template(language: str | None) -> str:
     """The template an office starts editing from."""
     return DEFAULT_TEMPLATES[normalize_language(language)][0]
@@ -195,15 +210,23 @@ def _first_cheapest(bodies: Iterable[str]) -> str:
 
 
 def render_sms(template: str | None, ctx: ReminderContext, *, gsm_safe: bool = True) -> RenderedSms:
-    """The reminder text for `ctx`; `template` None means the default for the patient's language."""
+    """The reminder text for `ctx`; `template` None means the default for the patient's language. A video
+    visit's text always carries the link (VIDEO_TEMPLATES); an office's own template without `{{ link }}` gets it
+    at the end."""
     variables = template_variables(ctx, gsm_safe=gsm_safe)
+    video_link = str(variables["link"]) if ctx.kind == "telehealth" else ""
     try:
         if template is not None:
             body = _render(template, variables)
+            if video_link and video_link not in body:
+                body = f"{body} {video_link}"
         else:
-            sources = (
-                (*LINK_TEMPLATES[ctx.lang], *DEFAULT_TEMPLATES[ctx.lang]) if ctx.link else DEFAULT_TEMPLATES[ctx.lang]
-            )
+            if video_link:
+                sources = VIDEO_TEMPLATES[ctx.lang]
+            elif ctx.link:
+                sources = (*LINK_TEMPLATES[ctx.lang], *DEFAULT_TEMPLATES[ctx.lang])
+            else:
+                sources = DEFAULT_TEMPLATES[ctx.lang]
             body = _first_cheapest(_render(source, variables) for source in sources)
     except TemplateError as exc:  # Jinja's messages name template parts (a variable, an attribute), never values
         raise TemplateRenderError(f"The template could not be rendered: {exc.message}.") from None

@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from ..local_time import display
+from ..phones import local_zone
 from .core import Simulator
 from .state import Call, Message
 
@@ -100,7 +102,16 @@ def _phones_html(sim: Simulator, selected: str | None) -> str:
     return "".join(items) or "<small>No phone has been texted or called yet.</small>"
 
 
-def _call_html(call: Call) -> str:
+def _zone_of(phone: str) -> str:
+    """The phone's own zone (from its number's area), for the times its owner reads; UTC when the number says
+    nothing."""
+    try:
+        return local_zone(phone, "UTC")
+    except Exception:  # anything typed in the "another phone" box
+        return "UTC"
+
+
+def _call_html(call: Call, zone: str) -> str:
     lines = []
     for step in call.transcript:
         for kind, value in step.items():
@@ -128,25 +139,30 @@ def _call_html(call: Call) -> str:
     label = "Verification call" if call.validation_code is not None else f"Call from {escape(call.from_)}"
     return (
         f'<div class="call"><b>{label}</b> <span class="meta">{escape(call.status)} · '
-        f"{call.date_created:%H:%M:%S}</span>{''.join(lines)}<div>{controls}</div></div>"
+        f"{escape(display(call.date_created, zone, 'weekday-time'))}</span>{''.join(lines)}<div>{controls}</div></div>"
     )
 
 
 def _log_html(sim: Simulator, phone: str | None) -> str:
     if not phone:
         return "<p>Pick a phone on the left, or text the office from a new phone below.</p>"
+    zone = _zone_of(phone)
     entries: list[tuple[float, str]] = []
     for m in sim.store.messages.values():
         if phone not in (m.to, m.from_):
             continue
         side = "in" if m.direction != "inbound" else "out"  # from the phone's point of view
-        meta = f"{m.date_created:%H:%M:%S} · {m.status}" + (f" · error {m.error_code}" if m.error_code else "")
+        when = display(m.date_created, zone, "weekday-time")
+        meta = f"{escape(when)} · {m.status}" + (f" · error {m.error_code}" if m.error_code else "")
         html = f'<div class="row"><div class="msg {side}">{escape(m.body)}<div class="meta">{meta}</div></div></div>'
         entries.append((m.date_created.timestamp(), html))
     for c in sim.store.calls.values():
         if phone in (c.to, c.from_):
-            entries.append((c.date_created.timestamp(), _call_html(c)))
-    return "".join(html for _, html in sorted(entries, key=lambda e: e[0])) or "<p>Nothing yet.</p>"
+            entries.append((c.date_created.timestamp(), _call_html(c, zone)))
+    if not entries:
+        return "<p>Nothing yet.</p>"
+    note = f'<p class="meta">Times on this phone\'s clock ({escape(zone)}).</p>'
+    return note + "".join(html for _, html in sorted(entries, key=lambda e: e[0]))
 
 
 def _options(numbers: list[str], preferred: str | None) -> str:

@@ -7,6 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from . import (
     auth,
+    booking_pages,
     clinics_pages,
     config_page,
     config_rules,
@@ -22,6 +23,7 @@ from .rendering import STATIC_DIR
 ROUTERS = (
     auth.router,
     schedule.router,
+    booking_pages.router,
     inbox.router,
     patients_pages.router,
     dashboard.router,

@@ -18,24 +18,20 @@ from starlette.concurrency import run_in_threadpool
 
 from ... import audit
 from ...conversations import threads
-from ...models import Appointment, Clinic, Direction, Message, Office, Patient, StaffUser, utcnow
+from ...models import Appointment, Direction, Message, Office, Patient, StaffUser, utcnow
 from ..api import conversations as conversations_api
 from ..api.schemas.messages import StaffText
 from ..deps import DbDep
 from .auth import PageUser
 from .csrf import check_csrf
 from .rendering import flash, render, render_fragment
+from .zones import zones_for
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
 PAGE_SIZE = 50
 POLL_SECONDS = 3
 OVERLAP = timedelta(seconds=10)
-
-
-def _zone(db: Session, office_id: int) -> str:
-    zone = db.scalar(select(Clinic.timezone).where(Clinic.office_id == office_id).order_by(Clinic.id).limit(1))
-    return zone or "UTC"
 
 
 def _last_messages(db: Session, patient_ids: list[int]) -> dict[int, Message]:
@@ -63,7 +59,7 @@ def _list_context(db: Session, user: StaffUser, page: int, only: str) -> dict[st
         "page": page,
         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         "only": only,
-        "zone": _zone(db, user.office_id),
+        "zones": zones_for(db, user.office_id, [s.patient_id for s in summaries]),
     }
 
 
@@ -123,7 +119,7 @@ def _thread(
         "messages": messages,
         "needs_person": any(m.needs_person for m in messages),
         "appointments": list(upcoming),
-        "zone": _zone(db, user.office_id),
+        "zones": zones_for(db, user.office_id, [patient.id]),
         "since": utcnow().isoformat(),
         "poll_seconds": POLL_SECONDS,
         "price": _price(db, user),
@@ -159,8 +155,8 @@ def thread_updates(patient_id: int, db: DbDep, user: PageUser, since: str = "") 
     )
     if any(m.unread and m.direction == Direction.INBOUND for m in changed) and threads.mark_read(db, patient.id):
         db.commit()
-    zone = _zone(db, user.office_id)
-    html = {str(m.id): render_fragment("_message.html", m=m, zone=zone) for m in changed}
+    zones = zones_for(db, user.office_id, [patient.id])
+    html = {str(m.id): render_fragment("_message.html", m=m, zones=zones) for m in changed}
     return JSONResponse({"now": now.isoformat(), "messages": html})
 
 

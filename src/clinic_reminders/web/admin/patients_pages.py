@@ -1,11 +1,13 @@
-"""Patients: search, phones and preferences, consent and opt-out state with its history (staff and admins).
+"""Patients: search, add, phones and preferences, consent and opt-out state with its history (staff and admins).
 
-Saving goes through the JSON API's `update_patient`, which records every consent change as a consent event. A
-number Twilio refused shows why, with a "Try this number again" box that sends the API's `retry` for it.
+Adding and saving go through `patient_records`, as the JSON API's do, with the API's schemas: every consent
+change is a consent event. A number Twilio refused shows why, with a "Try this number again" box (`retry`).
+A patient's next visit is on its clinic's clock; their own history on the clock of their clinic (zones.py).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,17 +15,28 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ...models import Appointment, Clinic, ConsentEvent, Patient, PatientPhone, PhoneKind, StaffUser, utcnow
+from ... import patient_records
+from ...models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    Clinic,
+    ConsentEvent,
+    Patient,
+    PatientPhone,
+    PhoneKind,
+    StaffUser,
+    utcnow,
+)
 from ...phones import InvalidPhoneNumber, to_e164
-from ..api import patients as patients_api
 from ..api.patients import patient_search
 from ..api.schemas.common import SUPPORTED_LANGUAGES
-from ..api.schemas.patients import MAX_PHONES, PatientUpdate
-from ..deps import DbDep, get_office
+from ..api.schemas.patients import MAX_PHONES, PatientCreate, PatientUpdate
+from ..deps import DbDep
 from .auth import PageUser
 from .csrf import check_csrf
-from .forms import FieldErrors, call, checkbox, form_fields, parse
+from .forms import FieldErrors, checkbox, form_fields, parse
 from .rendering import flash, render
+from .zones import zones_for
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -49,30 +62,34 @@ def patients_page(request: Request, db: DbDep, user: PageUser, q: str = "", page
             .offset((page - 1) * PAGE_SIZE)
         )
     )
-    ids = [p.id for p in patients]
-    upcoming = select(Appointment.patient_id, func.min(Appointment.starts_at)).where(
-        Appointment.patient_id.in_(ids),
-        Appointment.starts_at > utcnow(),
-        Appointment.status.in_(("scheduled", "confirmed")),
-    )
-    next_visit = {pid: at for pid, at in db.execute(upcoming.group_by(Appointment.patient_id))} if ids else {}
     context = {
         "title": "Patients",
         "section": "patients",
         "q": q,
         "patients": patients,
-        "next_visit": next_visit,
+        "next_visit": _next_visits(db, [p.id for p in patients]),
         "total": total,
         "page": page,
         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
-        "zone": _home_zone(db, user.office_id),
     }
     return render(request, "patients.html", context, user=user, db=db)
 
 
-def _home_zone(db: Session, office_id: int) -> str:
-    zone = db.scalar(select(Clinic.timezone).where(Clinic.office_id == office_id).order_by(Clinic.id).limit(1))
-    return zone or "UTC"
+def _next_visits(db: Session, patient_ids: list[int]) -> dict[int, tuple[datetime, str]]:
+    """Each patient's next visit still expected: its start and its clinic's zone."""
+    if not patient_ids:
+        return {}
+    rows = db.execute(
+        select(Appointment.patient_id, Appointment.starts_at, Clinic.timezone)
+        .join(Clinic, Clinic.id == Appointment.clinic_id)
+        .where(
+            Appointment.patient_id.in_(patient_ids),
+            Appointment.starts_at > utcnow(),
+            Appointment.status.in_(ACTIVE_STATUSES),
+        )
+        .order_by(Appointment.starts_at.desc())
+    )
+    return {patient_id: (starts_at, zone) for patient_id, starts_at, zone in rows}  # the earliest written last
 
 
 def _values(patient: Patient) -> dict[str, Any]:
@@ -120,8 +137,21 @@ def _refused(patient: Patient, values: dict[str, Any]) -> dict[int, PatientPhone
 
 
 def _page(
-    request: Request, db: Session, user: StaffUser, patient: Patient, values: dict[str, Any], errors: FieldErrors
+    request: Request, db: Session, user: StaffUser, patient: Patient | None, values: dict[str, Any], errors: FieldErrors
 ) -> Response:
+    """The patient's page, or the empty form to add one (`patient` None)."""
+    if patient is None:
+        context: dict[str, Any] = {
+            "title": "Add a patient",
+            "section": "patients",
+            "patient": None,
+            "v": values,
+            "errors": errors,
+            **_choices(),
+            "phone_rows": PHONE_ROWS,
+            "refused": {},
+        }
+        return render(request, "patient.html", context, user=user, db=db, status_code=422 if errors else 200)
     events = db.scalars(
         select(ConsentEvent).where(ConsentEvent.patient_id == patient.id).order_by(ConsentEvent.at.desc()).limit(50)
     )
@@ -140,18 +170,59 @@ def _page(
         "errors": errors,
         "events": list(events),
         "appointments": list(appointments),
-        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LANGUAGES],
-        "kinds": [(k.value, k.value.capitalize()) for k in PhoneKind],
+        **_choices(),
         "phone_rows": _rows(patient, values),
         "refused": _refused(patient, values),
-        "zone": _home_zone(db, user.office_id),
+        "zone": zones_for(db, user.office_id, [patient.id]).of_patient(patient.id),
+        "now": utcnow(),
     }
     return render(request, "patient.html", context, user=user, db=db, status_code=422 if errors else 200)
+
+
+def _choices() -> dict[str, list[tuple[str, str]]]:
+    return {
+        "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in SUPPORTED_LANGUAGES],
+        "kinds": [(k.value, k.value.capitalize()) for k in PhoneKind],
+    }
 
 
 def _patient(db: Session, user: StaffUser, patient_id: int) -> Patient | None:
     patient = db.get(Patient, patient_id)
     return patient if patient is not None and patient.office_id == user.office_id else None
+
+
+NEW_PATIENT_VALUES: dict[str, Any] = {
+    "language": "en",
+    "preferred_channel": "sms",
+    "sms_consent": True,
+    "voice_consent": True,
+}
+
+
+@router.get("/patients/new", response_class=HTMLResponse)
+def new_patient(request: Request, db: DbDep, user: PageUser) -> Response:
+    return _page(request, db, user, None, dict(NEW_PATIENT_VALUES), {})
+
+
+def _phone_box_errors(errors: FieldErrors) -> FieldErrors:
+    """ "phones.1.number" -> the second phone box."""
+    return {
+        (f"phone_{k.split('.')[1]}" if k.startswith("phones.") and "." in k[7:] else k): m for k, m in errors.items()
+    }
+
+
+@router.post("/patients/new", response_class=HTMLResponse)
+async def add_patient(request: Request, db: DbDep, user: PageUser) -> Response:
+    data = await form_fields(request)
+    values = _update(data, new=True)
+    body, errors = parse(PatientCreate, values)
+    if body is None:
+        shown = {**data, **{k: v for k, v in values.items() if isinstance(v, bool)}}
+        return _page(request, db, user, None, shown, _phone_box_errors(errors))
+    patient = patient_records.add(db, user.office_id, body, user)
+    db.commit()
+    flash(request, "Patient added. Book their visit with “New appointment”.")
+    return RedirectResponse(f"/patients/{patient.id}", status_code=303)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -163,7 +234,8 @@ def patient_page(request: Request, patient_id: int, db: DbDep, user: PageUser) -
     return _page(request, db, user, patient, _values(patient), {})
 
 
-def _update(data: dict[str, str]) -> dict[str, Any]:
+def _update(data: dict[str, str], *, new: bool = False) -> dict[str, Any]:
+    """The form's fields as the API's schema takes them (a new patient's phones have no `retry`)."""
     values: dict[str, Any] = {k: data.get(k, "") for k in ("first_name", "last_name", "language", "preferred_channel")}
     values["date_of_birth"] = data.get("date_of_birth") or None
     for flag in ("sms_consent", "voice_consent", "sms_opted_out", "voice_opted_out"):
@@ -172,9 +244,8 @@ def _update(data: dict[str, str]) -> dict[str, Any]:
     for i in range(MAX_PHONES):
         number = data.get(f"phone_{i}", "").strip()
         if number:
-            phones.append(
-                {"number": number, "kind": data.get(f"kind_{i}") or None, "retry": checkbox(data, f"retry_{i}")}
-            )
+            phone = {"number": number, "kind": data.get(f"kind_{i}") or None}
+            phones.append(phone if new else {**phone, "retry": checkbox(data, f"retry_{i}")})
     values["phones"] = phones
     return values
 
@@ -190,14 +261,13 @@ async def save_patient(request: Request, patient_id: int, db: DbDep, user: PageU
     shown = {**data, **{k: v for k, v in values.items() if isinstance(v, bool)}}
     body, errors = parse(PatientUpdate, values)
     if body is not None:
-        _, errors = call(patients_api.update_patient, patient.id, body, db, get_office(user, db), user)
+        try:
+            patient_records.change(db, patient, body, user)
+        except patient_records.PatientError as exc:
+            errors = {exc.field: exc.message}
     if errors:
         db.rollback()
-        # "phones.1.number" -> the second phone box
-        errors = {
-            (f"phone_{k.split('.')[1]}" if k.startswith("phones.") and "." in k[7:] else k): m
-            for k, m in errors.items()
-        }
-        return _page(request, db, user, patient, shown, errors)
+        return _page(request, db, user, patient, shown, _phone_box_errors(errors))
+    db.commit()
     flash(request, "Patient saved.")
     return RedirectResponse(f"/patients/{patient.id}", status_code=303)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ... import local_time
 from ...models import Direction, Message, StaffUser
 from ...phones import display
 from .csrf import csrf_token
@@ -47,12 +47,19 @@ NAV = (
 )
 
 
-def local(value: datetime | None, zone: str, fmt: str = "%a %b %d, %I:%M %p") -> str:
-    """A UTC instant on a clinic's clock; leading zeros of the hour dropped (9:30 AM, not 09:30 AM)."""
+def local(value: datetime | None, zone: str, style: str = "datetime") -> str:
+    """`{{ a.starts_at|local(zone, "time") }}`: the text of `local_time.display` (4:00 PM CST), for attributes and
+    sentences."""
+    return local_time.display(value, zone, style)
+
+
+def when(value: datetime | None, zone: str, style: str = "datetime") -> Markup:
+    """`{{ a.starts_at|when(zone) }}`: the same text in a `<time>` element that carries the instant (UTC)."""
     if value is None:
-        return ""
-    text = value.astimezone(ZoneInfo(zone)).strftime(fmt)
-    return re.sub(r"(^|\s)0(\d)", r"\1\2", text) if "%I" in fmt else text
+        return Markup("")
+    return Markup('<time datetime="{}">{}</time>').format(
+        value.astimezone(UTC).isoformat(), local_time.display(value, zone, style)
+    )
 
 
 def money(value: Decimal | float | None, places: int = 2) -> str:
@@ -70,7 +77,7 @@ def phone(value: str | None) -> str:
         return value
 
 
-templates.env.filters.update(local=local, money=money, phone=phone)
+templates.env.filters.update(local=local, when=when, money=money, phone=phone)
 
 
 def vendor_scripts() -> dict[str, str]:

@@ -2,11 +2,14 @@
 
 Rows update without a reload: the page asks `/schedule/changes` every few seconds for the rows that changed
 since its last answer (an appointment, one of its reminders or messages) and swaps them in. Status changes go
-through `booking`, like every other change of an appointment.
+through `booking`, like every other change of an appointment; booking and moving are on their own pages
+(booking_pages.py). "Send reminder now" texts the patient at once through `reminder_now`, or says in the row
+why it cannot.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -15,10 +18,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from ... import audit, booking
-from ...models import Appointment, AppointmentStatus, Clinic, Provider, Reminder, ReminderStatus, utcnow
-from ..deps import DbDep
+from ... import booking, reminder_now
+from ...conversations import staff_sms
+from ...effective import NotConfigured, twilio_config
+from ...gateways import TwilioError, TwilioGateway
+from ...models import Appointment, AppointmentStatus, Clinic, Message, Office, Provider, StaffUser, utcnow
+from ...settings import Settings
+from ..deps import DbDep, SettingsDep
 from .auth import PageUser, safe_next, wants_fragment
 from .csrf import check_csrf, csrf_token
 from .rendering import flash, local, render, render_fragment
@@ -30,7 +38,9 @@ from .schedule_data import (
     changed_ids,
     count,
     home_zone,
+    layout,
     load_rows,
+    local_order,
     page_ids,
     parse_filters,
     status_counts,
@@ -51,46 +61,45 @@ ACTIONS: dict[str, tuple[AppointmentStatus, str]] = {
 }
 
 
-def send_reminder_now(db: Session, appointment: Appointment, actor: str) -> Reminder | None:
-    """Moves the appointment's next planned reminder to now (a text before a call); the dispatcher sends it.
-
-    None when nothing is planned any more. Quiet hours and the office's caps still apply when it is sent.
-    """
-    planned = db.scalars(
-        select(Reminder).where(Reminder.appointment_id == appointment.id, Reminder.status == ReminderStatus.PLANNED)
-    ).all()
-    if not planned or appointment.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
-        return None
-    reminder = min(planned, key=lambda r: (r.channel != "sms", r.due_at))
-    reminder.due_at = utcnow()
-    audit.record(db, appointment.office_id, actor, "send-now", "reminder", reminder.id, appointment=appointment.id)
-    return reminder
-
-
 def _clinics(db: Session, office_id: int) -> tuple[list[Clinic], dict[int, Clinic]]:
     clinics = list(db.scalars(select(Clinic).where(Clinic.office_id == office_id).order_by(Clinic.name)))
     return clinics, {c.id: c for c in clinics}
 
 
-def _row_html(request: Request, row: Row, next_url: str) -> str:
-    return render_fragment("_schedule_row.html", row=row, csrf_token=csrf_token(request), next_url=next_url)
+@dataclass(frozen=True)
+class Notice:
+    """What an action did, shown in its row: `kind` ok, warn or error; `override`: offer to pass the office's
+    cap on reminders (the only refusal staff may override)."""
+
+    kind: str
+    text: str
+    override: bool = False
+
+
+def _row_html(request: Request, row: Row, next_url: str, notice: Notice | None = None) -> str:
+    context = {"row": row, "csrf_token": csrf_token(request), "next_url": next_url, "notice": notice}
+    return render_fragment("_schedule_row.html", **context)
 
 
 @router.get("/schedule", response_class=HTMLResponse)
 def schedule_page(request: Request, db: DbDep, user: PageUser) -> Response:
     clinics, by_id = _clinics(db, user.office_id)
     f = parse_filters(request.query_params, clinics)
+    in_view = [c for c in clinics if f.clinic_id is None or c.id == f.clinic_id]
     stmt = view_query(user.office_id, clinics, f)
     counts = status_counts(db, user.office_id, clinics, f)
     total = count(db, stmt) if f.status else sum(counts.values())
-    rows = load_rows(db, user.office_id, page_ids(db, stmt, f.page), by_id)
+    rows = load_rows(db, user.office_id, page_ids(db, stmt, f.page, local_order(in_view, f)), by_id)
     providers = db.scalars(select(Provider).where(Provider.office_id == user.office_id).order_by(Provider.name))
     zone = home_zone(clinics, f.clinic_id)
+    override = request.query_params.get("override", "")
     context: dict[str, Any] = {
         "title": "Schedule",
         "section": "schedule",
         "f": f,
         "rows": rows,
+        "lines": layout(rows, f, several_clinics=len(in_view) > 1),
+        "override_id": int(override) if override.isdigit() else None,
         "total": total,
         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         "counts": counts,
@@ -126,12 +135,16 @@ def schedule_changes(request: Request, db: DbDep, user: PageUser, since: str = "
     )
 
 
-def _after_action(request: Request, db: Session, appointment: Appointment, next_url: str, note: str) -> Response:
+def _after_action(request: Request, db: Session, appointment: Appointment, next_url: str, notice: Notice) -> Response:
+    """htmx: the row again, with the notice in it; otherwise the notice flashed over the page it came from."""
     if wants_fragment(request):
         _, by_id = _clinics(db, appointment.office_id)
         rows = load_rows(db, appointment.office_id, [appointment.id], by_id)
-        return HTMLResponse(_row_html(request, rows[0], next_url), headers={"HX-Trigger": "schedule-changed"})
-    flash(request, note)
+        html = _row_html(request, rows[0], next_url, notice)
+        return HTMLResponse(html, headers={"HX-Trigger": "schedule-changed"})
+    flash(request, notice.text, notice.kind)
+    if notice.override:  # the row offers "send anyway" on the page it comes back to
+        next_url = f"{next_url}{'&' if '?' in next_url else '?'}override={appointment.id}"
     return RedirectResponse(next_url, status_code=303)
 
 
@@ -140,10 +153,10 @@ def _appointment(db: Session, user: PageUser, appointment_id: int) -> Appointmen
     return appointment if appointment is not None and appointment.office_id == user.office_id else None
 
 
-def _refused(request: Request, next_url: str, note: str, kind: str = "error") -> Response:
+def _refused(request: Request, next_url: str, note: str) -> Response:
     if wants_fragment(request):
         return JSONResponse({"detail": note}, 409)
-    flash(request, note, kind)
+    flash(request, note, "error")
     return RedirectResponse(next_url, status_code=303)
 
 
@@ -156,20 +169,12 @@ def appointment_action(
     action: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/schedule",
 ) -> Response:
-    """One form per row, one button per action: confirmed, cancelled, no-show, scheduled (reinstate), remind."""
+    """One form per row, one button per action: confirmed, cancelled, no-show, scheduled (reinstate)."""
     next_url = safe_next(next, "/schedule")
     appointment = _appointment(db, user, appointment_id)
-    if appointment is None or (action not in ACTIONS and action != "remind"):
-        context = {"title": "Not found", "message": "No such appointment or action."}
-        return render(request, "error.html", context, user=user, status_code=404)
+    if appointment is None or action not in ACTIONS:
+        return _not_found(request, user)
     actor = f"user:{user.id}"
-    if action == "remind":
-        if send_reminder_now(db, appointment, actor) is None:
-            db.rollback()
-            note = "No reminder is left to send for this appointment; text the patient from the inbox instead."
-            return _refused(request, next_url, note, "warn")
-        db.commit()
-        return _after_action(request, db, appointment, next_url, "The reminder goes out now (outside quiet hours).")
     target, note = ACTIONS[action]
     try:
         booking.set_status(db, appointment, target, actor)
@@ -177,6 +182,77 @@ def appointment_action(
         db.rollback()
         return _refused(request, next_url, f"Not changed: {exc.message}.")
     db.commit()
-    when = local(appointment.starts_at, appointment.clinic.timezone, "%a %I:%M %p")
+    when = local(appointment.starts_at, appointment.clinic.timezone)
     # no patient name: notices travel in the session cookie
-    return _after_action(request, db, appointment, next_url, f"{note}: the appointment of {when}.")
+    return _after_action(request, db, appointment, next_url, Notice("ok", f"{note}: the appointment of {when}."))
+
+
+def _not_found(request: Request, user: StaffUser) -> Response:
+    context = {"title": "Not found", "message": "No such appointment or action."}
+    return render(request, "error.html", context, user=user, status_code=404)
+
+
+Prepared = tuple[reminder_now.Outgoing, TwilioGateway] | reminder_now.CannotRemind | None
+
+
+def _prepare_reminder(
+    db: Session, settings: Settings, user: StaffUser, appointment_id: int, over_cap: bool
+) -> Prepared:
+    """The checked reminder text, committed before Twilio is called; or why not; None: no such appointment."""
+    appointment = _appointment(db, user, appointment_id)
+    office = db.get(Office, user.office_id)
+    if appointment is None or office is None:
+        return None
+    config = twilio_config(settings, office)
+    try:
+        outgoing = reminder_now.draft(db, settings, config, office, appointment, user, over_cap=over_cap, now=utcnow())
+        gateway = config.gateway()
+    except NotConfigured as exc:
+        db.rollback()
+        return reminder_now.CannotRemind(str(exc))
+    except reminder_now.CannotRemind as exc:
+        db.rollback()
+        return exc
+    db.commit()
+    return outgoing, gateway
+
+
+def _record(db: Session, message_id: int, sid: str | None, error: TwilioError | None) -> None:
+    message = db.get(Message, message_id)
+    assert message is not None
+    staff_sms.record(db, message, sid, error, utcnow())
+    db.commit()
+
+
+@router.post("/schedule/appointments/{appointment_id}/remind")
+async def remind_now(
+    request: Request,
+    appointment_id: int,
+    db: DbDep,
+    user: PageUser,
+    settings: SettingsDep,
+    override_cap: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/schedule",
+) -> Response:
+    """Sends the appointment's reminder text now (`reminder_now`), or says why not; `override_cap` passes over
+    the office's caps on reminders a day and a week (audited)."""
+    next_url = safe_next(next, "/schedule")
+    prepared = await run_in_threadpool(_prepare_reminder, db, settings, user, appointment_id, bool(override_cap))
+    if prepared is None:
+        return await run_in_threadpool(_not_found, request, user)
+    if isinstance(prepared, reminder_now.CannotRemind):
+        notice = Notice("warn", f"Not sent: {prepared.reason}.", override=prepared.over_cap)
+    else:
+        outgoing, gateway = prepared
+        try:
+            sid, error = await reminder_now.send(gateway, outgoing)
+        finally:
+            await gateway.aclose()
+        await run_in_threadpool(_record, db, outgoing.draft.message_id, sid, error)
+        if error is None:
+            notice = Notice("ok", "Reminder text sent. The planned reminders still go at their times.")
+        else:
+            notice = Notice("error", f"Not sent: Twilio refused the text: {error.reason}.")
+    appointment = await run_in_threadpool(_appointment, db, user, appointment_id)
+    assert appointment is not None
+    return await run_in_threadpool(_after_action, request, db, appointment, next_url, notice)

@@ -2,6 +2,10 @@
 
 One page costs a fixed number of queries whatever its size: the count, the page of appointments (patients,
 phones and providers loaded with them), their reminders, their messages. Clinics and rules are read once.
+
+Rows come by day, then by clinic, then by start: each clinic's day reads in its own local time (sorting a day
+of several zones by UTC would put 9:30 MST between 8:30 and 10:45 CST). `layout` adds the headings and, on
+today, the "now" line of each clinic.
 """
 
 from __future__ import annotations
@@ -9,15 +13,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CompoundSelect, Select, exists, func, select, true, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, case, exists, func, select, true, union
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.expression import Exists
 
+from ...local_time import display
 from ...models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -32,6 +38,9 @@ from ...models import (
     utcnow,
 )
 from ...registration.senders import WAITING_FOR_REGISTRATION
+from ...reminder_now import REMINDER_TEXT
+from ...scheduling.timing import local_datetime
+from ...telehealth.rooms import VideoPolicy, visit_closes_at
 from ..api.appointment_filters import date_range
 from ..api.patients import patient_search
 
@@ -112,7 +121,7 @@ def _sent_reminder() -> Exists:
     return exists().where(
         Message.appointment_id == Appointment.id,
         Message.direction == Direction.OUTBOUND,
-        Message.reminder_id.is_not(None),
+        REMINDER_TEXT,
         Message.status.not_in(_FAILED),
     )
 
@@ -167,17 +176,24 @@ class Row:
     clinic_name: str
     state: str
     steps: list[Step] = field(default_factory=list)
-    show_zone: bool = False  # the office's clinics are in several zones: say which one a time is in
     can_remind: bool = False
     started: bool = False
+    video: str = ""  # a video visit's window: "open" (the provider may start it), "later", or "" (none or over)
+    video_opens_at: datetime | None = None
 
     @property
     def state_label(self) -> str:
         return STATE_LABELS.get(self.state, self.state)
 
-    @property
-    def time_format(self) -> str:
-        return "%I:%M %p %Z" if self.show_zone else "%I:%M %p"
+
+@dataclass(frozen=True)
+class Heading:
+    """A line between rows: a day (several days shown), a clinic (several clinics shown), or "now"."""
+
+    kind: str  # day, clinic, now
+    text: str
+    at: datetime | None = None
+    zone: str = ""
 
 
 def _message_step(message: Message, rule_name: str) -> Step:
@@ -209,6 +225,17 @@ def _reminder_step(reminder: Reminder, rule_name: str, sent: Message | None) -> 
     return Step("skipped", f"{noun} {status}", None, reminder.reason or "", rule_name)
 
 
+def _video(appointment: Appointment, now: datetime, policy: VideoPolicy) -> tuple[str, datetime | None]:
+    """Where a video visit's window stands: the provider may start it from `room_lead` before the start (when the
+    patient may join too) until it closes."""
+    if appointment.kind != "telehealth" or appointment.status not in (*ACTIVE_STATUSES, "reschedule-requested"):
+        return "", None
+    opens = appointment.starts_at - policy.room_lead
+    if now >= visit_closes_at(appointment, policy):
+        return "", None
+    return ("open" if now >= opens else "later"), opens
+
+
 def build_rows(
     appointments: Sequence[Appointment],
     reminders: Sequence[Reminder],
@@ -217,7 +244,7 @@ def build_rows(
     clinics: Mapping[int, Clinic],
 ) -> list[Row]:
     now = utcnow()
-    several_zones = len({c.timezone for c in clinics.values()}) > 1
+    policy = VideoPolicy()
     by_appt: dict[int, list[Reminder]] = defaultdict(list)
     for reminder in reminders:
         by_appt[reminder.appointment_id].append(reminder)
@@ -239,40 +266,70 @@ def build_rows(
                 answered = True
                 meaning = ANSWERS.get(message.interpretation or "unknown", message.interpretation or "")
                 steps.append(Step("answered", f"Answered: {meaning}", message.created_at))
+            elif message.sent_by_user_id is not None:  # "Send reminder now"
+                step = _message_step(message, "a reminder sent now by staff")
+                step.detail = step.detail or "sent by staff"
+                reached = reached or step.kind in ("sent", "delivered")
+                steps.append(step)
             else:
-                steps.append(_message_step(message, "a text from staff"))
+                steps.append(_message_step(message, "our answer to the patient"))
         state = str(appt.status)
         if state == AppointmentStatus.SCHEDULED and reached and not answered:
             state = "no-answer"
         clinic = clinics.get(appt.clinic_id)
+        video, opens = _video(appt, now, policy)
         rows.append(
             Row(
                 appointment=appt,
                 zone=clinic.timezone if clinic else "UTC",
                 clinic_name=clinic.name if clinic else "",
-                show_zone=several_zones,
                 state=state,
                 steps=steps,
-                can_remind=appt.status in ACTIVE_STATUSES
-                and appt.starts_at > now
-                and any(r.status == ReminderStatus.PLANNED for r in own),
+                can_remind=appt.status in ACTIVE_STATUSES and appt.starts_at > now,
                 started=appt.starts_at <= now,
+                video=video,
+                video_opens_at=opens,
             )
         )
     return rows
 
 
+def layout(rows: Sequence[Row], f: Filters, several_clinics: bool, now: datetime | None = None) -> list[Row | Heading]:
+    """The rows with their headings: the day when several days are shown, the clinic when several clinics are,
+    and a "now" line in each clinic's today, before its first appointment still to come."""
+    now = now or utcnow()
+    lines: list[Row | Heading] = []
+    shown_day = None
+    by_day_and_clinic = groupby(
+        rows, key=lambda r: (display(r.appointment.starts_at, r.zone, "iso-date"), r.clinic_name)
+    )
+    for (day, clinic_name), grouped in by_day_and_clinic:
+        group = list(grouped)
+        zone = group[0].zone
+        if f.days > 1 and day != shown_day:
+            lines.append(Heading("day", display(group[0].appointment.starts_at, zone, "day")))
+            shown_day = day
+        if several_clinics:
+            lines.append(Heading("clinic", clinic_name, zone=zone))
+        ahead = next((i for i, r in enumerate(group) if r.appointment.starts_at > now), len(group))
+        lines.extend(group[:ahead])
+        if day == display(now, zone, "iso-date"):
+            lines.append(Heading("now", "Now", now, zone))
+        lines.extend(group[ahead:])
+    return lines
+
+
 def load_rows(db: Session, office_id: int, ids: Sequence[int], clinics: Mapping[int, Clinic]) -> list[Row]:
-    """The rows of these appointments, in start order."""
+    """The rows of these appointments, in the order of `ids`."""
     if not ids:
         return []
     stmt = (
         select(Appointment)
         .where(Appointment.id.in_(ids), Appointment.office_id == office_id)
         .options(joinedload(Appointment.patient).selectinload(Patient.phones), joinedload(Appointment.provider))
-        .order_by(Appointment.starts_at, Appointment.id)
     )
-    appointments = list(db.scalars(stmt).unique())
+    position = {appointment_id: i for i, appointment_id in enumerate(ids)}
+    appointments = sorted(db.scalars(stmt).unique(), key=lambda a: position[a.id])
     reminders = list(db.scalars(select(Reminder).where(Reminder.appointment_id.in_(ids))))
     messages = list(db.scalars(select(Message).where(Message.appointment_id.in_(ids))))
     names = select(ReminderRule.id, ReminderRule.name).where(ReminderRule.office_id == office_id)
@@ -280,8 +337,30 @@ def load_rows(db: Session, office_id: int, ids: Sequence[int], clinics: Mapping[
     return build_rows(appointments, reminders, messages, rules, clinics)
 
 
-def page_ids(db: Session, stmt: Select[Any], page: int) -> list[int]:
-    ordered = stmt.order_by(Appointment.starts_at, Appointment.id)
+def local_order(clinics: Sequence[Clinic], f: Filters) -> list[ColumnElement[Any]]:
+    """By day (on each clinic's clock), then clinic (in the order given), then start."""
+    order: list[ColumnElement[Any]] = [Appointment.starts_at.asc(), Appointment.id.asc()]
+    if not clinics:
+        return order
+    order.insert(0, case({c.id: i for i, c in enumerate(clinics)}, value=Appointment.clinic_id, else_=len(clinics)))
+    if f.days == 1:
+        return order
+    ends = [
+        (
+            and_(
+                Appointment.clinic_id == c.id,
+                Appointment.starts_at < local_datetime(f.day + timedelta(days=n + 1), time(0), ZoneInfo(c.timezone)),
+            ),
+            n,
+        )
+        for c in clinics
+        for n in range(f.days)
+    ]
+    return [case(*ends, else_=f.days), *order]
+
+
+def page_ids(db: Session, stmt: Select[Any], page: int, order: Sequence[ColumnElement[Any]]) -> list[int]:
+    ordered = stmt.order_by(*order)
     return list(db.scalars(ordered.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
 
 

@@ -1,9 +1,14 @@
-"""Appointments: every write goes through `booking`, which audits it and re-plans its reminders."""
+"""Appointments: every write goes through `booking`, which audits it and re-plans its reminders.
+
+A booking whose start is in the past, or that repeats one the patient already has, is refused unless the request
+says `force=true`: both are a front desk's usual slips. A provider or a patient booked twice at once is allowed
+(the staff pages warn of it).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -21,6 +26,31 @@ from .schemas.appointments import AppointmentCreate, AppointmentRead, Appointmen
 from .schemas.common import RowId
 
 router = APIRouter(prefix="/appointments", tags=["appointments"])
+
+FORCE_DOC = (
+    "true books it even when the start is in the past (a visit recorded after the fact) or when the patient "
+    "already has this very booking (same clinic, provider and start). Without it such a request changes nothing "
+    "and answers 422 naming `starts_at`, or 409 naming the appointment it repeats."
+)
+Force = Annotated[bool, Query(description=FORCE_DOC)]
+# Allowed without `force`: two visits at once can be meant (a provider seeing a family, a carer's visit).
+ACCEPTED_UNFORCED = (booking.PROVIDER_BUSY, booking.PATIENT_BUSY)
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    **CONFLICT,
+    422: {"description": "Invalid input, or a start in the past without `force=true`."},
+}
+
+
+def _accepted(force: bool) -> tuple[str, ...]:
+    return booking.CONCERN_KINDS if force else ACCEPTED_UNFORCED
+
+
+def _refuse(exc: booking.NeedsConfirmation) -> NoReturn:
+    if exc.of_kind(booking.PAST) is not None:
+        invalid("starts_at", "is in the past; send force=true to book it anyway")
+    same = exc.of_kind(booking.DUPLICATE)
+    assert same is not None, "only the past and duplicates are refused without force"
+    conflict("starts_at", f"appointment {same.other_id} is this very booking; send force=true to book it again")
 
 
 def to_read(appointment: Appointment) -> AppointmentRead:
@@ -105,8 +135,10 @@ def list_appointments(
     return paginate(db, stmt, page, to_read)
 
 
-@router.post("", status_code=201, responses=CONFLICT, summary="Book an appointment")
-def create_appointment(body: AppointmentCreate, db: DbDep, office: OfficeDep, user: CurrentUser) -> AppointmentRead:
+@router.post("", status_code=201, responses=REFUSALS, summary="Book an appointment")
+def create_appointment(
+    body: AppointmentCreate, db: DbDep, office: OfficeDep, user: CurrentUser, force: Force = False
+) -> AppointmentRead:
     values = body.model_dump(exclude={"starts_at", "ends_at", "duration_minutes"})
     refs = _resolve_refs(db, office, values)
     _check_external_id(db, office, body.external_id, None)
@@ -120,7 +152,9 @@ def create_appointment(body: AppointmentCreate, db: DbDep, office: OfficeDep, us
         status_changed_by=audit_actor(user),
     )
     try:
-        booking.create(db, appointment, audit_actor(user))
+        booking.book(db, appointment, audit_actor(user), _accepted(force))
+    except booking.NeedsConfirmation as exc:
+        _refuse(exc)
     except booking.BookingError as exc:
         invalid(exc.field, exc.message)
     db.commit()
@@ -150,13 +184,18 @@ def _timing(appointment: Appointment, values: dict[str, Any]) -> None:
 
 @router.patch(
     "/{appointment_id}",
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **REFUSALS},
     summary="Change or move an appointment",
     description="Only the fields sent change; moving it re-plans its reminders. Use .../status or .../cancel "
-    "to change its status.",
+    "to change its status. Moving it into the past or onto a booking the patient already has needs `force=true`.",
 )
 def update_appointment(
-    appointment_id: RowId, body: AppointmentUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
+    appointment_id: RowId,
+    body: AppointmentUpdate,
+    db: DbDep,
+    office: OfficeDep,
+    user: CurrentUser,
+    force: Force = False,
 ) -> AppointmentRead:
     appointment = get_or_404(db, Appointment, appointment_id, office, "appointment")
     values = patch_values(body, nullable=frozenset({"provider_id", "external_id"}))
@@ -168,7 +207,9 @@ def update_appointment(
         _check_external_id(db, office, values["external_id"], appointment.id)
     _timing(appointment, values)
     try:
-        booking.update(db, appointment, values, audit_actor(user))
+        booking.move(db, appointment, values, audit_actor(user), _accepted(force))
+    except booking.NeedsConfirmation as exc:
+        _refuse(exc)
     except booking.BookingError as exc:
         invalid(exc.field, exc.message)
     db.commit()

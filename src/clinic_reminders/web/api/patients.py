@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
-from ... import audit
-from ...models import Appointment, Office, Patient, PatientPhone
-from ...patient_changes import apply_consents, retry_refused, set_phones, why_not_retry
+from ... import audit, patient_records
+from ...models import Appointment, Patient, PatientPhone
 from ...phones import InvalidPhoneNumber, to_e164
 from ...search_text import fold
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
 from .errors import CONFLICT, NOT_FOUND, conflict, invalid
-from .lookups import apply, get_or_404, patch_values
+from .lookups import get_or_404
 from .pagination import Page, PageDep, paginate
 from .schemas.common import LanguageCode, RowId, Text
 from .schemas.patients import PatientCreate, PatientRead, PatientUpdate
 
 router = APIRouter(prefix="/patients", tags=["patients"])
-
-_CONSENT_FIELDS = frozenset({"sms_consent", "voice_consent", "sms_opted_out", "voice_opted_out"})
-
-
-def _source(user: CurrentUser) -> str:
-    return f"staff:{user.id}"
 
 
 def patient_search(q: str) -> ColumnElement[bool]:
@@ -45,13 +38,10 @@ def patient_search(q: str) -> ColumnElement[bool]:
     return or_(by_name, by_phone)
 
 
-def _check_external_id(db: Session, office: Office, external_id: str | None, patient_id: int | None) -> None:
-    if external_id is None:
-        return
-    stmt = select(Patient.id).where(Patient.office_id == office.id, Patient.external_id == external_id)
-    other = db.scalar(stmt)
-    if other is not None and other != patient_id:
-        conflict("external_id", f"patient {other} already has this external id")
+def _refuse(exc: patient_records.PatientError) -> NoReturn:
+    if exc.conflict:
+        conflict(exc.field, exc.message)
+    invalid(exc.field, exc.message)
 
 
 @router.get("", summary="List and search patients")
@@ -79,15 +69,10 @@ def list_patients(
 
 @router.post("", status_code=201, responses=CONFLICT, summary="Add a patient")
 def create_patient(body: PatientCreate, db: DbDep, office: OfficeDep, user: CurrentUser) -> PatientRead:
-    _check_external_id(db, office, body.external_id, None)
-    values = body.model_dump(exclude=set(_CONSENT_FIELDS | {"phones"}))
-    # Consent starts withheld so that the consent given now is recorded as an event, with who recorded it.
-    patient = Patient(office_id=office.id, sms_consent=False, voice_consent=False, **values)
-    set_phones(patient, body.phones)
-    db.add(patient)
-    db.flush()
-    apply_consents(db, patient, body.model_dump(include=set(_CONSENT_FIELDS)), _source(user))
-    audit.record(db, office.id, audit_actor(user), "create", "patient", patient.id)
+    try:
+        patient = patient_records.add(db, office.id, body, user)
+    except patient_records.PatientError as exc:
+        _refuse(exc)
     db.commit()
     return PatientRead.model_validate(patient)
 
@@ -112,23 +97,10 @@ def update_patient(
     patient_id: RowId, body: PatientUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
 ) -> PatientRead:
     patient = get_or_404(db, Patient, patient_id, office, "patient")
-    values = patch_values(body, nullable=frozenset({"date_of_birth", "external_id"}))
-    if "external_id" in values:
-        _check_external_id(db, office, values["external_id"], patient.id)
-    retries: list[str] = []
-    for position, phone in enumerate(body.phones or ()):
-        if phone.retry:
-            if problem := why_not_retry(patient, phone.number):
-                invalid(f"phones.{position}.retry", problem)
-            retries.append(phone.number)
-    consents = {k: values.pop(k) for k in _CONSENT_FIELDS & values.keys()}
-    changed = apply(patient, {k: v for k, v in values.items() if k != "phones"})
-    if body.phones is not None and set_phones(patient, body.phones):
-        changed.append("phones")
-    changed += apply_consents(db, patient, consents, _source(user))
-    if changed:
-        audit.record(db, office.id, audit_actor(user), "update", "patient", patient.id, fields=sorted(changed))
-    retry_refused(db, patient, retries, audit_actor(user))
+    try:
+        patient_records.change(db, patient, body, user)
+    except patient_records.PatientError as exc:
+        _refuse(exc)
     db.commit()
     return PatientRead.model_validate(patient)
 

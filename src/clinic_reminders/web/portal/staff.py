@@ -4,7 +4,7 @@ POST /api/appointments/{id}/video        "Start video visit": room + the provide
 POST /api/appointments/{id}/link/revoke  revoke the appointment's patient links
 POST /api/setup/test-chat                the set-up test chat: a room and two tokens (admin)
 GET  /api/setup/test-chat/{visit_id}     that room's state and recorded status callbacks (admin)
-GET  /video/visit/{id}                   the provider's visit page
+GET  /video/visit/{id}                   the provider's visit page (the schedule's "Start video visit")
 GET  /setup/test-chat                    the test chat page: both ends connect on one page
 """
 
@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from ... import local_time
 from ...models import Appointment, StaffUser, VideoEvent, VideoPurpose, VideoVisit, utcnow
 from ...telehealth import links, rooms
 from ..api.errors import ADMIN_ONLY, NOT_FOUND, TWILIO_FAILED, not_found
@@ -179,7 +180,18 @@ def provider_page(request: Request, appointment_id: RowId, db: DbDep) -> Respons
     if user is None:
         return _login(request)
     appointment = _appointment(db, user.office_id, appointment_id)
-    context = {"appointment_id": appointment.id, "csrf": _csrf(request), "now": utcnow()}
+    zone = appointment.clinic.timezone
+    context = {
+        "appointment_id": appointment.id,
+        "patient_name": appointment.patient.full_name,
+        "starts": local_time.display(appointment.starts_at, zone),
+        "starts_at": appointment.starts_at.isoformat(),
+        "with": ", ".join(
+            x for x in (appointment.provider.display_name if appointment.provider else "", appointment.clinic.name) if x
+        ),
+        "csrf": _csrf(request),
+        "now": utcnow(),
+    }
     return templates.TemplateResponse(request, "staff_video.html", context)
 
 

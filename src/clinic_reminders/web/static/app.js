@@ -35,6 +35,14 @@
     if (button && !window.confirm(button.dataset.confirm)) { e.preventDefault(); e.stopPropagation(); }
   }, true);
 
+  /* What an action said in its row (a notice, "Send anyway") stays when the row is refreshed. */
+  function keepNotes(old, row) {
+    var note = old.querySelector(".actions .notice"), cell = row.querySelector("td.actions");
+    if (note && cell && !cell.querySelector(".notice")) cell.appendChild(note.cloneNode(true));
+    var anyway = old.querySelector("button[name=override_cap]"), form = row.querySelector("form[action$='/remind']");
+    if (anyway && form && !form.querySelector("button[name=override_cap]")) form.appendChild(anyway.cloneNode(true));
+  }
+
   /* Schedule: swap in the rows that changed since the last answer. */
   function pollRows(box) {
     var every = (parseFloat(box.dataset.pollEvery) || 3) * 1000;
@@ -54,6 +62,7 @@
           tmp.innerHTML = data.rows[id].trim();
           var row = tmp.firstElementChild;
           old.classList.remove("just-changed");
+          if (row) keepNotes(old, row);
           if (!row || row.outerHTML === old.outerHTML) return;
           if (old.contains(document.activeElement)) return; /* never pull a button from under the keyboard */
           old.replaceWith(row);

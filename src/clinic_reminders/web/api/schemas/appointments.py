@@ -6,10 +6,9 @@ from datetime import datetime, timedelta
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from ....booking import MAX_DURATION_MINUTES as MAX_DURATION
 from ....models import AppointmentKind, AppointmentStatus
 from .common import AwareDatetime, ReadSchema, RowId, Schema
-
-MAX_DURATION = 24 * 60
 
 _STARTS_DOC = "ISO 8601 with a UTC offset or Z, e.g. 2030-01-15T09:30:00-05:00. A time without one is refused."
 _ENDS_DOC = "Instead of duration_minutes: the end, ISO 8601 with an offset; must be after starts_at."
