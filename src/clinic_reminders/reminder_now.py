@@ -16,7 +16,6 @@ through the office's Messaging Service when it has one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -27,7 +26,6 @@ from .conversations.staff_sms import Draft
 from .dispatcher.content import render_reminder
 from .dispatcher.prepare import CAP_DAY, CONTACTED, usable_phone
 from .effective import TwilioConfig
-from .gateways import TwilioError, TwilioGateway
 from .local_time import abbreviation, clock, display
 from .messaging.compose import TemplateRenderError
 from .models import (
@@ -38,11 +36,10 @@ from .models import (
     Message,
     MessageStatus,
     Office,
-    Registration,
     StaffUser,
 )
 from .planning import patient_zone, window_of
-from .registration.senders import hold_reason
+from .registration.holds import text_hold
 from .scheduling.timing import next_allowed
 from .settings import Settings
 from .telehealth.links import make_patient_link
@@ -63,12 +60,6 @@ class CannotRemind(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.over_cap = over_cap
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    draft: Draft
-    messaging_service_sid: str | None
 
 
 def reminders_sent(db: Session, patient_id: int, now: datetime) -> tuple[int, int]:
@@ -117,7 +108,7 @@ def draft(
     *,
     over_cap: bool,
     now: datetime,
-) -> Outgoing:
+) -> Draft:
     """Check, then write the message row (the caller commits it before sending); CannotRemind says why not."""
     patient, clinic = appointment.patient, appointment.clinic
     if appointment.status not in ACTIVE_STATUSES:
@@ -145,8 +136,7 @@ def draft(
     sender = clinic.twilio_number or config.phone_number
     if not sender:
         raise CannotRemind("no Twilio number is configured to text from (TWILIO_PHONE_NUMBER)")
-    registrations = db.scalars(select(Registration).where(Registration.office_id == office.id))
-    if held := hold_reason(sender, registrations):
+    if held := text_hold(db, office.id, sender):
         raise CannotRemind(held)
     passed_over = False
     try:
@@ -177,20 +167,6 @@ def draft(
     db.flush()
     action = "send-now-over-cap" if passed_over else "send-now"
     audit.record(db, office.id, f"user:{user.id}", action, "appointment", appointment.id, message_id=message.id)
-    draft = Draft(message.id, phone.number, sender, rendered.body, config.url("/twilio/status"))
-    return Outgoing(draft, config.messaging_service_sid)
-
-
-async def send(gateway: TwilioGateway, outgoing: Outgoing) -> tuple[str | None, TwilioError | None]:
-    text = outgoing.draft
-    try:
-        sent = await gateway.send_sms(
-            text.to,
-            text.from_,
-            text.body,
-            status_callback=text.status_callback,
-            messaging_service_sid=outgoing.messaging_service_sid,
-        )
-    except TwilioError as error:
-        return None, error
-    return sent.sid, None
+    return Draft(
+        message.id, phone.number, sender, rendered.body, config.url("/twilio/status"), config.messaging_service_sid
+    )

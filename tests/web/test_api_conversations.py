@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic_reminders.models import AuditEntry, Direction, Message, Office, Patient, StaffUser
+from clinic_reminders.models import AuditEntry, Clinic, Direction, Message, Office, Patient, StaffUser
 from clinic_reminders.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_clinic, make_patient
+from tests.factories import make_clinic, make_patient, register_office
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 
 
@@ -102,6 +102,21 @@ def test_opted_out_patients_cannot_be_texted_even_urgently(
     response = staff_client.post(f"/api/conversations/{patient.id}/messages", json={"body": "Hi", "urgent": True})
     assert response.status_code == 409 and "opted out" in response.json()["detail"]
     assert simulator.messages() == []
+
+
+def test_a_staff_text_from_a_number_carriers_would_block_is_refused_and_says_why(
+    staff_client: TestClient, session: Session, patient: Patient, simulator: SimulatorClient, office: Office
+) -> None:
+    [clinic] = session.scalars(select(Clinic)).all()
+    clinic.twilio_number = "+14155550100"  # a US local number of the account, not registered for A2P 10DLC
+    session.commit()
+    response = staff_client.post(f"/api/conversations/{patient.id}/messages", json={"body": "Hi", "urgent": True})
+    assert response.status_code == 409
+    assert response.json()["detail"].endswith("texts wait for carrier registration: brand not submitted yet")
+    assert simulator.messages() == [] and session.scalars(select(Message)).all() == []
+    register_office(session, office)
+    session.commit()
+    assert staff_client.post(f"/api/conversations/{patient.id}/messages", json={"body": "Hi"}).status_code == 201
 
 
 def test_quiet_hours_apply_unless_urgent_and_the_override_is_audited(

@@ -15,6 +15,7 @@ from ..gateways import TwilioError, TwilioGateway
 from ..messaging.segments import count_segments
 from ..models import Channel, Clinic, Direction, Message, MessageStatus, Office, Patient, StaffUser
 from ..planning import patient_zone, window_of
+from ..registration.holds import text_hold
 from ..scheduling.timing import next_allowed
 from .delivery import act_on_error
 
@@ -32,6 +33,7 @@ class Draft:
     from_: str
     body: str
     status_callback: str | None
+    messaging_service_sid: str | None = None  # through the office's service (its A2P campaign) when it has one
 
 
 def draft(
@@ -70,6 +72,8 @@ def draft(
     sender = (clinic.twilio_number if clinic else None) or config.phone_number
     if not sender:
         raise CannotSend("no Twilio number is configured (TWILIO_PHONE_NUMBER)")
+    if held := text_hold(db, office.id, sender):  # carriers would block it, urgent or not
+        raise CannotSend(held)
     segments = count_segments(body)
     message = Message(
         office_id=office.id,
@@ -95,13 +99,17 @@ def draft(
         patient.id,
         message_id=message.id,
     )
-    return Draft(message.id, phone.number, sender, body, config.url("/twilio/status"))
+    return Draft(message.id, phone.number, sender, body, config.url("/twilio/status"), config.messaging_service_sid)
 
 
 async def send(gateway: TwilioGateway, outgoing: Draft) -> tuple[str | None, TwilioError | None]:
     try:
         sent = await gateway.send_sms(
-            outgoing.to, outgoing.from_, outgoing.body, status_callback=outgoing.status_callback
+            outgoing.to,
+            outgoing.from_,
+            outgoing.body,
+            status_callback=outgoing.status_callback,
+            messaging_service_sid=outgoing.messaging_service_sid,
         )
     except TwilioError as error:
         return None, error

@@ -170,7 +170,7 @@ def send_sms(ctx: DoctorContext, to: str, body: str) -> None:
 
     async def send() -> None:
         try:
-            await gateway.send_sms(to, config.phone_number or "", body)
+            await gateway.send_sms(to, config.phone_number, body, messaging_service_sid=config.messaging_service_sid)
         finally:
             await gateway.aclose()
 

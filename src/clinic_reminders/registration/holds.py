@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit
 from ..models import Registration, RegistrationKind, RegistrationState, Reminder, ReminderStatus
-from .senders import WAITING_FOR_REGISTRATION
+from .senders import WAITING_FOR_REGISTRATION, hold_reason
 
 REGISTRATION_BLOCKS = frozenset({30032, 30034})
 
@@ -61,3 +61,9 @@ def release_waiting(db: Session, office_id: int, now: datetime) -> int:
         update(Reminder).where(_waiting(office_id)).values(due_at=now).execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def text_hold(db: Session, office_id: int, sender: str) -> str | None:
+    """Why a text from `sender` must not go now (senders.hold_reason over the office's registrations), or None.
+    For one text at a time (staff texts, "send reminder now"); the dispatcher reads the rows once per batch."""
+    return hold_reason(sender, db.scalars(select(Registration).where(Registration.office_id == office_id)))

@@ -192,7 +192,7 @@ def _not_found(request: Request, user: StaffUser) -> Response:
     return render(request, "error.html", context, user=user, status_code=404)
 
 
-Prepared = tuple[reminder_now.Outgoing, TwilioGateway] | reminder_now.CannotRemind | None
+Prepared = tuple[staff_sms.Draft, TwilioGateway] | reminder_now.CannotRemind | None
 
 
 def _prepare_reminder(
@@ -245,10 +245,10 @@ async def remind_now(
     else:
         outgoing, gateway = prepared
         try:
-            sid, error = await reminder_now.send(gateway, outgoing)
+            sid, error = await staff_sms.send(gateway, outgoing)
         finally:
             await gateway.aclose()
-        await run_in_threadpool(_record, db, outgoing.draft.message_id, sid, error)
+        await run_in_threadpool(_record, db, outgoing.message_id, sid, error)
         if error is None:
             notice = Notice("ok", "Reminder text sent. The planned reminders still go at their times.")
         else:
