@@ -2,29 +2,24 @@
 2010 API's Addresses), as test_conformance.py checks the other operations: Stoplight Prism answers 422 with the
 reason when a request breaks the spec.
 
-Prism 5 misreads two form-body cases of the Messaging spec, so for those properties only we check the request's
-form values against the spec's schema ourselves (KNOWN_PRISM_DEFECTS):
-- an array property with an `encoding` entry (MessageSamples, OptInImageUrls...) is refused when its raw value
-  holds a reserved character, and `+`, which form encoding makes of every space, is one;
-- an array property without one (UseCaseCategories) is never read as an array from its repeated keys.
+Prism 5 misreads two form-body cases of the Messaging spec (array properties), so for those only we check the
+request's form values against the spec's schema ourselves (prism_support.KNOWN_PRISM_DEFECTS).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import re
 from collections.abc import Callable
 from typing import Any
 
-import jsonschema
 import pytest
 
 from clinic_reminders.gateways import BundleKind, TwilioError, TwilioGateway
 from clinic_reminders.registration.a2p import A2P_POLICY_SID, PROFILE_POLICY_SID
-from tests.fixtures.prism import ACCOUNT_SID, NUMBER_SID, SPEC_DIR, assert_accepted
+from tests.fixtures.prism import ACCOUNT_SID, NUMBER_SID, assert_accepted
 from tests.fixtures.simulator import CLINIC_NUMBER, PATIENT
+from tests.integration import prism_support
 from tests.integration.test_conformance import SpecValidator, last_response
 
 SERVICE = "MG" + "c" * 32
@@ -176,12 +171,6 @@ OPERATIONS: dict[str, Callable[[TwilioGateway], Any]] = {
 }
 
 
-KNOWN_PRISM_DEFECTS = (
-    re.compile(r"^Reserved characters used in request body$"),
-    re.compile(r"^Request body property \w+ must be array"),
-)
-
-
 @pytest.fixture
 def prism_gateway(prism_urls: dict[str, str]) -> TwilioGateway:
     return TwilioGateway(ACCOUNT_SID, "any-token", domain_urls=prism_urls)
@@ -189,46 +178,7 @@ def prism_gateway(prism_urls: dict[str, str]) -> TwilioGateway:
 
 @pytest.fixture(scope="module")
 def messaging_spec() -> SpecValidator:
-    return SpecValidator({"messaging": SPEC_DIR / "twilio_messaging_v1.json"})
-
-
-def _form_schema(spec: SpecValidator, url: str, method: str) -> tuple[str, dict[str, Any]]:
-    path = re.sub(r"^https?://[^/]+", "", url)
-    for template, operations in spec.paths.items():
-        if re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", template), path) and method.lower() in operations:
-            body = operations[method.lower()]["requestBody"]["content"]["application/x-www-form-urlencoded"]
-            return template, body["schema"]
-    raise AssertionError(f"no operation in the Messaging spec for {method} {path}")
-
-
-def _typed(values: Any, schema: dict[str, Any], spec: SpecValidator) -> Any:
-    """A form value as JSON: repeated keys to an array, true/false to booleans."""
-    if "$ref" in schema:
-        schema = spec.registry.resolver().lookup(schema["$ref"]).contents
-    items = values if isinstance(values, list) else [values]
-    if schema.get("type") == "array" or "array" in schema.get("type", []):
-        return [str(v) for v in items]
-    if schema.get("type") == "boolean":
-        return str(items[-1]).lower() == "true"
-    return str(items[-1])
-
-
-def assert_form_conforms(gateway: TwilioGateway, operation: str, spec: SpecValidator) -> None:
-    """Accept Prism's refusal only when every reason is a known defect and the form passes the spec's schema."""
-    response = last_response(gateway, async_client=False)
-    if response is None or response.status_code != 422:
-        assert_accepted(response, operation)
-        return
-    reasons = [v["message"] for v in json.loads(response.text).get("validation", [])]
-    if not reasons or not all(any(d.match(r) for d in KNOWN_PRISM_DEFECTS) for r in reasons):
-        assert_accepted(response, operation)
-    request = gateway._client.http_client._test_only_last_request
-    template, schema = _form_schema(spec, request.url, request.method)
-    properties = schema["properties"]
-    form = {k: _typed(v, properties.get(k, {}), spec) for k, v in (request.data or {}).items() if v is not None}
-    unknown = sorted(set(form) - set(properties))
-    errors = [e.message for e in jsonschema.Draft202012Validator(schema, registry=spec.registry).iter_errors(form)]
-    assert (unknown, errors) == ([], []), f"{operation}: {template} form breaks the spec: {unknown or errors}"
+    return prism_support.messaging_spec()
 
 
 @pytest.mark.prism
@@ -238,7 +188,7 @@ def test_it_sends_registration_operations_as_the_spec_says(
 ) -> None:
     with contextlib.suppress(TwilioError):
         OPERATIONS[operation](prism_gateway)
-    assert_form_conforms(prism_gateway, operation, messaging_spec)
+    prism_support.assert_form_conforms(prism_gateway, operation, messaging_spec)
 
 
 @pytest.mark.prism
@@ -249,12 +199,12 @@ def test_the_form_check_catches_what_prism_cannot(prism_gateway: TwilioGateway, 
     request = prism_gateway._client.http_client._test_only_last_request
     request.data["MessageSample"] = request.data.pop("MessageSamples")
     with pytest.raises(AssertionError, match="breaks the spec"):
-        assert_form_conforms(prism_gateway, "create_campaign", messaging_spec)
+        prism_support.assert_form_conforms(prism_gateway, "create_campaign", messaging_spec)
     with contextlib.suppress(TwilioError):
         OPERATIONS["create_tollfree_verification"](prism_gateway)
     prism_gateway._client.http_client._test_only_last_request.data["UseCaseCategories"] = ["APPOINTMENTS"]
     with pytest.raises(AssertionError, match="breaks the spec"):
-        assert_form_conforms(prism_gateway, "create_tollfree_verification", messaging_spec)
+        prism_support.assert_form_conforms(prism_gateway, "create_tollfree_verification", messaging_spec)
 
 
 @pytest.mark.prism

@@ -4,9 +4,8 @@ nothing (no second number), and the same provisioning through Prism on Twilio's 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from click.testing import CliRunner
@@ -17,17 +16,17 @@ from clinic_reminders.crypto import SecretBox
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.doctor import Status
 from clinic_reminders.doctor.provision import Provisioner
-from clinic_reminders.gateways import TwilioError, TwilioGateway
+from clinic_reminders.gateways import TwilioGateway
 from clinic_reminders.migrations import upgrade
 from clinic_reminders.models import Office
 from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import AccountConfig, SimulatorConfig
 from tests.conftest import TEST_SECRET_KEY
-from tests.fixtures.prism import ACCOUNT_SID, assert_accepted
 from tests.fixtures.registration_fake import State
 from tests.fixtures.simulator import SimulatorClient
 from tests.integration.doctor_support import SID, TOKEN, doctor, make_office_with_clinics, served_tls
-from tests.integration.test_conformance import last_response
+from tests.integration.prism_support import TOKEN as PRISM_TOKEN
+from tests.integration.prism_support import ConformingGateway
 
 CODE = re.compile(r"at (\+\d+): answer and type (\d{6})")
 
@@ -124,47 +123,9 @@ def _load(path: str) -> Any:
     return x509.load_pem_x509_certificate(Path(path).read_bytes())
 
 
-class ConformingGateway:
-    """Sends every call to Prism and fails on any request the spec refuses. Prism answers with the spec's
-    examples, so list answers are steered (no number owned until one is bought) to walk every path."""
-
-    def __init__(self, gateway: TwilioGateway) -> None:
-        self._gateway = gateway
-        self.calls: list[str] = []
-        self.bought: str | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._gateway, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                result = attribute(*args, **kwargs)
-            except TwilioError:
-                result = None
-            assert_accepted(last_response(self._gateway, async_client=False), name)
-            self.calls.append(name)
-            return self._steer(name, result)
-
-        return call
-
-    def _steer(self, name: str, result: Any) -> Any:
-        if name == "buy_number":
-            self.bought = result.phone_number
-        if name == "list_incoming_numbers":
-            if self.bought is None:
-                return []
-            return [replace(n, phone_number=self.bought, sms_capable=True, sms_url=None) for n in result[:1]]
-        if name == "search_available_numbers":
-            return [replace(n, sms_capable=True) for n in result]
-        return result
-
-
 @pytest.mark.prism
 def test_it_provisions_through_prism_with_requests_the_spec_accepts(
-    prism_urls: dict[str, str],
-    tmp_path: Path,
+    prism_urls: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The database does not matter here (Prism keeps no state): one SQLite file."""
     url = f"sqlite:///{tmp_path / 'prism.db'}"
@@ -173,11 +134,11 @@ def test_it_provisions_through_prism_with_requests_the_spec_accepts(
     session_factory = make_sessionmaker(engine)
     with session_factory() as session:
         make_office_with_clinics(session)
-    gateway = ConformingGateway(TwilioGateway(ACCOUNT_SID, "any-token-of-prism", domain_urls=prism_urls))
+    gateway = ConformingGateway(prism_urls, monkeypatch)
     settings = Settings(
         database_url="sqlite://", secret_key=TEST_SECRET_KEY, public_url="https://clinic.example.com:8443"
     )
-    provisioner = Provisioner(settings, session_factory, gateway, auth_token="any-token-of-prism")  # type: ignore[arg-type]
+    provisioner = Provisioner(settings, session_factory, cast(TwilioGateway, gateway), auth_token=PRISM_TOKEN)
     steps = provisioner.run(area_code=415)
     assert [s.id for s in steps] == ["credentials", "number", "webhooks", "messaging_service", "caller_ids", "api_key"]
     assert {
