@@ -15,6 +15,7 @@ from clinic_reminders.messaging.segments import (
     non_gsm7_characters,
     to_gsm7,
 )
+from clinic_reminders.simulator.core import segments as simulator_segments
 
 
 @pytest.mark.parametrize(
@@ -155,3 +156,8 @@ def test_it_estimates_cost_exactly(segments: int, price: Decimal, cost: Decimal)
 def test_it_refuses_negative_segments() -> None:
     with pytest.raises(ValueError, match="negative"):
         estimate_cost(-1, Decimal("0.0083"))
+
+
+@pytest.mark.parametrize("body", ["", "Hi", "x" * 161, "€" * 81, "ç" * 71, "a😀" * 40, "^{}[]" * 33, "\f" + "x" * 150])
+def test_the_simulator_counts_segments_as_the_service_does(body: str) -> None:
+    assert simulator_segments(body) == max(1, count_segments(body).segments)

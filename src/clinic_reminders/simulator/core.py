@@ -9,6 +9,7 @@ import random
 from collections.abc import Coroutine
 from typing import Any
 
+from ..messaging.segments import count_segments
 from .calls import CallEngine
 from .config import SimulatorConfig
 from .magic import DELIVERY_FAILURES
@@ -19,21 +20,10 @@ from .webhooks import WebhookSender, run_message_lifecycle
 
 log = logging.getLogger(__name__)
 
-GSM7 = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
-)
-
 
 def segments(body: str) -> int:
-    """SMS segments: GSM-7 160 (153 per part when split), otherwise UCS-2 70 (67 per part)."""
-    if all(ch in GSM7 for ch in body):
-        size = sum(2 if ch in "^{}\\[~]|€" else 1 for ch in body)
-        single, part = 160, 153
-    else:
-        size = len(body.encode("utf-16-le")) // 2
-        single, part = 70, 67
-    return 1 if size <= single else -(-size // part)
+    """Segments as Twilio counts them (messaging/segments.py: one counter for the service and its simulator)."""
+    return max(1, count_segments(body).segments)
 
 
 class Simulator:
