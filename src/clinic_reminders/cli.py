@@ -206,7 +206,7 @@ def _run_uvicorn(
 ) -> None:
     import uvicorn
 
-    from .doctor.tls import uvicorn_ssl_context
+    from .tls import uvicorn_ssl_context
 
     tls: dict[str, Any] = {}
     if certfile:

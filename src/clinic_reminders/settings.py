@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     # The office's Messaging Service (MG...), which `reminders setup twilio` creates and stores otherwise.
     twilio_messaging_service_sid: str | None = _env("TWILIO_MESSAGING_SERVICE_SID")
 
-    # HTTPS served by `reminders serve` itself, or by a reverse proxy in front of it (doctor/tls.py).
+    # HTTPS served by `reminders serve` itself, or by a reverse proxy in front of it (tls.py).
     tls_certfile: str | None = _env("REMINDERS_TLS_CERTFILE")
     tls_keyfile: str | None = _env("REMINDERS_TLS_KEYFILE")
     behind_proxy: bool = Field(default=False, validation_alias=AliasChoices("REMINDERS_BEHIND_PROXY"))

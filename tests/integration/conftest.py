@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from clinic_reminders.doctor.tls import Issued, make_certificate, make_key
 from clinic_reminders.migrations import upgrade
+from clinic_reminders.tls import Issued, make_certificate, make_key
 from tests.conftest import postgres_schema
 
 

@@ -15,10 +15,10 @@ from starlette.types import Receive, Scope, Send
 
 from clinic_reminders.doctor import ALL_CHECKS, Check, Report, run_doctor
 from clinic_reminders.doctor.context import DoctorContext
-from clinic_reminders.doctor.tls import uvicorn_ssl_context
 from clinic_reminders.models import Office
 from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, NumberConfig, SimulatorConfig
+from clinic_reminders.tls import uvicorn_ssl_context
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_clinic, make_office

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.crypto import SecretBox
 from clinic_reminders.doctor.alerts import Watch, current_banners
-from clinic_reminders.doctor.tls import make_certificate, make_key
 from clinic_reminders.models import Office, Role
+from clinic_reminders.tls import make_certificate, make_key
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_user

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from clinic_reminders.doctor import Report, Status
-from clinic_reminders.doctor.tls import Issued, make_certificate, make_key
 from clinic_reminders.settings import Settings
+from clinic_reminders.tls import Issued, make_certificate, make_key
 from tests.conftest import TEST_SECRET_KEY
 from tests.integration.doctor_support import doctor
 

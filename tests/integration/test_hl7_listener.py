@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.cli import main
 from clinic_reminders.db import make_engine, make_sessionmaker, transaction
-from clinic_reminders.doctor.tls import Issued, make_certificate, make_key
 from clinic_reminders.imports.mllp import Listener, tls_context
 from clinic_reminders.models import Appointment, Patient, Reminder, ReminderStatus
+from clinic_reminders.tls import Issued, make_certificate, make_key
 from tests.factories import make_import_office
 
 SEGMENTS = (Path(__file__).parent.parent / "fixtures" / "imports" / "schedule.hl7").read_text().splitlines()

@@ -13,7 +13,7 @@ from cryptography.x509.oid import NameOID
 
 from clinic_reminders.doctor.certs import judge_chain, judge_expiry, judge_hostname, judge_key, key_matches
 from clinic_reminders.doctor.checks import Status
-from clinic_reminders.doctor.tls import (
+from clinic_reminders.tls import (
     TEST_LABEL,
     Issued,
     make_certificate,

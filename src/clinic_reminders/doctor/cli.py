@@ -19,13 +19,13 @@ from ..db import make_engine, make_sessionmaker
 from ..gateways import AvailableNumber, TwilioGateway
 from ..registration.fees import Fee, described
 from ..settings import Settings, SettingsError
+from ..tls import TEST_LABEL, write_self_signed
 from .checks import Status
 from .context import DoctorContext
 from .provision import Provisioner
 from .register import Registrar
 from .runner import Report, run_doctor
 from .steps import Step
-from .tls import TEST_LABEL, write_self_signed
 
 STYLES = {
     Status.OK: ("ok", "green"),

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..doctor.tls import server_context
+from ..tls import server_context
 from . import fields, hl7, upsert
 from .hl7_ack import AckCode, AckError, build_ack
 from .hl7_messages import MLLP_END, MLLP_START, Message, cut_field
