@@ -1,5 +1,5 @@
-"""TLS for `reminders serve` and the MLLP listener: a server SSLContext (TLS 1.2+, forward-secret AEAD ciphers only) and test
-certificates that say in their own name that they are not for production.
+"""TLS for `reminders serve` and the MLLP listener: a server SSLContext (TLS 1.2+, forward-secret AEAD ciphers
+only) and test certificates that say in their own name that they are not for production.
 
 Twilio validates webhook certificates against public CAs, so a self-signed certificate is for tests and
 `reminders serve` on a laptop; the doctor reports it as failing (`server.certificate.chain`).
