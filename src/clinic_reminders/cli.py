@@ -13,6 +13,7 @@ from dotenv import load_dotenv
 from . import accounts, demo, logs
 from .benchmarks.dispatch import bench_dispatch_command
 from .benchmarks.import_csv import bench_import_command
+from .benchmarks.pages import bench_pages_command
 from .benchmarks.webhook import bench_webhook_command
 from .cli_options import database_option, option, settings_from
 from .db import make_engine, make_sessionmaker, transaction
@@ -22,7 +23,6 @@ from .migrations import upgrade
 from .models import Role
 from .settings import SettingsError
 from .simulator.cli import bench_simulator_command, simulator_command
-from .web.admin.bench import bench_pages_command
 
 
 class _ReadsDotEnv(click.Group):

@@ -31,9 +31,9 @@ from ..dispatcher.worker import Worker
 from ..migrations import upgrade
 from ..models import Office
 from ..settings import Settings
-from ..simulator.bench import free_port, start_simulator
 from ..simulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_PHONE_NUMBER
 from . import synthetic
+from .simulator import free_port, start_simulator
 
 BENCH_SECRET_KEY = "benchmark-secret-key-not-for-production-0123456789"  # noqa: S105  (throwaway databases)
 

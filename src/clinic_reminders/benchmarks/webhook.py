@@ -36,13 +36,13 @@ from ..gateways import compute_signature
 from ..migrations import upgrade
 from ..models import AuditEntry, utcnow
 from ..settings import Settings
-from ..simulator.bench import free_port
 from ..simulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, DEFAULT_PHONE_NUMBER
 from ..web.app import create_app
 from ..web.webhooks.database import in_transaction
 from ..web.webhooks.signed import TwilioRequest, verified
 from . import synthetic
 from .dispatch import BENCH_SECRET_KEY
+from .simulator import free_port
 
 STATIC_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thank you.</Message></Response>'
 

@@ -215,7 +215,7 @@ def _config(config_file: Path | None, options: dict[str, Any]) -> SimulatorConfi
 @_option("--port", envvar="REMINDERS_BENCH_PORT", default=0, type=int, help="Simulator port (0: any free one).")
 def bench_simulator_command(seconds: float, concurrency: int, port: int) -> None:
     """Start the simulator in a subprocess and measure Messages.create requests/s and latency."""
-    from .bench import run_bench
+    from ..benchmarks.simulator import run_bench
 
     click.echo(f"Driving Messages.create with {concurrency} concurrent requests for {seconds:.0f} s (+1 s warm-up)...")
     result = run_bench(seconds=seconds, concurrency=concurrency, port=port or None)

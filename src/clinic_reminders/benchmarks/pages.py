@@ -20,11 +20,11 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from ...db import make_engine, make_sessionmaker
-from ...models import Appointment, Base, utcnow
-from ...settings import Settings
-from ..app import create_app
-from .bench_seed import ADMIN_EMAIL, PASSWORD, seed
+from ..db import make_engine, make_sessionmaker
+from ..models import Appointment, Base, utcnow
+from ..settings import Settings
+from ..web.app import create_app
+from .pages_seed import ADMIN_EMAIL, PASSWORD, seed
 
 GOAL_MS = 200.0
 

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from .config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from ..simulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ... import accounts, demo
-from ...models import (
+from .. import accounts, demo
+from ..models import (
     Appointment,
     Clinic,
     ConsentEvent,
