@@ -141,9 +141,13 @@ class _Operations:
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._target, name)
-        if not callable(attribute):
+        if not callable(attribute) or name in LOCAL:
             return attribute
         return functools.partial(self._flow.call, name, attribute)
+
+
+# Gateway methods that make no request (a gateway for the same account signed in with an API key): passed through.
+LOCAL = frozenset({"with_api_key"})
 
 
 class ConformingGateway(_Operations):

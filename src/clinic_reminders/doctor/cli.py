@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..cli_options import database_option, option, settings_from
 from ..db import make_engine, make_sessionmaker
-from ..gateways import AvailableNumber, TwilioGateway
+from ..gateways import AvailableNumber
 from ..registration.fees import Fee, described
 from ..settings import Settings, SettingsError
 from ..tls import TEST_LABEL, write_self_signed
@@ -159,7 +159,7 @@ def setup_twilio(
             auth_token = click.prompt("Twilio Auth Token", hide_input=True)
         if not account_sid or not auth_token:
             raise click.ClickException("give --account-sid and --auth-token (or TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN)")
-        gateway = TwilioGateway(account_sid, auth_token, base_url=settings.twilio_api_base_url)
+        gateway = stored.with_credentials(account_sid, auth_token).gateway(timeout=settings.twilio_timeout)
         provisioner = Provisioner(settings, sessions, gateway, auth_token=auth_token)
         steps = provisioner.run(
             choice=number, area_code=area_code, city=city, choose=None if yes or number else _prompt_choice

@@ -7,7 +7,6 @@ reported by its own check, while the others still run on what the environment sa
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..crypto import DecryptionError, SecretBox
+from ..crypto import DecryptionError
 from ..effective import TwilioConfig, twilio_config
 from ..gateways import TwilioGateway
 from ..models import Clinic, Office
@@ -94,31 +93,7 @@ class DoctorContext:
             return twilio_config(self.settings, self.office)
         except (DecryptionError, SettingsError) as exc:
             self.problems["secrets"] = str(exc)
-        office, settings = self.office, self.settings
-        box = None
-        with contextlib.suppress(SettingsError):
-            box = SecretBox(settings.secret_key_value)
-
-        def readable(env: Any, stored: str | None) -> str | None:
-            if env is not None:
-                return str(env.get_secret_value())
-            if box is None or not stored:
-                return None
-            try:
-                return box.decrypt(stored)
-            except DecryptionError:
-                return None
-
-        return TwilioConfig(
-            account_sid=settings.twilio_account_sid or office.twilio_account_sid,
-            auth_token=readable(settings.twilio_auth_token, office.twilio_auth_token_encrypted),
-            phone_number=settings.twilio_phone_number or office.twilio_phone_number,
-            api_key=settings.twilio_api_key or office.twilio_api_key,
-            api_secret=readable(settings.twilio_api_secret, office.twilio_api_secret_encrypted),
-            base_url=settings.twilio_api_base_url,
-            public_url=settings.public_url or office.public_url,
-            messaging_service_sid=settings.twilio_messaging_service_sid or office.twilio_messaging_service_sid,
-        )
+        return twilio_config(self.settings, self.office, lenient=True)
 
     @property
     def public_url(self) -> str | None:
@@ -127,25 +102,11 @@ class DoctorContext:
     def gateway(self) -> TwilioGateway:
         """The account's gateway (auth token); built once."""
         if "gateway" not in self.cache:
-            config = self.twilio
-            self.cache["gateway"] = TwilioGateway(
-                config.account_sid or "",
-                config.auth_token,
-                base_url=config.base_url,
-                domain_urls=self.domain_urls,
-                timeout=self.twilio_timeout,
-            )
+            self.cache["gateway"] = self.twilio.gateway(timeout=self.twilio_timeout, domain_urls=self.domain_urls)
         gateway: TwilioGateway = self.cache["gateway"]
         return gateway
 
     def key_gateway(self) -> TwilioGateway:
         """A gateway that authenticates with the API key and secret instead of the auth token."""
         config = self.twilio
-        return TwilioGateway(
-            config.account_sid or "",
-            api_key=config.api_key,
-            api_secret=config.api_secret,
-            base_url=config.base_url,
-            domain_urls=self.domain_urls,
-            timeout=self.twilio_timeout,
-        )
+        return self.gateway().with_api_key(config.api_key or "", config.api_secret or "")

@@ -256,14 +256,7 @@ class Provisioner:
             rows.lift_blocks(db, office.id, numbers)
 
     def _key_works(self, key_sid: str, secret: str) -> bool:
-        probe = TwilioGateway(
-            self.gateway.account_sid,
-            api_key=key_sid,
-            api_secret=secret,
-            base_url=self.gateway.base_url,
-            domain_urls=self.gateway.domain_urls,
-            timeout=self.gateway.timeout,
-        )
+        probe = self.gateway.with_api_key(key_sid, secret)
         try:
             probe.list_incoming_numbers(limit=1)  # standard keys may not read /Accounts itself
         except TwilioError as exc:

@@ -51,7 +51,7 @@ from .sdk import (
 )
 
 if TYPE_CHECKING:
-    from clinic_reminders.settings import Settings
+    pass
 
 DEFAULT_CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 
@@ -86,19 +86,15 @@ class TwilioGateway:
         self._async: tuple[asyncio.AbstractEventLoop, Any] | None = None
         self.registration = RegistrationApi(self._client, account_sid)
 
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> TwilioGateway:
-        if not settings.twilio_account_sid:
-            raise ValueError("TWILIO_ACCOUNT_SID is not set")
-        token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
-        secret = settings.twilio_api_secret.get_secret_value() if settings.twilio_api_secret else None
-        return cls(
-            settings.twilio_account_sid,
-            token,
-            api_key=settings.twilio_api_key,
+    def with_api_key(self, key_sid: str, secret: str) -> TwilioGateway:
+        """The same account and hosts, signed in with an API key and its secret instead of the auth token."""
+        return TwilioGateway(
+            self.account_sid,
+            api_key=key_sid,
             api_secret=secret,
-            base_url=settings.twilio_api_base_url,
-            **kwargs,
+            base_url=self.base_url,
+            domain_urls=self.domain_urls,
+            timeout=self.timeout,
         )
 
     def _make_client(self, http_client: Any) -> Any:

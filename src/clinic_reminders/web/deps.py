@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..crypto import hash_api_token
+from ..effective import TwilioConfig
+from ..gateways import TwilioGateway
 from ..models import ApiToken, Office, StaffUser, utcnow
 from ..settings import Settings
 
@@ -91,3 +93,16 @@ def audit_actor(user: StaffUser) -> str:
 
 
 __all__ = ["AdminUser", "CurrentUser", "DbDep", "OfficeDep", "SettingsDep", "audit_actor", "utcnow"]
+
+
+def shared_gateway(app: Any, config: TwilioConfig) -> TwilioGateway:
+    """One gateway (and its connection pool) per Twilio account for the web process, made on first use and
+    closed at shutdown (web/lifecycle.py). Raises `NotConfigured` while the account is not set up."""
+    state = app.state
+    if not hasattr(state, "gateways"):
+        state.gateways = {}
+    cache: dict[tuple[str | None, str | None, str | None], TwilioGateway] = state.gateways
+    key = (config.account_sid, config.auth_token, config.base_url)
+    if key not in cache:
+        cache[key] = config.gateway(timeout=state.settings.twilio_timeout)
+    return cache[key]

@@ -22,7 +22,7 @@ from ...registration import a2p, fees
 from ...registration.profile import LABELS, profile_of, save_profile
 from ..api.registration import registration_read
 from ..api.schemas.registration import BusinessProfileUpdate
-from ..deps import DbDep, SettingsDep, audit_actor
+from ..deps import DbDep, SettingsDep, audit_actor, shared_gateway
 from .auth import AdminPage
 from .csrf import check_csrf
 from .forms import FieldErrors, checkbox, form_fields, parse
@@ -103,7 +103,7 @@ async def submit_registration(request: Request, db: DbDep, settings: SettingsDep
     assert office is not None
     accepted = checkbox(await form_fields(request), "accept_fees")
     try:
-        gateway = twilio_config(settings, office).gateway(timeout=settings.twilio_timeout)
+        gateway = shared_gateway(request.app, twilio_config(settings, office))
     except NotConfigured as exc:
         flash(request, f"{exc}: finish the Twilio set-up first.", "error")
         return RedirectResponse("/config/registration#status", status_code=303)

@@ -26,7 +26,7 @@ from ...effective import NotConfigured, twilio_config
 from ...gateways import TwilioError, TwilioGateway
 from ...models import Appointment, AppointmentStatus, Clinic, Message, Office, Provider, StaffUser, utcnow
 from ...settings import Settings
-from ..deps import DbDep, SettingsDep
+from ..deps import DbDep, SettingsDep, shared_gateway
 from .auth import PageUser, safe_next, wants_fragment
 from .csrf import check_csrf, csrf_token
 from .rendering import flash, local, render, render_fragment
@@ -196,7 +196,7 @@ Prepared = tuple[staff_sms.Draft, TwilioGateway] | reminder_now.CannotRemind | N
 
 
 def _prepare_reminder(
-    db: Session, settings: Settings, user: StaffUser, appointment_id: int, over_cap: bool
+    request: Request, db: Session, settings: Settings, user: StaffUser, appointment_id: int, over_cap: bool
 ) -> Prepared:
     """The checked reminder text, committed before Twilio is called; or why not; None: no such appointment."""
     appointment = _appointment(db, user, appointment_id)
@@ -206,7 +206,7 @@ def _prepare_reminder(
     config = twilio_config(settings, office)
     try:
         outgoing = reminder_now.draft(db, settings, config, office, appointment, user, over_cap=over_cap, now=utcnow())
-        gateway = config.gateway()
+        gateway = shared_gateway(request.app, config)
     except NotConfigured as exc:
         db.rollback()
         return reminder_now.CannotRemind(str(exc))
@@ -237,17 +237,16 @@ async def remind_now(
     """Sends the appointment's reminder text now (`reminder_now`), or says why not; `override_cap` passes over
     the office's caps on reminders a day and a week (audited)."""
     next_url = safe_next(next, "/schedule")
-    prepared = await run_in_threadpool(_prepare_reminder, db, settings, user, appointment_id, bool(override_cap))
+    prepared = await run_in_threadpool(
+        _prepare_reminder, request, db, settings, user, appointment_id, bool(override_cap)
+    )
     if prepared is None:
         return await run_in_threadpool(_not_found, request, user)
     if isinstance(prepared, reminder_now.CannotRemind):
         notice = Notice("warn", f"Not sent: {prepared.reason}.", override=prepared.over_cap)
     else:
         outgoing, gateway = prepared
-        try:
-            sid, error = await staff_sms.send(gateway, outgoing)
-        finally:
-            await gateway.aclose()
+        sid, error = await staff_sms.send(gateway, outgoing)
         await run_in_threadpool(_record, db, outgoing.message_id, sid, error)
         if error is None:
             notice = Notice("ok", "Reminder text sent. The planned reminders still go at their times.")

@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from ... import audit
 from ...conversations import staff_sms, threads
 from ...db import transaction
-from ...effective import NotConfigured, TwilioConfig, twilio_config
+from ...effective import NotConfigured, twilio_config
 from ...gateways import TwilioGateway
 from ...models import Message, Office, Patient, utcnow
-from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
+from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor, shared_gateway
 from .errors import NOT_FOUND, TWILIO_FAILED
 from .lookups import get_or_404
 from .pagination import Page, PageDep, paginate
@@ -71,7 +71,7 @@ async def send_text(patient_id: RowId, body: StaffText, request: Request, user: 
             patient = get_or_404(db, Patient, patient_id, office, "patient")
             config = twilio_config(settings, office)
             try:
-                gateway = _gateway(request, config)
+                gateway = shared_gateway(request.app, config)
                 outgoing = staff_sms.draft(db, office, config, patient, user, body.body, body.urgent, utcnow())
             except (staff_sms.CannotSend, NotConfigured) as exc:
                 raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
@@ -92,18 +92,6 @@ async def send_text(patient_id: RowId, body: StaffText, request: Request, user: 
     if error is not None:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"Twilio refused the text: {error.reason}")
     return result
-
-
-def _gateway(request: Request, config: TwilioConfig) -> TwilioGateway:
-    """One gateway (and connection pool) per account for the web process, made on first use."""
-    state = request.app.state
-    if not hasattr(state, "gateways"):
-        state.gateways = {}
-    cache: dict[tuple[str | None, str | None, str | None], TwilioGateway] = state.gateways
-    key = (config.account_sid, config.auth_token, config.base_url)
-    if key not in cache:
-        cache[key] = config.gateway()
-    return cache[key]
 
 
 @router.get("/messages", summary="Messages, newest first")

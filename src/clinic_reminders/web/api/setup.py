@@ -21,7 +21,7 @@ from ...doctor.register import Registrar
 from ...doctor.runner import run_doctor
 from ...doctor.steps import Step
 from ...effective import twilio_config
-from ...gateways import TwilioError, TwilioGateway
+from ...gateways import TwilioError
 from ...registration import rows
 from ...registration.problems import fix
 from ..deps import AdminUser, CurrentUser, DbDep, SettingsDep, audit_actor, get_office
@@ -70,7 +70,7 @@ def _provisioner(
     token = body.auth_token.get_secret_value() if body and body.auth_token else config.auth_token
     if not sid or not token:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="give the Account SID and Auth Token first")
-    gateway = TwilioGateway(sid, token, base_url=settings.twilio_api_base_url)
+    gateway = config.with_credentials(sid, token).gateway(timeout=settings.twilio_timeout)
     return Provisioner(settings, request.app.state.sessions, gateway, auth_token=token, office_id=user.office_id)
 
 
