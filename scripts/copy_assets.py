@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Copy the front-end libraries the pages serve from node_modules into the package (no CDN at run time).
+"""Copy the front-end libraries the pages (and /api/docs) serve from node_modules into the package (no CDN at run time).
 
 Run by `make assets` after `npm install`. The copies land in src/clinic_reminders/web/static/vendor/ (gitignored)
 and are served under /static/vendor/; the pages work without them, only less conveniently.
@@ -15,19 +15,22 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 VENDOR = ROOT / "src" / "clinic_reminders" / "web" / "static" / "vendor"
 
-# package -> (file inside the package, name under vendor/)
-FILES = {
-    "htmx.org": ("dist/htmx.min.js", "htmx.min.js"),
-    "chart.js": ("dist/chart.umd.min.js", "chart.umd.min.js"),
-    "twilio-video": ("dist/twilio-video.min.js", "twilio-video.min.js"),
-}
+# (package, file inside the package, name under vendor/)
+FILES = (
+    ("htmx.org", "dist/htmx.min.js", "htmx.min.js"),
+    ("chart.js", "dist/chart.umd.min.js", "chart.umd.min.js"),
+    ("twilio-video", "dist/twilio-video.min.js", "twilio-video.min.js"),
+    ("swagger-ui-dist", "swagger-ui-bundle.js", "swagger-ui-bundle.js"),  # /api/docs
+    ("swagger-ui-dist", "swagger-ui.css", "swagger-ui.css"),
+    ("swagger-ui-dist", "favicon-32x32.png", "swagger-favicon.png"),
+)
 LICENSE_NAMES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
 
 
 def main() -> int:
     VENDOR.mkdir(parents=True, exist_ok=True)
     missing = []
-    for package, (inside, name) in FILES.items():
+    for package, inside, name in FILES:
         source = NODE_MODULES / package / inside
         if not source.is_file():
             missing.append(f"{package}/{inside}")

@@ -277,16 +277,16 @@ def demo_command(host: str, port: int, database_url: str | None, seed_only: bool
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with transaction(sessions) as session:
         office = accounts.the_office(session)
-        created = demo.seed(session, office)
+        created = demo.seed(session, office, history_days=demo.HISTORY_DAYS)
         demo.ensure_demo_users(session, office)
     click.echo("seeded a demo office" if created else "the demo office is already seeded")
     if seed_only:
         return
     os.environ["REMINDERS_DEMO"] = "1"  # read by the server process's app factory
-    if database_url:
-        os.environ["REMINDERS_DATABASE_URL"] = database_url
-    if not settings.twilio_account_sid:  # no real account given: the built-in simulator stands in for Twilio
-        os.environ.update(demo.simulator_environment(host, port))
+    os.environ["REMINDERS_DATABASE_URL"] = settings.database_url
+    simulated = {} if settings.twilio_account_sid else demo.simulator_environment(host, port)
+    os.environ.update(simulated)  # no real account given: the built-in simulator stands in for Twilio
+    demo.save_settings(settings.database_url, simulated)  # for `reminders doctor` beside the demo
     click.echo(
         f"\n  clinic-reminders demo on http://{host}:{port}/\n"
         f"  sign in as {demo.DEMO_ADMIN_EMAIL} (admin) or {demo.DEMO_STAFF_EMAIL} (staff),"

@@ -6,15 +6,18 @@ an office that already has clinics is left as it is, so running the demo twice k
 
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import accounts, booking
+from . import accounts, booking, demo_history
 from .models import (
     Appointment,
     AppointmentKind,
@@ -138,8 +141,15 @@ CLINICS = (
 )
 
 
-def seed(db: Session, office: Office, now: datetime | None = None, patients: int = 60) -> bool:
-    """Fill an empty office. Returns False (and changes nothing) when the office already has clinics."""
+HISTORY_DAYS = 30  # `reminders demo`'s month of past visits, for the dashboard's trends
+
+
+def seed(db: Session, office: Office, now: datetime | None = None, patients: int = 60, history_days: int = 0) -> bool:
+    """Fill an empty office. Returns False (and changes nothing) when the office already has clinics.
+
+    With `history_days`, the office also gets that many days of past visits and their reminders and answers, and
+    some of today's visits are spread around `now` (a few just past, most in the hours ahead), with the
+    reminders already due sent and mostly answered (demo_history.py)."""
     if db.scalar(select(func.count()).select_from(Clinic).where(Clinic.office_id == office.id)):
         return False
     now = now or datetime.now(UTC)
@@ -163,20 +173,38 @@ def seed(db: Session, office: Office, now: datetime | None = None, patients: int
         clinics.append((clinic, providers, spec))
     db.flush()
 
+    names: set[tuple[str, str]] = set()
     for i in range(patients):
         clinic, providers, spec = clinics[i % len(clinics)]
-        patient = _patient(office, spec, i, rng)
+        patient = _patient(office, spec, i, rng, names)
         db.add(patient)
         db.flush()
         for slot in range(rng.choice((1, 1, 2))):
-            booking.create(db, _appointment(office, clinic, rng.choice(providers), patient, now, rng, slot), "demo")
+            appointment = _appointment(office, clinic, rng.choice(providers), patient, now, rng, slot)
+            if history_days and slot == 0 and i % 3 == 0:
+                appointment.starts_at = _around(now, rng)
+            elif history_days and appointment.starts_at < now:  # today's list is the visits around now
+                appointment.starts_at += timedelta(days=7)
+            booking.create(db, appointment, "demo")
+    if history_days:
+        db.flush()
+        demo_history.add(db, office, now, history_days, random.Random(rng.random()))
     return True
 
 
-def _patient(office: Office, spec: ClinicSpec, i: int, rng: random.Random) -> Patient:
+def _around(now: datetime, rng: random.Random) -> datetime:
+    """A start on the quarter hour from three hours ago to six hours ahead: today's list around the present."""
+    start = now + timedelta(minutes=rng.randrange(-180, 360))
+    return start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+
+
+def _patient(office: Office, spec: ClinicSpec, i: int, rng: random.Random, taken: set[tuple[str, str]]) -> Patient:
     spanish = i % 3 == 2  # a third of the patients prefer Spanish
-    first = rng.choice(SPANISH_FIRST if spanish else ENGLISH_FIRST)
-    last = rng.choice(SPANISH_LAST if spanish else ENGLISH_LAST)
+    first, last = "", ""
+    while not first or ((first, last) in taken and len(taken) < 150):  # no two patients of the same name
+        first = rng.choice(SPANISH_FIRST if spanish else ENGLISH_FIRST)
+        last = rng.choice(SPANISH_LAST if spanish else ENGLISH_LAST)
+    taken.add((first, last))
     landline = i % 10 == 7  # some patients only have a landline: they get calls
     number = f"+1{spec.area_code}55501{i % 99 + 1:02d}"  # 555-0101..0199; 555-0100 is the clinic's own
     kind = PhoneKind.LANDLINE if landline else PhoneKind.MOBILE
@@ -243,3 +271,28 @@ def ensure_demo_users(db: Session, office: Office) -> None:
     ):
         if accounts.find_user(db, email) is None:
             accounts.add_user(db, office, email, role, DEMO_PASSWORD, name=name)
+
+
+# What the demo's server runs with, written by `reminders demo` so that `reminders doctor` run beside it checks
+# the demo as the server sees it (the simulator's account, the demo's public URL) instead of failing on a
+# secret key, public URL and account that only the demo's process has. Every value in it is the demo's own.
+SETTINGS_FILE = Path("var") / "demo-settings.json"
+
+
+def save_settings(database_url: str, simulated: Mapping[str, str], path: Path = SETTINGS_FILE) -> None:
+    """The demo's database and, when the simulator stands in for Twilio, its settings (never a real account's:
+    those stay in the environment they came from)."""
+    values = {"REMINDERS_DEMO": "1", "REMINDERS_DATABASE_URL": database_url, **simulated}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
+
+
+def saved_settings(database_url: str, path: Path = SETTINGS_FILE) -> dict[str, str] | None:
+    """The demo's settings, when the demo wrote them for this very database; None otherwise."""
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("REMINDERS_DATABASE_URL") != database_url:
+        return None
+    return {str(k): str(v) for k, v in saved.items()}

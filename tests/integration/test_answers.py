@@ -208,7 +208,7 @@ def test_stop_and_start(service: Service, session: Session, office: Office, clin
     session.commit()
     number = patient.phones[0].number
     stop = service.simulator.reply(from_=number, to=CLINIC_NUMBER, body="STOP")
-    assert "<Message>" not in stop["body"]  # Twilio answers STOP itself
+    assert "<Message" not in stop["body"]  # Twilio answers STOP itself
     assert fresh(session, patient).sms_opted_out_at is not None
     service.simulator.reply(from_=number, to=CLINIC_NUMBER, body="START")
     assert fresh(session, patient).sms_opted_out_at is None
@@ -304,3 +304,33 @@ def test_no_patient_data_reaches_the_logs(
     assert "app_confirm" in text  # the requests were logged...
     for secret in (number, number[2:], "Zebulon", "see you Thursday"):
         assert secret not in text  # ...but not who sent them or what they said
+
+
+def test_a_reschedule_request_needs_a_person_until_handled(
+    service: Service, session: Session, office: Office, clinic: Clinic
+) -> None:
+    patient = make_patient(session, office)
+    appointment = book(session, clinic, patient)
+    service.dispatch()
+    service.simulator.reply(from_=patient.phones[0].number, to=CLINIC_NUMBER, body="3")
+    assert fresh(session, appointment).status == AppointmentStatus.RESCHEDULE_REQUESTED
+    inbound = session.scalars(select(Message).where(Message.direction == "inbound")).one()
+    assert inbound.interpretation == "reschedule" and inbound.needs_person  # a new time is for a person to find
+
+
+def test_an_automatic_reply_is_followed_until_delivered(
+    service: Service, session: Session, office: Office, clinic: Clinic
+) -> None:
+    patient = make_patient(session, office)
+    book(session, clinic, patient)
+    service.dispatch()
+    answer = service.simulator.reply(from_=patient.phones[0].number, to=CLINIC_NUMBER, body="1")
+    [sent] = [m for m in service.simulator.messages(to=patient.phones[0].number) if "confirmed" in m["body"]]
+
+    def reply() -> Message | None:
+        session.expire_all()
+        return session.scalars(select(Message).where(Message.body == sent["body"])).one_or_none()
+
+    wait_until(lambda: (r := reply()) is not None and r.status == "delivered")
+    assert "/twilio/status?reply=" in answer["body"]  # the TwiML answer names the row its callbacks are for
+    assert reply().twilio_sid == sent["sid"]  # type: ignore[union-attr]

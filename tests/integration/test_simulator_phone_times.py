@@ -19,6 +19,6 @@ def test_the_phone_page_shows_times_on_the_phones_clock(
     asyncio.run(twilio_gateway.send_sms(CHICAGO_PHONE, CLINIC_NUMBER, "Your visit is at 4:00 PM"))
     [sent] = simulator.messages(to=CHICAGO_PHONE)
     page = simulator.http.get(f"{simulator.url}/simulator/", params={"phone": CHICAGO_PHONE}).text
-    assert "Times on this phone's clock (America/Chicago)." in page
+    assert "Times in America/Chicago, where this phone is." in page
     shown = display(datetime.fromisoformat(sent["created"]), "America/Chicago", "weekday-time")
     assert f"{shown} · " in page and shown.endswith(("CST", "CDT"))

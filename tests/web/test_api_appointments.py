@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from clinic_reminders import booking, planning
 from clinic_reminders.models import Appointment, AppointmentStatus, Clinic, Office, Patient, Provider, StaffUser
-from tests.factories import make_appointment, make_clinic, make_patient, make_provider
+from tests.factories import local_time, make_appointment, make_clinic, make_patient, make_provider
 from tests.web.helpers import audit_trail, count, error_fields
 
 
@@ -193,7 +193,7 @@ def test_it_filters_by_status_kind_patient_and_provider(
     other = make_patient(session, office, "Lee", "Kim")
     a = make_appointment(session, s.ny, s.patient, s.provider)
     b = make_appointment(session, s.ny, s.patient, kind="telehealth")
-    c = make_appointment(session, s.la, other)
+    c = make_appointment(session, s.la, other, starts_at=local_time(s.ny, days_ahead=2))  # the last, whatever the hour
     booking.set_status(session, b, AppointmentStatus.CONFIRMED, "test")
     booking.cancel(session, c, "test")
     session.commit()

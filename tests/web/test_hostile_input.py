@@ -181,7 +181,7 @@ def test_ten_copies_of_one_text_at_once_are_answered_and_acted_on_once(
     params = webhooks.sms(PATIENT_NUMBER, "1", "SM" + "9" * 32)
     answers = _ten_at_once(server, lambda client: webhooks.get(client, "/app_confirm", params, server.url))
     assert [a.status_code for a in answers] == [200] * 10
-    assert sum("<Message>" in a.text for a in answers) == 1, "one confirmation text, the others answer empty"
+    assert sum("<Message" in a.text for a in answers) == 1, "one confirmation text, the others answer empty"
     assert len(_inbound(session)) == 1
     replies = session.scalars(
         select(Message).where(Message.direction == Direction.OUTBOUND, Message.twilio_sid.is_(None))

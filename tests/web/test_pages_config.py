@@ -3,16 +3,19 @@ and reminder rules whose changes re-plan what is ahead."""
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from clinic_reminders.crypto import SecretBox
 from clinic_reminders.models import Office, Reminder, ReminderRule, StaffUser
+from clinic_reminders.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_appointment, make_clinic, make_patient
 from tests.web.helpers import audit_trail
@@ -127,7 +130,7 @@ def test_refused_values_are_named_next_to_their_field_and_nothing_is_saved(
     assert 'id="e-twilio_account_sid"' in response.text and 'id="e-twilio_phone_number"' in response.text
     assert 'value="https://clinic.example.com/"' in response.text  # what was typed is kept for correcting
     backwards = pages.post("/config", {**FORM, "quiet_hours_start": "21:00", "quiet_hours_end": "08:00"})
-    assert backwards.status_code == 422 and "must be after quiet_hours_start" in backwards.text
+    assert backwards.status_code == 422 and "must be later than the “Not before” time" in backwards.text
     session.expire_all()
     assert office.public_host is None and office.twilio_auth_token_encrypted is None
 
@@ -233,8 +236,8 @@ def test_environment_settings_that_win_are_pointed_out(
     app = create_app(settings, session.get_bind())  # type: ignore[arg-type]
     client = TestClient(app, base_url="https://testserver")  # an https public URL makes the cookie Secure
     page = sign_in(client, admin_user.email).get("/config").text
-    assert "TWILIO_ACCOUNT_SID is set in the server's environment" in page
-    assert "REMINDERS_PUBLIC_URL is set" in page and "https://env.example.com/app_confirm" in page
+    assert "from <code>TWILIO_ACCOUNT_SID</code> in the server's environment" in page
+    assert "<code>REMINDERS_PUBLIC_URL</code>" in page and "https://env.example.com/app_confirm" in page
 
 
 SMTP_URL = "smtp://alerts:mail-pass-0123@smtp.riverside.example:587?starttls=1&from=alerts@riverside.example"
@@ -321,5 +324,43 @@ def test_alert_settings_from_the_environment_win_and_are_pointed_out(
     session.commit()
     settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY, alert_email="env@riverside.example")
     page = sign_in(TestClient(create_app(settings, session.get_bind())), admin_user.email).get("/config").text  # type: ignore[arg-type]
-    assert "REMINDERS_ALERT_EMAIL is set in the server's environment" in page
+    assert "from <code>REMINDERS_ALERT_EMAIL</code> in the server's environment" in page
+    assert 'value="env@riverside.example"' in page and 'value="row@riverside.example"' not in page
     assert "Alerts now go to: <strong>no email to env@riverside.example" in page
+
+
+def test_every_refused_field_is_said_in_plain_words_at_once(pages: PageClient) -> None:
+    pages.get("/config")
+    response = pages.post(
+        "/config",
+        {
+            **FORM,
+            "sms_price_per_segment": "cheap",
+            "public_port": "99999",
+            "max_reminders_per_day": "one",
+            "twilio_api_key": "SK123",
+            "smtp_url": "mail.example.com",  # no scheme: checked with the others, not after them
+        },
+    )
+    assert response.status_code == 422
+    errors = dict(re.findall(r'<p class="error" id="e-(\w+)">([^<]+)</p>', response.text))
+    assert errors["sms_price_per_segment"] == "give a number, e.g. 0.0079"
+    assert errors["public_port"] == "give 65535 or less"
+    assert errors["max_reminders_per_day"] == "give a whole number, e.g. 3"
+    assert errors["twilio_api_key"].startswith("an API Key SID is SK and 32 letters and digits")
+    assert errors["smtp_url"].startswith("give it as smtp://")
+    assert "Input should" not in response.text and "String should" not in response.text
+    assert '<a href="#f-sms_price_per_segment">Price per SMS segment</a>' in response.text
+
+
+def test_values_from_the_environment_are_shown_masked_and_labelled(
+    app: FastAPI, admin_user: StaffUser, settings: Settings
+) -> None:
+    app.state.settings = settings.model_copy(
+        update={"twilio_account_sid": SID, "twilio_auth_token": SecretStr(AUTH_TOKEN), "alert_sms": "+13035550199"}
+    )
+    html = signed_in(app, admin_user).get("/config").text
+    assert "In force: <span" in html and "<code>TWILIO_ACCOUNT_SID</code>" in html
+    assert 'value="AC••••cdef"' in html and "Account SID (from the environment)" in html
+    assert "••••1234 (from TWILIO_AUTH_TOKEN)" in html and AUTH_TOKEN not in html and SID not in html
+    assert 'value="+13035550199"' in html and "<code>REMINDERS_ALERT_SMS</code>" in html

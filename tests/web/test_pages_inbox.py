@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic_reminders.models import Message, Office, StaffUser, utcnow
+from clinic_reminders.models import Message, Office, Patient, StaffUser, utcnow
 from clinic_reminders.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
@@ -113,3 +113,99 @@ def test_a_flagged_conversation_can_be_marked_handled(pages: PageClient, day: Da
     session.expire_all()
     assert not any(m.needs_person for m in session.scalars(select(Message).where(Message.patient_id == patient.id)))
     assert "Mark as handled" not in pages.get(f"/inbox/{patient.id}").text
+
+
+UNKNOWN = "+12125550177"  # nobody's number in build_day
+
+
+def _from_unknown(session: Session, office: Office, body: str, minutes_ago: int = 0) -> Message:
+    """A text from a number of no patient, and the automatic reply, as /app_confirm records them."""
+    at = utcnow() - timedelta(minutes=minutes_ago)
+    common = {"office_id": office.id, "patient_id": None, "channel": "sms", "created_at": at, "updated_at": at}
+    text = Message(
+        **common,
+        direction="inbound",
+        from_number=UNKNOWN,
+        to_number=CLINIC_NUMBER,
+        body=body,
+        status="received",
+        interpretation="unknown",
+        needs_person=True,
+        unread=True,
+    )
+    reply = Message(
+        **common, direction="outbound", from_number=CLINIC_NUMBER, to_number=UNKNOWN, body="We will call you soon."
+    )
+    session.add_all([text, reply])
+    session.commit()
+    return text
+
+
+def test_a_text_from_an_unknown_number_waits_in_the_inbox_for_a_person(
+    pages: PageClient, day: Day, session: Session
+) -> None:
+    _from_unknown(session, day.office, "Hi, this is Maria Lopez, I need to move my visit")
+    html = pages.get("/inbox").text
+    row = re.search(r'<tr class="unread unknown">(.*?)</tr>', html, re.S)
+    assert row, "the unknown number has no row in the inbox"
+    assert f'href="/inbox/number/{UNKNOWN}">Unknown number</a>' in row.group(1)
+    assert "(212) 555-0177" in row.group(1) and "⚑ Needs a person" in row.group(1)
+    assert "↩ Hi, this is Maria Lopez" in row.group(1)  # the patient's words, not the bot's answer after them
+    assert "Unknown number" in pages.get("/inbox?only=needs-person").text
+    thread = pages.get(f"/inbox/number/{UNKNOWN}").text
+    assert "I need to move my visit" in thread and "automatic reply" in thread
+    assert "Link to a patient" in thread and "Or create a patient" in thread
+
+
+def test_an_unknown_number_is_linked_to_the_patient_staff_find(pages: PageClient, day: Day, session: Session) -> None:
+    _from_unknown(session, day.office, "It's Noah, running late", minutes_ago=2)
+    noah = day.patients["silent"]
+    found = pages.get(f"/inbox/number/{UNKNOWN}", params={"q": "noah sil"}).text
+    assert "Link to Noah Silent" in found and "Camila" not in found
+    response = pages.post(f"/inbox/number/{UNKNOWN}/link", {"patient_id": str(noah.id)})
+    assert (response.status_code, response.headers["location"]) == (303, f"/inbox/{noah.id}")
+    thread = pages.get(f"/inbox/{noah.id}").text
+    assert "running late" in thread and "The number is now Noah Silent&#39;s" in thread
+    session.expire_all()
+    assert UNKNOWN in [p.number for p in session.get(Patient, noah.id).phones]  # type: ignore[union-attr]
+    assert "Unknown number" not in pages.get("/inbox").text
+    assert pages.get(f"/inbox/number/{UNKNOWN}").status_code == 404  # nothing left to link
+
+
+def test_a_patient_is_created_for_an_unknown_number(pages: PageClient, day: Day, session: Session) -> None:
+    _from_unknown(session, day.office, "New here, do you take walk-ins?")
+    pages.get(f"/inbox/number/{UNKNOWN}")
+    refused = pages.post(f"/inbox/number/{UNKNOWN}/new-patient", {"first_name": "Maria", "last_name": ""})
+    assert refused.status_code == 422 and "last name" in refused.text
+    response = pages.post(
+        f"/inbox/number/{UNKNOWN}/new-patient", {"first_name": "Maria", "last_name": "Lopez", "language": "es"}
+    )
+    assert response.status_code == 303
+    maria = session.scalars(select(Patient).where(Patient.last_name == "Lopez")).one()
+    assert (maria.language, [p.number for p in maria.phones]) == ("es", [UNKNOWN])
+    assert response.headers["location"] == f"/inbox/{maria.id}"
+    assert "do you take walk-ins?" in pages.get(f"/inbox/{maria.id}").text
+
+
+def test_an_inbox_row_shows_the_patients_last_words(pages: PageClient, day: Day, session: Session) -> None:
+    carlos = day.appointments["confirmed"]
+    session.add(
+        Message(
+            office_id=day.office.id,
+            patient_id=carlos.patient_id,
+            appointment_id=carlos.id,
+            direction="outbound",
+            channel="sms",
+            to_number=carlos.patient.phones[0].number,
+            from_number=CLINIC_NUMBER,
+            body="Thank you, your appointment is confirmed.",
+            status="delivered",
+        )
+    )
+    session.commit()
+    row = re.search(
+        rf'<a href="/inbox/{carlos.patient_id}">Carlos Confirmed</a>.*?</tr>', pages.get("/inbox").text, re.S
+    )
+    assert row and "↩ 1" in row.group(0) and "your appointment is confirmed" not in row.group(0)
+    thread = pages.get(f"/inbox/{carlos.patient_id}").text
+    assert "automatic reply · delivered" in thread and "reminder · delivered" in thread

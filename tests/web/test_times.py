@@ -140,7 +140,8 @@ def test_every_page_shows_each_time_as_the_schedule_does(pages: PageClient, offi
     shown = {text for texts in reference.values() for text in texts}
     assert "4:00 PM CST" in shown or "4:00 PM CDT" in shown
     assert "10:30 AM IST" in shown
-    assert all(len(texts) == 1 for texts in reference.values()), reference  # one instant, one reading
+    # One instant, one reading per zone (two clinics' reminders can fall on the same instant).
+    assert all(len(texts) == len({text.split()[-1] for text in texts}) for texts in reference.values()), reference
     ids = f"{d['ana_visit']},{d['ravi_visit']}"
     fragments = {
         "/schedule/changes": pages.get(f"/schedule/changes?since=2000-01-01T00:00:00%2B00:00&ids={ids}").json()["rows"],
@@ -168,7 +169,7 @@ def test_every_page_shows_each_time_as_the_schedule_does(pages: PageClient, offi
         assert untagged_clocks(html) == [], f"{url} shows a time without its instant"
         for instant, texts in times_of(html).items():
             assert instant in reference, f"{url} shows {texts}, a time the schedule does not show"
-            assert texts == reference[instant], f"{url} shows {texts} where the schedule shows {reference[instant]}"
+            assert texts <= reference[instant], f"{url} shows {texts} where the schedule shows {reference[instant]}"
     assert times_of(read["/patients"]), "the patients list shows the next visits"
     assert times_of(read["/inbox"]), "the inbox shows when the last message came"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,13 +32,17 @@ _SEEN = select(Message.id).where(Message.twilio_sid == bindparam("sid"))  # buil
 CARRIER_CANCEL_FLAG = "replied CANCEL: opted out by carrier keyword, call the patient"
 
 
-def handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
-    """Returns the TwiML answer. A MessageSid seen before changes nothing and gets an empty answer."""
+def handle(db: Session, params: Mapping[str, str], now: datetime, status_url: str | None = None) -> str:
+    """Returns the TwiML answer. A MessageSid seen before changes nothing and gets an empty answer.
+
+    With `status_url` (the public `/twilio/status`), the automatic reply's delivery is followed like any text's:
+    its `<Message action>` names the reply's row (`?reply=ID`), whose SID Twilio's first callback brings.
+    """
     with db.no_autoflush:  # one flush at commit: the hot path of /app_confirm
-        return _handle(db, params, now)
+        return _handle(db, params, now, status_url)
 
 
-def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
+def _handle(db: Session, params: Mapping[str, str], now: datetime, status_url: str | None) -> str:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if sid and db.scalar(_SEEN, {"sid": sid}) is not None:
         return str(MessagingResponse())
@@ -73,33 +77,49 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime) -> str:
             status=MessageStatus.RECEIVED,
             num_segments=integer(params.get("NumSegments")) or 1,
             interpretation=str(reading.intent),
-            needs_person=reading.needs_person or answer.needs_person,
+            needs_person=reading.needs_person or answer.needs_person or answer.follow_up,
             unread=True,
         )
     )
     response = MessagingResponse()
     opted_out = patient is not None and patient.sms_opted_out_at is not None
     if answer.text and (not opted_out or reading.intent in (Intent.HELP, Intent.OPT_OUT)):
-        response.message(answer.text)
-        db.add(
-            Message(
-                **thread,
-                direction=Direction.OUTBOUND,
-                to_number=from_number,
-                from_number=to_number,
-                body=answer.text,
-                status=MessageStatus.QUEUED,  # Twilio sends the TwiML answer itself; no SID comes back to us
-                pending_choice=answer.pending_choice,
-            )
+        reply = Message(
+            **thread,
+            direction=Direction.OUTBOUND,
+            to_number=from_number,
+            from_number=to_number,
+            body=answer.text,
+            status=MessageStatus.QUEUED,  # Twilio sends the TwiML answer itself; its SID comes with its callbacks
+            pending_choice=answer.pending_choice,
         )
+        db.add(reply)
+        if status_url is None:
+            response.message(answer.text)
+        else:
+            db.flush()  # the reply's id goes into its status callback URL
+            response.message(answer.text, action=f"{status_url}?reply={reply.id}", method="POST")
     return str(response)
+
+
+def adopt_reply(db: Session, reply_id: str, sid: str) -> None:
+    """A status callback for an automatic reply (`?reply=ID`): the reply's row takes the SID it brings, so the
+    callback and those after it find the row as any text's do. A row that already has a SID keeps it."""
+    if not reply_id.isdigit() or not sid:
+        return
+    reply = db.get(Message, int(reply_id))
+    unclaimed = reply is not None and reply.twilio_sid is None and reply.direction == Direction.OUTBOUND
+    if reply is not None and unclaimed and db.scalar(_SEEN, {"sid": sid}) is None:
+        reply.twilio_sid = sid
+        db.flush()
 
 
 @dataclass(frozen=True)
 class _Answer:
     text: str | None
-    needs_person: bool = False
+    needs_person: bool = False  # the answer could not be acted on: a person must
     pending_choice: dict[str, Any] | None = None  # the "which appointment?" question the text asks, if it does
+    follow_up: bool = False  # acted on, and a person still has work: a new time to find for a reschedule
 
 
 def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _Answer:
@@ -155,7 +175,8 @@ def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _
         booking.set_status(db, party.appointment, status, "patient:sms")
     except BookingError:  # e.g. "1" for an appointment staff already cancelled: a person should call
         return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
-    return say(kind, party.appointment)
+    answer = say(kind, party.appointment)
+    return replace(answer, follow_up=True) if reading.intent == Intent.RESCHEDULE else answer
 
 
 def _when(appointment: Appointment, party: Party) -> str:

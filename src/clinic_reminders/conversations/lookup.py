@@ -1,11 +1,11 @@
-"""Who is texting or calling, and which appointment they mean."""
+"""Who is texting or calling, and which appointment they mean; and, for a number of no patient, whose it is."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..accounts import the_office
@@ -13,9 +13,12 @@ from ..models import (
     Appointment,
     AppointmentStatus,
     Clinic,
+    Direction,
+    Message,
     Office,
     Patient,
     PatientPhone,
+    PhoneKind,
     Reminder,
     ReminderStatus,
 )
@@ -92,3 +95,24 @@ def find_party(db: Session, to_number: str, from_number: str, now: datetime) -> 
     else:
         party.candidates = [row.Appointment for row in rows]
     return party
+
+
+def link_number(db: Session, patient: Patient, number: str) -> int:
+    """Staff say whose number texted: it becomes one of `patient`'s phones (unless it already is), and the texts
+    to and from it that belonged to no patient join the patient's conversation. Returns how many moved.
+
+    Later texts from the number find the patient as any patient's do."""
+    if not any(phone.number == number for phone in patient.phones):
+        position = max((phone.position for phone in patient.phones), default=-1) + 1
+        patient.phones.append(
+            PatientPhone(office_id=patient.office_id, number=number, kind=PhoneKind.MOBILE, position=position)
+        )
+    inbound = (Message.direction == Direction.INBOUND) & (Message.from_number == number)
+    outbound = (Message.direction == Direction.OUTBOUND) & (Message.to_number == number)
+    result = db.execute(
+        update(Message)
+        .where(Message.office_id == patient.office_id, Message.patient_id.is_(None), inbound | outbound)
+        .values(patient_id=patient.id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ never printed: not the auth token, not the API key secret (only the key's SID).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..cli_options import database_option, option, settings_from
 from ..db import make_engine, make_sessionmaker
+from ..demo import SETTINGS_FILE, saved_settings
 from ..gateways import AvailableNumber
 from ..registration.fees import Fee, described
 from ..settings import Settings, SettingsError
@@ -50,6 +52,12 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
+_DEMO_NOTE = (
+    "This database belongs to the demo (`reminders demo`): it is checked with the demo's settings, from {file}.\n"
+    "Its Twilio is the simulator inside the demo's server, so those checks need the demo running (`make demo`).\n"
+)
+
+
 def _doctor(settings: Settings) -> Report:
     engine = make_engine(settings.database_url)
     try:
@@ -64,7 +72,13 @@ def _doctor(settings: Settings) -> Report:
 def doctor_command(as_json: bool, database_url: str | None) -> None:
     """Check the set-up (settings, database, HTTPS certificate, Twilio account, number, webhooks, caller IDs,
     API key, dispatcher) and say how to fix what is wrong. Exits with 1 when a check failed."""
-    report = _doctor(settings_from(database_url=database_url))
+    settings = settings_from(database_url=database_url)
+    demo_settings = saved_settings(settings.database_url)
+    if demo_settings is not None:
+        settings = settings_from(**{k: v for k, v in demo_settings.items() if k not in os.environ})
+        if not as_json:
+            click.echo(_DEMO_NOTE.format(file=SETTINGS_FILE), err=True)
+    report = _doctor(settings)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -21,6 +21,7 @@ from . import api2010, api_a2p, api_addresses, api_messaging, api_trusthub, api_
 from .config import SimulatorConfig
 from .core import Simulator
 from .inspection import inspection_routes
+from .phone_book import PhoneBook
 from .phone_page import page_routes
 from .rest import RestApi
 from .video_signaling import SIGNALING_PATH, serve_signaling, video_routes
@@ -32,8 +33,9 @@ REST_ROOTS = ("/2010-04-01/", "/v1/", "/v2/")
 class SimulatorApp:
     """ASGI app; `simulator` gives tests and the demo direct access to the state (same event loop only)."""
 
-    def __init__(self, config: SimulatorConfig | None = None) -> None:
+    def __init__(self, config: SimulatorConfig | None = None, phone_book: PhoneBook | None = None) -> None:
         self.simulator = Simulator(config)
+        self.phone_book = phone_book  # the demo's names, clock and phone-page history
         routes = [
             *api2010.ROUTES,
             *api_addresses.ROUTES,
@@ -44,7 +46,11 @@ class SimulatorApp:
         ]
         self.rest = RestApi(self.simulator, routes)
         self.pages = Starlette(
-            routes=[*inspection_routes(self.simulator), *page_routes(self.simulator), *video_routes(self.simulator)]
+            routes=[
+                *inspection_routes(self.simulator),
+                *page_routes(self.simulator, phone_book),
+                *video_routes(self.simulator),
+            ]
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,6 +100,6 @@ def _origin(scope: Scope) -> str:
     return f"{scope.get('scheme', 'http')}://{host}"
 
 
-def create_simulator_app(config: SimulatorConfig | None = None) -> SimulatorApp:
+def create_simulator_app(config: SimulatorConfig | None = None, phone_book: PhoneBook | None = None) -> SimulatorApp:
     """A fresh simulator; mount it under `/simulator` or run it with uvicorn."""
-    return SimulatorApp(config)
+    return SimulatorApp(config, phone_book)

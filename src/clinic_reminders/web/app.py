@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -14,6 +16,7 @@ from ..db import make_engine, make_sessionmaker
 from ..settings import Settings
 from . import health, lifecycle, metrics
 from .access_log import AccessLog
+from .admin import error_pages
 from .admin import install as install_pages
 from .api import errors as api_errors
 from .api import router as api_router
@@ -24,13 +27,24 @@ from .webhooks import database as webhook_database
 log = logging.getLogger(__name__)
 
 
+async def _api_docs(_request: Request) -> HTMLResponse:
+    """Swagger UI over /openapi.json, from the copies `make assets` puts in /static/vendor (works offline)."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="clinic-reminders API",
+        swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui.css",
+        swagger_favicon_url="/static/vendor/swagger-favicon.png",
+    )
+
+
 def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     settings.check_secret_key()
     app = FastAPI(
         title="clinic-reminders",
         version=__version__,
         description="Appointment reminders for medical offices, on Twilio.",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from /static/vendor: Swagger UI's default loads from a CDN
         redoc_url=None,
         lifespan=lifecycle.lifespan(settings),
     )
@@ -50,12 +64,14 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     )
     app.add_middleware(AccessLog)
     api_errors.install(app)  # one error body everywhere; the pages add their own for sign-in and CSRF
+    error_pages.install(app)  # in front of those: HTML for the staff pages, the API's error body for the rest
     # Twilio's webhooks first: routes are tried in order, and these carry the traffic that must answer fast.
     app.include_router(app_confirm.router)
     app.include_router(status.router)
     app.include_router(doctor_ping.router)  # the doctor's signed test webhook; runs the balance/certificate watch
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.add_route("/api/docs", _api_docs, include_in_schema=False)
     app.include_router(api_router, prefix="/api")
     install_pages(app)  # staff pages (session login) and /static
     install_portal(app)  # patient links /p/..., video visits and their status callbacks

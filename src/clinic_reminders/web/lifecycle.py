@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,9 +15,10 @@ from sqlalchemy import select
 from ..db import transaction
 from ..dispatcher.supervisor import Dispatcher
 from ..dispatcher.worker import Worker
-from ..models import Clinic
+from ..models import Clinic, Patient, PatientPhone
 from ..settings import Settings
 from ..simulator import SimulatorConfig, create_simulator_app
+from ..simulator.phone_book import PhoneBook
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +42,26 @@ def mount_demo_simulator(app: FastAPI, settings: Settings) -> None:
             else {}
         ),
     )
-    simulator = create_simulator_app(config)
+    simulator = create_simulator_app(config, _phone_book(app))
     app.mount("/simulator", simulator)
     app.state.demo_simulator = simulator
+
+
+PHONE_HISTORY = Path("var") / "simulator-phones.json"
+
+
+def _phone_book(app: FastAPI) -> PhoneBook:
+    """The demo patients' names and the first clinic's clock for the phone page, and its history file."""
+    sessions = app.state.sessions
+
+    def names() -> dict[str, str]:
+        with transaction(sessions) as db:
+            rows = db.execute(select(PatientPhone.number, Patient.first_name, Patient.last_name).join(Patient))
+            return {number: f"{first} {last}" for number, first, last in rows}
+
+    with transaction(sessions) as db:
+        zone = db.scalar(select(Clinic.timezone).order_by(Clinic.id).limit(1)) or "UTC"
+    return PhoneBook(names=names, zone=zone, history_file=PHONE_HISTORY)
 
 
 def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -66,5 +85,7 @@ def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextMana
             simulator: Any = getattr(app.state, "demo_simulator", None)
             if simulator is not None:
                 await simulator.simulator.aclose()  # mounted apps get no shutdown event of their own
+                if simulator.phone_book is not None:
+                    simulator.phone_book.save(simulator.simulator.store)
 
     return run

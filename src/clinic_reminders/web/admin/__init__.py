@@ -17,6 +17,7 @@ from . import (
     registration_page,
     schedule,
     setup_page,
+    unknown_numbers,
 )
 from .rendering import STATIC_DIR
 
@@ -24,6 +25,7 @@ ROUTERS = (
     auth.router,
     schedule.router,
     booking_pages.router,
+    unknown_numbers.router,  # before the inbox's /inbox/{patient_id}/...
     inbox.router,
     patients_pages.router,
     dashboard.router,

@@ -7,6 +7,7 @@ Roles: admins see everything; staff see the schedule, the inbox and patients.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Annotated
@@ -14,14 +15,17 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 
 from ... import audit
 from ...accounts import authenticate
+from ...db import transaction
 from ...models import StaffUser
 from ..deps import DbDep, SettingsDep
 from .csrf import CsrfRejected, check_csrf, new_csrf_token
 from .rendering import flash, render
 
+log = logging.getLogger(__name__)
 clock: Callable[[], float] = time.time  # tests move it to expire sessions
 
 
@@ -66,6 +70,23 @@ def admin_page(user: PageUser) -> StaffUser:
 AdminPage = Annotated[StaffUser, Depends(admin_page)]
 
 
+def session_user(request: Request) -> StaffUser | None:
+    """Who is signed in, for an error page's navigation (no dependency ran); nobody when it cannot be told."""
+    user_id = request.session.get("user_id") if "session" in request.scope else None
+    if user_id is None:
+        return None
+    try:
+        with transaction(request.app.state.sessions) as db:
+            user = db.get(StaffUser, user_id)
+            if user is None or not user.active:
+                return None
+            db.expunge(user)
+            return user
+    except SQLAlchemyError:  # the error being shown may be the database's own
+        log.warning("an error page could not look up who is signed in", exc_info=True)
+        return None
+
+
 def wants_fragment(request: Request) -> bool:
     """htmx or a script is asking (it cannot follow a redirect to the sign-in page sensibly)."""
     return request.headers.get("hx-request") == "true" or "application/json" in request.headers.get("accept", "")
@@ -92,7 +113,8 @@ async def not_allowed_handler(request: Request, _exc: Exception) -> Response:
     message = "This page is for office administrators."
     if wants_fragment(request):
         return JSONResponse({"detail": message}, 403)
-    return render(request, "error.html", {"title": "Not allowed", "message": message}, status_code=403)
+    context = {"title": "Not allowed", "message": message, "code": 403}
+    return render(request, "error.html", context, user=session_user(request), status_code=403)
 
 
 async def csrf_handler(request: Request, _exc: Exception) -> Response:
@@ -100,7 +122,8 @@ async def csrf_handler(request: Request, _exc: Exception) -> Response:
     message = "This form was not accepted: it is out of date. Go back, reload the page and try again."
     if wants_fragment(request):
         return JSONResponse({"detail": message}, 403)
-    return render(request, "error.html", {"title": "Form refused", "message": message}, status_code=403)
+    context = {"title": "Form refused", "message": message, "code": 403}
+    return render(request, "error.html", context, user=session_user(request), status_code=403)
 
 
 EXCEPTION_HANDLERS = {

@@ -8,17 +8,18 @@ the mail server), never the secret, and an empty box keeps what is saved.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy.orm import Session
 
 from ... import audit
 from ...crypto import SecretBox
-from ...doctor.alerts import describe, send_test_alert
+from ...doctor.alerts import describe, send_test_alert, smtp_server
 from ...doctor.context import DoctorContext
 from ...effective import alert_config
 from ...messaging.compose import (
@@ -33,7 +34,7 @@ from ...messaging.segments import estimate_cost
 from ...models import Office, StaffUser
 from ...settings import Settings
 from ..api import office as office_api
-from ..api.schemas.office import OfficeUpdate
+from ..api.schemas.office import MASK, OfficeUpdate, smtp_url_problem
 from ..deps import DbDep, SettingsDep, audit_actor
 from .auth import AdminPage
 from .config_rules import rules_context
@@ -77,6 +78,42 @@ ENV_OVERRIDES = {
 }
 
 
+# What a field must look like, when its pattern refuses what was typed.
+PATTERN_HINTS = {
+    "twilio_account_sid": "an Account SID is AC and 32 letters and digits (0-9, a-f), as on the Twilio Console",
+    "twilio_api_key": "an API Key SID is SK and 32 letters and digits (0-9, a-f), as Twilio shows it",
+}
+# The API's checks across fields, named as the screen names the fields.
+CROSS_FIELD_WORDS = {
+    "must be after quiet_hours_start": "must be later than the “Not before” time",
+    "must be at least max_reminders_per_day": "must be at least the number per day",
+}
+# The screen's names for its fields, in the list of what to correct.
+FIELD_LABELS = {
+    "name": "Office name",
+    "public_host": "External domain or IP",
+    "http_type": "HTTP type",
+    "public_port": "Port",
+    "twilio_phone_number": "Twilio phone number",
+    "twilio_account_sid": "Account SID",
+    "twilio_auth_token": "Auth Token",
+    "twilio_api_key": "API Key",
+    "twilio_api_secret": "API Secret",
+    "alert_email": "Alert email addresses",
+    "alert_sms": "Alert SMS number",
+    "smtp_url": "SMTP URL",
+    "quiet_hours_start": "Not before",
+    "quiet_hours_end": "Not after",
+    "max_reminders_per_day": "At most per patient per day",
+    "max_reminders_per_week": "At most per patient per week",
+    "sms_price_per_segment": "Price per SMS segment",
+    "template_en": "Text in English",
+    "template_es": "Text in Spanish",
+}
+SECRET_FIELDS = frozenset({"twilio_auth_token", "twilio_api_secret", "smtp_url"})
+SID_FIELDS = frozenset({"twilio_account_sid", "twilio_api_key"})
+
+
 class PreviewIn(BaseModel):
     template: str = Field(default="", max_length=2000)
     language: str = "en"
@@ -99,8 +136,36 @@ def preview(template: str, language: str, price: Decimal) -> dict[str, Any]:
     return {"body": rendered.body, "summary": summary, "problems": problems, "segments": seg.segments}
 
 
-def _overrides(settings: Settings) -> dict[str, str]:
-    return {field: env for field, (attr, env) in ENV_OVERRIDES.items() if getattr(settings, attr)}
+@dataclass(frozen=True)
+class InForce:
+    """A value the server's environment sets, which wins over the screen's: shown masked, with its variable."""
+
+    variable: str
+    shown: str
+
+
+def _masked(field: str, value: str) -> str:
+    if field == "smtp_url":
+        return f"{MASK}@{smtp_server(value)}"
+    if field in SECRET_FIELDS:
+        return MASK + (value[-4:] if len(value) >= 12 else "")
+    if field in SID_FIELDS:
+        return value[:2] + MASK + value[-4:]
+    return value  # an address, a phone number, e-mail addresses: not secrets
+
+
+def _overrides(settings: Settings) -> dict[str, InForce]:
+    found = {}
+    for field, (attr, env) in ENV_OVERRIDES.items():
+        value = getattr(settings, attr)
+        if value:
+            plain = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+            found[field] = InForce(env, _masked(field, plain))
+    return found
+
+
+def _plain(errors: FieldErrors) -> FieldErrors:
+    return {field: CROSS_FIELD_WORDS.get(message, message) for field, message in errors.items()}
 
 
 def show_config(
@@ -128,6 +193,7 @@ def show_config(
         "errors": errors or {},
         "secrets": stored,
         "overrides": _overrides(settings),
+        "labels": FIELD_LABELS,
         "public_url": settings.public_url or office.public_url,
         "alert_routes": describe(alert_config(settings, office)),
         "languages": [(lang, LANGUAGE_NAMES.get(lang, lang)) for lang in LANGUAGES],
@@ -168,7 +234,10 @@ async def save_config(request: Request, db: DbDep, settings: SettingsDep, user: 
     assert office is not None
     data = await form_fields(request)
     values = _office_update(data)
-    body, errors = parse(OfficeUpdate, values)
+    body, errors = parse(OfficeUpdate, values, PATTERN_HINTS)
+    smtp_problem = smtp_url_problem(values["smtp_url"]) if values.get("smtp_url") else None
+    if smtp_problem:  # the API checks it only once the rest is right: said here with the others, at once
+        errors.setdefault("smtp_url", smtp_problem)
     texts: dict[str, str] = {lang: data.get(f"template_{lang}", "").strip() for lang in LANGUAGES}
     for lang, text in texts.items():
         problems = validate_template(text, lang) if text else []
@@ -182,6 +251,7 @@ async def save_config(request: Request, db: DbDep, settings: SettingsDep, user: 
         office.sms_templates = new_templates
         audit.record(db, office.id, audit_actor(user), "update", "office", office.id, fields=["sms_templates"])
     _, errors = call(office_api.update_office, body, db, office, settings, user)
+    errors = _plain(errors)
     if errors:
         db.rollback()
         db.refresh(office)

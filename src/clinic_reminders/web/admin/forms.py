@@ -18,7 +18,49 @@ T = TypeVar("T")
 FieldErrors = dict[str, str]
 
 
-def _message(error: Mapping[str, Any]) -> str:
+# Pydantic's messages ("Input should be a valid decimal") in words for a person at a form, by error type; the
+# placeholders come from the error's context. Types not listed keep their message (our validators' are plain).
+PLAIN_WORDS = {
+    "missing": "fill this in",
+    "string_too_short": "fill this in",
+    "string_too_long": "use at most {max_length} characters",
+    "int_parsing": "give a whole number, e.g. 3",
+    "int_type": "give a whole number, e.g. 3",
+    "int_from_float": "give a whole number, without a decimal point",
+    "float_parsing": "give a number, e.g. 2.5",
+    "decimal_parsing": "give a number, e.g. 0.0079",
+    "decimal_type": "give a number, e.g. 0.0079",
+    "decimal_max_places": "use at most {decimal_places} digits after the decimal point",
+    "decimal_max_digits": "use at most {max_digits} digits",
+    "greater_than_equal": "give {ge} or more",
+    "greater_than": "give more than {gt}",
+    "less_than_equal": "give {le} or less",
+    "less_than": "give less than {lt}",
+    "time_parsing": "give a time of day such as 08:30",
+    "time_type": "give a time of day such as 08:30",
+    "date_parsing": "give a date such as 2030-06-12",
+    "date_from_datetime_parsing": "give a date such as 2030-06-12",
+    "datetime_parsing": "give a date and time such as 2030-06-12 09:30",
+    "bool_parsing": "tick it or leave it empty",
+    "literal_error": "choose one of {expected}",
+    "enum": "choose one of {expected}",
+    "string_pattern_mismatch": "is not in the expected form",
+    "extra_forbidden": "is not a field of this form",
+}
+
+
+def _message(error: Mapping[str, Any], hints: Mapping[str, str]) -> str:
+    kind, field = str(error.get("type", "")), _field(error.get("loc"))
+    if kind == "string_pattern_mismatch" and field in hints:
+        return hints[field]
+    words = PLAIN_WORDS.get(kind)
+    if kind == "string_too_short" and (error.get("ctx") or {}).get("min_length", 1) > 1:
+        words = "use at least {min_length} characters"
+    if words is not None:
+        try:
+            return words.format(**(error.get("ctx") or {}))
+        except (KeyError, IndexError):
+            return words.split(" {")[0]
     text = str(error.get("msg", "invalid"))
     return text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
@@ -28,10 +70,11 @@ def _field(loc: Any) -> str:
     return ".".join(parts) or "form"
 
 
-def errors_of(exc: ValidationError | RequestValidationError) -> FieldErrors:
+def errors_of(exc: ValidationError | RequestValidationError, hints: Mapping[str, str] | None = None) -> FieldErrors:
+    """One message per field, in plain words; `hints` says what a field's expected form is (its pattern)."""
     found: FieldErrors = {}
     for error in exc.errors():
-        found.setdefault(_field(error.get("loc")), _message(error))
+        found.setdefault(_field(error.get("loc")), _message(error, hints or {}))
     return found
 
 
@@ -41,11 +84,13 @@ async def form_fields(request: Request) -> dict[str, str]:
     return {key: value for key, value in form.multi_items() if isinstance(value, str) and key != "csrf_token"}
 
 
-def parse(model: type[M], data: Mapping[str, Any]) -> tuple[M | None, FieldErrors]:
+def parse(
+    model: type[M], data: Mapping[str, Any], hints: Mapping[str, str] | None = None
+) -> tuple[M | None, FieldErrors]:
     try:
         return model.model_validate(dict(data)), {}
     except ValidationError as exc:
-        return None, errors_of(exc)
+        return None, errors_of(exc, hints)
 
 
 def call(handler: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T | None, FieldErrors]:

@@ -2,7 +2,8 @@
 
 Lists and threads come from `conversations.threads`; a reply goes through the conversations API's `send_text`
 (consent, opt-out and quiet-hour checks, the message written before Twilio is called). Open threads poll for
-new messages and status changes.
+new messages and status changes. Texts from a number of no patient are an "Unknown number" conversation
+(`unknown_numbers.py`), where staff say whose number it is.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
 
@@ -34,15 +35,6 @@ POLL_SECONDS = 3
 OVERLAP = timedelta(seconds=10)
 
 
-def _last_messages(db: Session, patient_ids: list[int]) -> dict[int, Message]:
-    """The latest message of each of these conversations (two small queries)."""
-    if not patient_ids:
-        return {}
-    latest = select(func.max(Message.id)).where(Message.patient_id.in_(patient_ids)).group_by(Message.patient_id)
-    rows = db.scalars(select(Message).where(Message.id.in_(latest)))
-    return {m.patient_id: m for m in rows if m.patient_id is not None}
-
-
 def _list_context(db: Session, user: StaffUser, page: int, only: str) -> dict[str, Any]:
     summaries, total = threads.inbox(
         db,
@@ -54,12 +46,11 @@ def _list_context(db: Session, user: StaffUser, page: int, only: str) -> dict[st
     )
     return {
         "conversations": summaries,
-        "last": _last_messages(db, [s.patient_id for s in summaries]),
         "total": total,
         "page": page,
         "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
         "only": only,
-        "zones": zones_for(db, user.office_id, [s.patient_id for s in summaries]),
+        "zones": zones_for(db, user.office_id, [s.patient_id for s in summaries if s.patient_id is not None]),
     }
 
 
@@ -84,10 +75,8 @@ def _patient(db: Session, user: StaffUser, patient_id: int) -> Patient | None:
     return patient if patient is not None and patient.office_id == user.office_id else None
 
 
-def _not_found(request: Request, user: StaffUser) -> Response:
-    return render(
-        request, "error.html", {"title": "Not found", "message": "No such patient."}, user=user, status_code=404
-    )
+def not_found(request: Request, user: StaffUser, message: str = "No such patient.") -> Response:
+    return render(request, "error.html", {"title": "Not found", "message": message}, user=user, status_code=404)
 
 
 @router.get("/inbox/{patient_id}", response_class=HTMLResponse)
@@ -101,7 +90,7 @@ def _thread(
     """The conversation; after a refused reply, with the draft kept and the reason (never kept in the cookie)."""
     patient = db.scalar(select(Patient).where(Patient.id == patient_id).options(selectinload(Patient.phones)))
     if patient is None or patient.office_id != user.office_id:
-        return _not_found(request, user)
+        return not_found(request, user)
     messages = threads.messages_of(db, patient.id)
     if threads.mark_read(db, patient.id):
         db.commit()
@@ -185,7 +174,7 @@ def mark_handled(request: Request, patient_id: int, db: DbDep, user: PageUser) -
     """A person has dealt with this conversation's flagged answers."""
     patient = _patient(db, user, patient_id)
     if patient is None:
-        return _not_found(request, user)
+        return not_found(request, user)
     db.execute(
         update(Message)
         .where(Message.patient_id == patient.id, Message.needs_person.is_(True))
