@@ -270,21 +270,31 @@ async def _run_worker(runner: Any, once: bool) -> None:
 @port_option
 @database_option
 @option("--seed-only", envvar="REMINDERS_DEMO_SEED_ONLY", is_flag=True, help="Seed the database, do not serve.")
-def demo_command(host: str, port: int, database_url: str | None, seed_only: bool) -> None:
+@option(
+    "--unregistered",
+    envvar="REMINDERS_DEMO_UNREGISTERED",
+    is_flag=True,
+    help="Start the simulated account with nothing registered with US carriers: texts wait, calls go out.",
+)
+def demo_command(host: str, port: int, database_url: str | None, seed_only: bool, unregistered: bool) -> None:
     """Migrate and seed a demo office, then serve it on http://HOST:PORT with the built-in Twilio simulator."""
     settings = settings_from(database_url=database_url, demo=True)
     upgrade(settings.database_url)
+    simulated = {} if settings.twilio_account_sid else demo.simulator_environment(host, port)
     sessions = make_sessionmaker(make_engine(settings.database_url))
     with transaction(sessions) as session:
         office = accounts.the_office(session)
         created = demo.seed(session, office, history_days=demo.HISTORY_DAYS)
         demo.ensure_demo_users(session, office)
+        if simulated:  # the simulated account's number, and its registration as the simulator will start it
+            demo.use_simulated_account(session, office, simulated["TWILIO_ACCOUNT_SID"], registered=not unregistered)
     click.echo("seeded a demo office" if created else "the demo office is already seeded")
+    if simulated:
+        click.echo("US carrier registration: " + ("none yet (texts wait)" if unregistered else "approved"))
     if seed_only:
         return
     os.environ["REMINDERS_DEMO"] = "1"  # read by the server process's app factory
     os.environ["REMINDERS_DATABASE_URL"] = settings.database_url
-    simulated = {} if settings.twilio_account_sid else demo.simulator_environment(host, port)
     os.environ.update(simulated)  # no real account given: the built-in simulator stands in for Twilio
     demo.save_settings(settings.database_url, simulated)  # for `reminders doctor` beside the demo
     click.echo(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import accounts, booking, demo_history
+from . import accounts, booking, demo_history, demo_registration
 from .models import (
     Appointment,
     AppointmentKind,
@@ -34,7 +34,7 @@ from .models import (
 DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_STAFF_EMAIL = "frontdesk@example.com"
 DEMO_PASSWORD = "reminders-demo"  # noqa: S105  (printed by `reminders demo`; demo databases only)
-DEMO_TWILIO_NUMBER = "+15005550006"
+DEMO_TWILIO_NUMBER = "+17205550100"  # a Denver local (10DLC) number: US carrier registration applies
 # The simulator's API key for video tokens in the demo (Twilio shows a real one's secret only once).
 DEMO_API_KEY = "SK" + "d3" * 16
 DEMO_API_SECRET = "demo-video-api-secret-not-secret"  # noqa: S105  (the demo's simulated account only)
@@ -262,6 +262,17 @@ def simulator_environment(host: str, port: int) -> dict[str, str]:
         "TWILIO_API_SECRET": DEMO_API_SECRET,
         "REMINDERS_PUBLIC_URL": base,
     }
+
+
+def use_simulated_account(db: Session, office: Office, account_sid: str, *, registered: bool) -> None:
+    """The office sends from the simulated account's number, registered with carriers or not (as the simulator
+    will start: lifecycle.mount_demo_simulator reads it back)."""
+    office.twilio_phone_number = DEMO_TWILIO_NUMBER
+    demo_registration.fill_profile(db, office)
+    if registered:
+        demo_registration.registered(db, office, account_sid)
+    else:
+        demo_registration.unregistered(db, office)
 
 
 def ensure_demo_users(db: Session, office: Office) -> None:

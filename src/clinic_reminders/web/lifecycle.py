@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from .. import accounts, demo_registration
 from ..db import transaction
 from ..dispatcher.supervisor import Dispatcher
 from ..dispatcher.worker import Worker
@@ -28,6 +29,7 @@ def mount_demo_simulator(app: FastAPI, settings: Settings) -> None:
     assert settings.twilio_account_sid and settings.twilio_auth_token and settings.public_url
     with transaction(app.state.sessions) as db:
         clinic_phones = list(db.scalars(select(Clinic.phone)))
+        registered = demo_registration.is_registered(db, accounts.the_office(db), settings.twilio_account_sid)
     config = SimulatorConfig.for_account(
         settings.twilio_account_sid,
         settings.twilio_auth_token.get_secret_value(),
@@ -35,6 +37,8 @@ def mount_demo_simulator(app: FastAPI, settings: Settings) -> None:
         sms_url=f"{settings.public_url}/app_confirm",
         sms_method="GET",
         voice_url=f"{settings.public_url}/app_confirm",
+        registered=False,  # carriers filter unregistered texts (30034), as they do for real
+        registration="approved" if registered else "none",
         verified_caller_ids=clinic_phones,
         api_keys=(
             {settings.twilio_api_key: settings.twilio_api_secret.get_secret_value()}
