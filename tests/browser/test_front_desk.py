@@ -5,7 +5,6 @@ may not, and start a video visit from the schedule. Twilio is the simulator (tex
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -13,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,20 +25,11 @@ from clinic_reminders.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import DEFAULT_PASSWORD, make_appointment, make_clinic, make_patient, make_provider, make_user
-from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient, ThreadedServer, wait_until
-from tests.integration.test_video import API_KEY, API_SECRET, LateApp, video_config
+from tests.fixtures.simulator import CLINIC_NUMBER, LateApp, SimulatorClient, ThreadedServer, wait_until
+from tests.integration.test_video import API_KEY, API_SECRET, video_config
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 CHICAGO = ZoneInfo("America/Chicago")
 DESK = "desk@example.com"
 ANA_PHONE, OPTED_OUT_PHONE = "+13125550142", "+13125550143"
@@ -51,27 +41,6 @@ class Desk:
     sessions: sessionmaker[Session]
     clinic_id: int
     provider_id: int
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's Chromium is missing: `make chromium` installs it (never `playwright install`)")
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
 
 
 @pytest.fixture

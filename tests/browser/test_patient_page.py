@@ -12,7 +12,6 @@ never answered, no ICE/DTLS/RTP flows and no remote track arrives; nor is Twilio
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from icalendar import Calendar
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +31,7 @@ from clinic_reminders.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from clinic_reminders.telehealth.links import make_patient_link
 from clinic_reminders.web.app import create_app
 from clinic_reminders.web.portal.pages import SDK
+from tests.browser.conftest import BASE_ARGS, CHROMIUM
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -43,43 +43,12 @@ from tests.factories import (
     make_token,
     make_user,
 )
-from tests.fixtures.simulator import SimulatorClient, ThreadedServer, wait_until
-from tests.integration.test_video import API_KEY, API_SECRET, LateApp, video_config
+from tests.fixtures.simulator import LateApp, SimulatorClient, ThreadedServer, wait_until
+from tests.integration.test_video import API_KEY, API_SECRET, video_config
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 DOB = date(1975, 6, 1)
-
-
-@pytest.fixture(scope="module")
-def playwright_driver() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's Chromium is missing: `make chromium` installs it (never `playwright install`)")
-    if not SDK.is_file():
-        pytest.fail(f"{SDK} is missing: run `make assets` (copies twilio-video from node_modules)")
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_driver: Any) -> Iterator[Browser]:
-    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=BASE_ARGS + FAKE_MEDIA)
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield page
-    context.close()
-    assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
 @pytest.fixture
@@ -94,6 +63,8 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def served(database_url: str, simulator: SimulatorClient) -> Iterator[tuple[str, Settings]]:
+    if not SDK.is_file():
+        pytest.fail(f"{SDK} is missing: run `make assets` (copies twilio-video from node_modules)")
     simulator.reset(video_config())
     late = LateApp()
     server = ThreadedServer(late)
@@ -229,14 +200,14 @@ def sign_in(page: Page, base: str, email: str, next_path: str) -> None:
 
 
 def test_it_lets_provider_and_patient_meet(
-    browser: Browser, page: Page, served: tuple[str, Settings], session: Session
+    chromium: Browser, page: Page, served: tuple[str, Settings], session: Session
 ) -> None:
     base, settings = served
     start = datetime.now(UTC) + timedelta(minutes=5)
     appointment, link, _token = booked(session, settings, starts_at=start, kind=AppointmentKind.TELEHEALTH)
     provider_user = make_user(session, session.get(Office, appointment.office_id), email="dr@example.com")
     session.commit()
-    provider_context = browser.new_context()
+    provider_context = chromium.new_context()
     try:
         provider = provider_context.new_page()
         sign_in(provider, base, provider_user.email, f"/video/visit/{appointment.id}")

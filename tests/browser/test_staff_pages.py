@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,8 +44,6 @@ from tests.fixtures.simulator import CLINIC_NUMBER, PATIENT, SimulatorClient, Th
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"  # committed; the README shows the schedule
 ARTIFACTS = ROOT / "tests" / "artifacts" / "screenshots"  # every run's (gitignored)
@@ -57,27 +55,6 @@ class Live:
     url: str
     sessions: sessionmaker[Session]
     settings: Settings
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail("Debian's Chromium is missing: `make chromium` installs it (never `playwright install`)")
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
 
 
 def _serve(tmp_path: Path, simulator: SimulatorClient, seed: Any) -> Iterator[Live]:
@@ -103,6 +80,7 @@ def _demo_office(db: Session) -> None:
     office = accounts.the_office(db)
     office.quiet_hours_start, office.quiet_hours_end = time(0, 0), time(23, 59)  # replies allowed at any hour
     demo.seed(db, office, patients=140)
+    office.twilio_phone_number = CLINIC_NUMBER  # the test simulator's number (Twilio's test number: no registration)
     demo.ensure_demo_users(db, office)
     add_activity(db, office.id)
     add_history(db, office.id)
@@ -181,7 +159,7 @@ def test_alerts_are_set_on_the_configuration_screen_and_a_test_alert_goes_out(
     expect(page.locator(".flash")).to_have_text("Test alert sent by SMS to +13035550199.")
     expect(page).to_have_url(re.compile(r"/config#alerts$"))
     [text] = wait_until(lambda: simulator.messages(to="+13035550199"))
-    assert text["from"] == demo.DEMO_TWILIO_NUMBER and text["body"].startswith("clinic-reminders: A test alert")
+    assert text["from"] == CLINIC_NUMBER and text["body"].startswith("clinic-reminders: A test alert")
 
 
 def test_the_schedule_shows_the_day_and_updates_without_a_reload(page: Page, demo_office: Live) -> None:
@@ -246,7 +224,7 @@ def test_reply_from_the_inbox(page: Page, demo_office: Live, simulator: Simulato
     expect(page.locator(".flash")).to_have_text("Sent.")
     expect(page.locator(".msg.outbound").last).to_contain_text("you can bring her")
     sent = wait_until(lambda: [m for m in simulator.messages() if "you can bring her" in m["body"]])
-    assert sent[0]["from"] == demo.DEMO_TWILIO_NUMBER
+    assert sent[0]["from"] == CLINIC_NUMBER
     shot(page, "inbox-thread.png")
 
 

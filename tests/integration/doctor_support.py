@@ -11,7 +11,6 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import Receive, Scope, Send
 
 from clinic_reminders.doctor import ALL_CHECKS, Check, Report, run_doctor
 from clinic_reminders.doctor.context import DoctorContext
@@ -22,7 +21,7 @@ from clinic_reminders.tls import uvicorn_ssl_context
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_clinic, make_office
-from tests.fixtures.simulator import SimulatorClient, ThreadedServer, free_port
+from tests.fixtures.simulator import LateApp, SimulatorClient, ThreadedServer, free_port
 
 SID, TOKEN = DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 NUMBER = "+14155550100"
@@ -98,19 +97,10 @@ def doctor(settings: Settings, sessions: sessionmaker[Session] | None, *ids: str
     return run_doctor(ctx, only(*ids) if ids else None)
 
 
-class _LateApp:
-    """Lets the app be built once the server's port (hence the public URL) is known."""
-
-    app: Any = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
-
 @contextmanager
 def served(make_settings: Callable[[str], Settings]) -> Iterator[str]:
     """Our service on a free port; `make_settings(public_url)` configures it. Yields the public URL."""
-    holder = _LateApp()
+    holder = LateApp()
     server = ThreadedServer(holder)
     holder.app = create_app(make_settings(server.url))
     with server:

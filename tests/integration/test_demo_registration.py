@@ -5,7 +5,6 @@ and nothing reaches the carriers (which would block it with 30034)."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,18 +26,9 @@ from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
 from clinic_reminders.settings import Settings
 from clinic_reminders.web.app import create_app
 from tests.factories import make_appointment, make_patient
-from tests.fixtures.simulator import free_port, wait_until
+from tests.fixtures.simulator import LateApp, ThreadedServer, wait_until
 
 PATIENT = "+13035550177"
-
-
-class _Later:
-    """An ASGI app given after the server's port is known (the demo's public URL names it)."""
-
-    app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture
@@ -77,21 +66,14 @@ def _a_text_due_now(sessions: sessionmaker[Session]) -> int:
 @contextmanager
 def _serving(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Settings, str]]:
     """The demo's server (the simulator mounted in it), as `reminders demo` starts it."""
-    port = free_port()
-    for name, value in demo.simulator_environment("127.0.0.1", port).items():
+    late = LateApp()
+    server = ThreadedServer(late)
+    for name, value in demo.simulator_environment("127.0.0.1", server.port).items():
         monkeypatch.setenv(name, value)
     settings = Settings(database_url=url, demo=True, embedded_worker=False)
-    later = _Later()
-    later.app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(later, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started)
-    try:
-        yield settings, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    late.app = create_app(settings)
+    with server:
+        yield settings, server.url
 
 
 def _texts_to_the_patient(base: str) -> list[dict[str, Any]]:

@@ -18,7 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import Receive, Scope, Send
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VideoGrant
 from websockets.exceptions import ConnectionClosed
@@ -43,20 +42,11 @@ from tests.factories import (
     make_token,
     make_user,
 )
-from tests.fixtures.simulator import SimulatorClient, ThreadedServer, default_config, free_port, wait_until
+from tests.fixtures.simulator import LateApp, SimulatorClient, ThreadedServer, default_config, free_port, wait_until
 
 API_KEY = "SK" + "5" * 32
 API_SECRET = "simulated-api-key-secret-0123456789"
 WRONG_SECRET = "not-the-secret-of-this-api-key-0123456"
-
-
-class LateApp:
-    """An ASGI app chosen after the server's port is known (the app's public URL needs the port)."""
-
-    app: Any = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
 
 
 def video_config() -> SimulatorConfig:
