@@ -24,9 +24,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 # (file, page, what must be on it before the picture is taken)
 SHOTS = (
     ("schedule.png", "/schedule", "table.schedule"),
+    ("booking.png", "/appointments/new", "form.booking"),
     ("inbox.png", "/inbox", "table.conversations"),
     ("dashboard.png", "/dashboard", "canvas"),
     ("setup.png", "/setup", ".setup-summary"),
+    ("registration.png", "/config/registration", "form"),
 )
 
 

@@ -56,6 +56,7 @@ class AccountConfig:
     # approved primary customer profile only); "approved" (a registered office: profile, brand, Messaging
     # Service with its verified campaign, toll-free verifications).
     registration: str = "none"
+    service_status_callback: str | None = None  # the seeded Messaging Service's, with "approved"
 
     def __post_init__(self) -> None:
         if self.registration not in REGISTRATIONS:
@@ -105,6 +106,7 @@ class SimulatorConfig:
         faults: Faults | None = None,
         registered: bool = True,
         registration: str = "none",
+        service_status_callback: str | None = None,
         **options: Any,
     ) -> SimulatorConfig:
         """One account whose numbers all share the same webhooks: the usual single-office set-up."""
@@ -128,6 +130,7 @@ class SimulatorConfig:
             verified_caller_ids=list(verified_caller_ids or []),
             api_keys=dict(api_keys or {}),
             registration=registration,
+            service_status_callback=service_status_callback,
         )
         return cls(accounts=[account], faults=faults or Faults(), **options)
 

@@ -178,6 +178,7 @@ def _service_and_campaign(registry: Registry, account: Account, config: AccountC
         friendly_name="Appointment reminders",
         inbound_request_url=first.sms_url if first else None,
         inbound_method=(first.sms_method if first else "POST").upper(),
+        status_callback=config.service_status_callback,
         usecase="notifications",
     )
     for number in account.numbers.values():

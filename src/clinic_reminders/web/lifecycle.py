@@ -39,6 +39,7 @@ def mount_demo_simulator(app: FastAPI, settings: Settings) -> None:
         voice_url=f"{settings.public_url}/app_confirm",
         registered=False,  # carriers filter unregistered texts (30034), as they do for real
         registration="approved" if registered else "none",
+        service_status_callback=f"{settings.public_url}/twilio/status",
         verified_caller_ids=clinic_phones,
         api_keys=(
             {settings.twilio_api_key: settings.twilio_api_secret.get_secret_value()}
