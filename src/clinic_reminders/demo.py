@@ -182,7 +182,7 @@ def seed(db: Session, office: Office, now: datetime | None = None, patients: int
         for slot in range(rng.choice((1, 1, 2))):
             appointment = _appointment(office, clinic, rng.choice(providers), patient, now, rng, slot)
             if history_days and slot == 0 and i % 3 == 0:
-                appointment.starts_at = _around(now, rng)
+                appointment.starts_at = _around(now, ZoneInfo(clinic.timezone), rng)
             elif history_days and appointment.starts_at < now:  # today's list is the visits around now
                 appointment.starts_at += timedelta(days=7)
             booking.create(db, appointment, "demo")
@@ -192,10 +192,20 @@ def seed(db: Session, office: Office, now: datetime | None = None, patients: int
     return True
 
 
-def _around(now: datetime, rng: random.Random) -> datetime:
-    """A start on the quarter hour from three hours ago to six hours ahead: today's list around the present."""
-    start = now + timedelta(minutes=rng.randrange(-180, 360))
-    return start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+OPENING_HOURS = (time(8, 0), time(17, 45))  # the first and the last start of a visit, on the clinic's clock
+
+
+def _around(now: datetime, zone: ZoneInfo, rng: random.Random) -> datetime:
+    """A start on the quarter hour inside the clinic's opening hours, from three hours before now to six after:
+    today's list around the present. Before the clinic opens it is the day ahead; after it closes, tomorrow's."""
+    local = now.astimezone(zone)
+    day = local.date() if local.time() <= OPENING_HOURS[1] else local.date() + timedelta(days=1)
+    opens, closes = (datetime.combine(day, at, zone) for at in OPENING_HOURS)
+    earliest, latest = max(opens, local - timedelta(hours=3)), min(closes, local + timedelta(hours=6))
+    if earliest >= latest:
+        earliest, latest = opens, closes
+    start = earliest + timedelta(minutes=rng.randrange(0, int((latest - earliest).total_seconds() // 60) + 1))
+    return start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0).astimezone(UTC)
 
 
 def _patient(office: Office, spec: ClinicSpec, i: int, rng: random.Random, taken: set[tuple[str, str]]) -> Patient:

@@ -3,10 +3,12 @@ around the present moment with reminders planned, sent and answered."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -69,3 +71,14 @@ def test_nothing_is_left_due_for_the_dispatcher_to_send_late(seeded: Session) ->
 def test_no_two_patients_share_a_name(seeded: Session) -> None:
     names = seeded.execute(select(Patient.first_name, Patient.last_name)).all()
     assert len(names) == len(set(names)) == 60
+
+
+@pytest.mark.parametrize("hour", [0, 6, 12, 19, 23])
+def test_todays_visits_are_inside_opening_hours_at_any_hour(hour: int) -> None:
+    zone = ZoneInfo("America/Chicago")
+    now = datetime(2030, 3, 13, hour, 31, tzinfo=zone).astimezone(UTC)
+    rng = random.Random(hour)
+    for _ in range(200):
+        local = demo._around(now, zone, rng).astimezone(zone)
+        assert demo.OPENING_HOURS[0] <= local.time() <= demo.OPENING_HOURS[1], (hour, local)
+        assert local.date() >= now.astimezone(zone).date()
