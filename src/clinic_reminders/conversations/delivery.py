@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, reminder_states
 from ..accounts import the_office
 from ..gateways import ErrorAction, TwilioError, error_for_code
 from ..messaging.delivery import advances
@@ -111,15 +111,14 @@ def _retry_reminder(db: Session, message: Message, error: TwilioError, now: date
     if reminder is None or reminder.status != ReminderStatus.SENT:
         return
     if error.code in REGISTRATION_BLOCKS:
-        reminder.status, reminder.due_at = ReminderStatus.PLANNED, now
-        reminder.reason = f"{WAITING_FOR_REGISTRATION}: carriers refused the text ({error.reason})"
+        reason = f"{WAITING_FOR_REGISTRATION}: carriers refused the text ({error.reason})"
+        reminder_states.move(db, reminder, ReminderStatus.PLANNED, reason, due_at=now, message_id=message.id)
     elif error.is_transient and not _failed_before_with(db, message, error.code):
-        reminder.status = ReminderStatus.PLANNED
-        reminder.due_at = now + timedelta(seconds=error.retry_after or 3600)
-        reminder.reason = f"retrying: {error.reason}"
+        later = now + timedelta(seconds=error.retry_after or 3600)
+        reason = f"retrying: {error.reason}"
+        reminder_states.move(db, reminder, ReminderStatus.PLANNED, reason, due_at=later, message_id=message.id)
     else:
-        reminder.status = ReminderStatus.FAILED
-        reminder.reason = error.reason
+        reminder_states.move(db, reminder, ReminderStatus.FAILED, error.reason, message_id=message.id)
 
 
 def _failed_before_with(db: Session, message: Message, code: int | None) -> bool:
