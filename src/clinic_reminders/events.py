@@ -19,7 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from .models import Event, EventType, utcnow
+from .models import Event, EventType, Message, utcnow
 
 _EVENTS = cast(Table, Event.__table__)  # for one INSERT of many rows, Core costs less than the ORM
 
@@ -56,9 +56,10 @@ def record(
     patient_id: int | None = None,
     reminder_id: int | None = None,
     message_id: int | None = None,
+    message: Message | None = None,
     **payload: Any,
 ) -> None:
-    """Add one event to the caller's transaction."""
+    """Add one event to the caller's transaction. `message`: the message it is about, when it has no id yet."""
     row = entry(
         office_id,
         type,
@@ -68,7 +69,10 @@ def record(
         message_id=message_id,
         **payload,
     )
-    db.add(Event(**row))
+    event = Event(**row)
+    if message is not None:
+        event.message = message
+    db.add(event)
 
 
 def record_all(db: Session, entries: Sequence[dict[str, Any]]) -> None:

@@ -7,9 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, OfficeOwned, UTCDateTime, utcnow
+from .messages import Message
 
 
 class EventType(StrEnum):
@@ -62,3 +63,6 @@ class Event(OfficeOwned, Base):
     message_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    # For an event about a message not yet flushed (a patient's answer): its id is filled in when both are written.
+    message: Mapped[Message | None] = relationship(primaryjoin="foreign(Event.message_id) == Message.id")
