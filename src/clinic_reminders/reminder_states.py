@@ -1,10 +1,12 @@
 """The one path by which a reminder changes state (planning, the dispatcher, status callbacks), and the moves allowed.
 
 `move` refuses a move `ALLOWED` does not list, writes the status with its reason (and, into PLANNED, its new due
-time), hands the lease back when the reminder leaves a worker's hands, and records one event when the status
-changes (events.py), all in the caller's transaction. The one write that is not a call of `move` is a worker's
-claim (dispatcher/leases.py): a single UPDATE of many rows into SENDING, from a state `check` allows. A claim is a
-lease, not news: it writes no event, and what became of the reminder (sent, failed, planned again) does.
+time), hands the lease back, and records one event when the status changes (events.py), all in the caller's
+transaction. The one way into SENDING is a worker's claim (dispatcher/leases.py): a single UPDATE of many rows,
+from a state `check` allows. A claim is a lease, not news: it writes no event, and the outbox reads SENDING as
+the PLANNED it was claimed from. So what became of a claimed reminder is told (sent, failed, skipped...), and a
+reminder handed back for later (quiet hours, pacing, a sender on hold, a transient error) is not: it was planned
+and still is. Held after it was sent (a status callback), it is planned again, and told.
 """
 
 from __future__ import annotations
@@ -56,16 +58,18 @@ def move(
     about (the one sent, or the one that failed), for the event."""
     current = ReminderStatus(reminder.status)
     check(current, to)
+    if to == _S.SENDING:
+        raise ReminderStateError("only a worker's claim takes a reminder into sending (dispatcher/leases.py)")
     if (to == _S.PLANNED) != (due_at is not None):
         raise ReminderStateError("a reminder planned again needs its due time, and only then")
     reminder.status = to
     reminder.reason = reason
     if due_at is not None:
         reminder.due_at = due_at
-    if to != _S.SENDING:
-        reminder.lease_owner = None
-        reminder.lease_expires_at = None
-    if to != current:
+    reminder.lease_owner = None  # out of a worker's hands
+    reminder.lease_expires_at = None
+    told = _S.PLANNED if current == _S.SENDING else current  # the status the outbox last told of
+    if to != told:
         events.record(
             db,
             reminder.office_id,
@@ -73,7 +77,7 @@ def move(
             appointment_id=reminder.appointment_id,
             reminder_id=reminder.id,
             message_id=message_id,
-            previous=str(current),
+            previous=str(told),
             channel=reminder.channel,
             reason=reason,
             due_at=due_at.isoformat() if due_at is not None else None,

@@ -24,7 +24,7 @@ class EventType(StrEnum):
     APPOINTMENT_RESCHEDULE_REQUESTED = "appointment.reschedule-requested"
     APPOINTMENT_COMPLETED = "appointment.completed"
     APPOINTMENT_NO_SHOW = "appointment.no-show"
-    # One per reminder status it took (reminder_states.ALLOWED); a worker's claim is its lease, not news.
+    # One per reminder status it took (reminder_states): a worker's claim is its lease, not news.
     REMINDER_PLANNED = "reminder.planned"
     REMINDER_SENT = "reminder.sent"
     REMINDER_FAILED = "reminder.failed"
@@ -34,7 +34,8 @@ class EventType(StrEnum):
     PATIENT_ANSWERED = "patient.answered"  # a text or a key pressed in a call, as understood
     PATIENT_OPTED_OUT = "patient.opted-out"
     PATIENT_OPTED_IN = "patient.opted-in"
-    # One per final status Twilio reported for a text or a call (messaging.delivery.FINAL).
+    # One per final status Twilio reported of a text or a call it took (messaging.delivery.FINAL); one it refused
+    # outright is told by its reminder's event (reminder.failed).
     MESSAGE_DELIVERED = "message.delivered"
     MESSAGE_UNDELIVERED = "message.undelivered"
     MESSAGE_FAILED = "message.failed"
