@@ -190,13 +190,14 @@ def move(
 
 
 # Moves allowed by hand or by a patient's answer. Completed and no-show are final except by staff correction.
-_ALLOWED: dict[str, set[str]] = {
-    AppointmentStatus.SCHEDULED: {"confirmed", "cancelled", "reschedule-requested", "completed", "no-show"},
-    AppointmentStatus.CONFIRMED: {"scheduled", "cancelled", "reschedule-requested", "completed", "no-show"},
-    AppointmentStatus.RESCHEDULE_REQUESTED: {"scheduled", "confirmed", "cancelled", "completed", "no-show"},
-    AppointmentStatus.CANCELLED: {"scheduled"},
-    AppointmentStatus.COMPLETED: {"no-show"},
-    AppointmentStatus.NO_SHOW: {"completed"},
+_A = AppointmentStatus
+_ALLOWED: dict[str, set[AppointmentStatus]] = {
+    _A.SCHEDULED: {_A.CONFIRMED, _A.CANCELLED, _A.RESCHEDULE_REQUESTED, _A.COMPLETED, _A.NO_SHOW},
+    _A.CONFIRMED: {_A.SCHEDULED, _A.CANCELLED, _A.RESCHEDULE_REQUESTED, _A.COMPLETED, _A.NO_SHOW},
+    _A.RESCHEDULE_REQUESTED: {_A.SCHEDULED, _A.CONFIRMED, _A.CANCELLED, _A.COMPLETED, _A.NO_SHOW},
+    _A.CANCELLED: {_A.SCHEDULED},
+    _A.COMPLETED: {_A.NO_SHOW},
+    _A.NO_SHOW: {_A.COMPLETED},
 }
 
 
