@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from . import audit, planning
+from . import audit, events, planning
 from .local_time import display
-from .models import Appointment, AppointmentStatus, Clinic, Office, Provider, utcnow
+from .models import Appointment, AppointmentStatus, Clinic, EventType, Office, Provider, utcnow
 from .scheduling.plan import AppointmentFacts
 from .scheduling.timing import local_datetime
 
@@ -37,6 +37,8 @@ DUPLICATE = "duplicate"
 PROVIDER_BUSY = "provider-busy"
 PATIENT_BUSY = "patient-busy"
 CONCERN_KINDS = (PAST, DUPLICATE, PROVIDER_BUSY, PATIENT_BUSY)
+# A change of one of these is a move (EventType.APPOINTMENT_MOVED); `update` takes related rows by id or object.
+_MOVE_FIELDS = {"starts_at", "duration_minutes", "clinic", "clinic_id", "provider", "provider_id"}
 _APPOINTMENTS = cast(Table, Appointment.__table__)  # for one INSERT of many rows, Core costs less than the ORM
 
 
@@ -188,20 +190,21 @@ def move(
 
 
 # Moves allowed by hand or by a patient's answer. Completed and no-show are final except by staff correction.
-_ALLOWED: dict[str, set[str]] = {
-    AppointmentStatus.SCHEDULED: {"confirmed", "cancelled", "reschedule-requested", "completed", "no-show"},
-    AppointmentStatus.CONFIRMED: {"scheduled", "cancelled", "reschedule-requested", "completed", "no-show"},
-    AppointmentStatus.RESCHEDULE_REQUESTED: {"scheduled", "confirmed", "cancelled", "completed", "no-show"},
-    AppointmentStatus.CANCELLED: {"scheduled"},
-    AppointmentStatus.COMPLETED: {"no-show"},
-    AppointmentStatus.NO_SHOW: {"completed"},
+_A = AppointmentStatus
+_ALLOWED: dict[str, set[AppointmentStatus]] = {
+    _A.SCHEDULED: {_A.CONFIRMED, _A.CANCELLED, _A.RESCHEDULE_REQUESTED, _A.COMPLETED, _A.NO_SHOW},
+    _A.CONFIRMED: {_A.SCHEDULED, _A.CANCELLED, _A.RESCHEDULE_REQUESTED, _A.COMPLETED, _A.NO_SHOW},
+    _A.RESCHEDULE_REQUESTED: {_A.SCHEDULED, _A.CONFIRMED, _A.CANCELLED, _A.COMPLETED, _A.NO_SHOW},
+    _A.CANCELLED: {_A.SCHEDULED},
+    _A.COMPLETED: {_A.NO_SHOW},
+    _A.NO_SHOW: {_A.COMPLETED},
 }
 
 
 def create(db: Session, appointment: Appointment, actor: str) -> Appointment:
     db.add(appointment)
     db.flush()
-    audit.record(db, appointment.office_id, actor, "create", "appointment", appointment.id)
+    _record(db, appointment, actor, "create")
     replan(db, appointment, moved=True)
     return appointment
 
@@ -210,7 +213,7 @@ def update(db: Session, appointment: Appointment, changes: dict[str, Any], actor
     """Apply field changes (start, duration, clinic, provider, kind...); a move re-plans its reminders."""
     changed = _apply(appointment, changes)
     if changed:
-        audit.record(db, appointment.office_id, actor, "update", "appointment", appointment.id, fields=changed)
+        _record(db, appointment, actor, "update", fields=changed)
         replan(db, appointment, moved=_reassigned(changed))
     return appointment
 
@@ -228,16 +231,7 @@ def set_status(db: Session, appointment: Appointment, status: AppointmentStatus,
         return appointment
     check_status(appointment, status)
     appointment.set_status(status, actor)
-    audit.record(
-        db,
-        appointment.office_id,
-        actor,
-        "status",
-        "appointment",
-        appointment.id,
-        old=current,
-        new=str(status),
-    )
+    _record(db, appointment, actor, "status", old=current, new=str(status))
     replan(db, appointment)
     return appointment
 
@@ -256,6 +250,28 @@ def _apply(appointment: Appointment, changes: dict[str, Any]) -> list[str]:
 def _reassigned(changed: list[str]) -> bool:
     """Whether the appointment's clinic or patient changed: loaded relationships must then be read again."""
     return bool({"clinic_id", "patient_id"} & set(changed))
+
+
+def _record(db: Session, appointment: Appointment, actor: str, action: str, **detail: Any) -> None:
+    """The audit entry and the outbox event of one change (`create`, `update` or `status`)."""
+    audit.record(db, appointment.office_id, actor, action, "appointment", appointment.id, **detail)
+    kind, payload = _event(action, detail)
+    # The patient as the appointment now has it: a change made by object is not in `patient_id` before a flush.
+    patient_id = appointment.patient.id
+    events.record(
+        db, appointment.office_id, kind, appointment_id=appointment.id, patient_id=patient_id, by=actor, **payload
+    )
+
+
+def _event(action: str, detail: Mapping[str, Any]) -> tuple[EventType, dict[str, Any]]:
+    """The event of a change as `_record` and `Batch` describe it, and its payload (no patient data)."""
+    if action == "create":
+        return EventType.APPOINTMENT_CREATED, {}
+    if action == "update":
+        fields: list[str] = detail["fields"]
+        moved = bool(_MOVE_FIELDS & set(fields))
+        return (EventType.APPOINTMENT_MOVED if moved else EventType.APPOINTMENT_UPDATED), {"fields": fields}
+    return EventType(f"appointment.{detail['new']}"), {"previous": detail["old"]}
 
 
 class HasId(Protocol):
@@ -328,6 +344,7 @@ class Batch:
         self._insert_created()
         entries = [audit.entry(a.office_id, by, action, "appointment", a.id, **x) for a, by, action, x in self._audit]
         audit.record_all(self.db, entries)
+        events.record_all(self.db, [_batch_event(a, by, action, x) for a, by, action, x in self._audit])
         for appointment in self._reassigned:
             self.db.expire(appointment, ["clinic", "patient"])  # loaded again from the new ids when planning
         planner = planning.Planner(self.db, self.office)
@@ -360,6 +377,16 @@ class Batch:
         statement = insert(_APPOINTMENTS).returning(_APPOINTMENTS.c.external_id, _APPOINTMENTS.c.id)
         for external_id, new_id in self.db.execute(statement, rows):
             by_external_id[external_id].id = new_id
+
+
+def _batch_event(
+    appointment: NewAppointment | Appointment, actor: str, action: str, detail: Mapping[str, Any]
+) -> dict[str, Any]:
+    kind, payload = _event(action, detail)
+    patient_id = appointment.patient_id if isinstance(appointment, Appointment) else appointment.patient.id
+    return events.entry(
+        appointment.office_id, kind, appointment_id=appointment.id, patient_id=patient_id, by=actor, **payload
+    )
 
 
 def _first_plan(planner: planning.Planner, new: NewAppointment) -> list[dict[str, Any]]:

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, booking
+from .conversations import consent as consent_log
 from .models import (
     ACTIVE_STATUSES,
     Appointment,
     Channel,
     ConsentAction,
-    ConsentEvent,
     Patient,
     PatientPhone,
     PhoneKind,
@@ -99,18 +99,14 @@ def replan_upcoming(db: Session, patient: Patient) -> None:
         booking.replan(db, appointment)
 
 
-def _event(db: Session, patient: Patient, channel: Channel, action: ConsentAction, source: str) -> None:
-    db.add(
-        ConsentEvent(office_id=patient.office_id, patient_id=patient.id, channel=channel, action=action, source=source)
-    )
-
-
 def set_consent(db: Session, patient: Patient, channel: Channel, consent: bool, source: str) -> bool:
     attr = f"{channel.value}_consent"
     if getattr(patient, attr) == consent:
         return False
     setattr(patient, attr, consent)
-    _event(db, patient, channel, ConsentAction.CONSENT if consent else ConsentAction.WITHDRAW, source)
+    consent_log.log_change(
+        db, patient, channel, ConsentAction.CONSENT if consent else ConsentAction.WITHDRAW, source, utcnow()
+    )
     return True
 
 
@@ -118,9 +114,12 @@ def set_opted_out(db: Session, patient: Patient, channel: Channel, opted_out: bo
     at_attr, source_attr = f"{channel.value}_opted_out_at", f"{channel.value}_opt_out_source"
     if (getattr(patient, at_attr) is not None) == opted_out:
         return False
-    setattr(patient, at_attr, utcnow() if opted_out else None)
+    now = utcnow()
+    setattr(patient, at_attr, now if opted_out else None)
     setattr(patient, source_attr, source if opted_out else None)
-    _event(db, patient, channel, ConsentAction.OPT_OUT if opted_out else ConsentAction.OPT_IN, source)
+    consent_log.log_change(
+        db, patient, channel, ConsentAction.OPT_OUT if opted_out else ConsentAction.OPT_IN, source, now
+    )
     return True
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from . import reminder_states
 from .models import (
     Appointment,
     Channel,
@@ -156,24 +157,20 @@ class Planner:
                 )
             elif isinstance(decision, Wanted):
                 assert row is not None
-                row.status = ReminderStatus.PLANNED
-                row.due_at = decision.due_at
+                reminder_states.move(self.db, row, ReminderStatus.PLANNED, None, due_at=decision.due_at)
                 row.planned_for = facts.starts_at
                 row.attempts = 0
-                row.reason = None
             elif row is not None:
-                _retire(row, decision)
+                self._retire(row, decision)
         for row in rows.values():  # rules that no longer apply
             if row.status == ReminderStatus.PLANNED:
-                _retire(row, NotWanted(ReminderStatus.CANCELLED, "the rule no longer applies"))
+                self._retire(row, NotWanted(ReminderStatus.CANCELLED, "the rule no longer applies"))
         return new
 
-
-def _retire(row: Reminder, decision: NotWanted) -> None:
-    if row.status in ATTEMPTED:
-        return  # what was sent stays in the trail
-    row.status = decision.status
-    row.reason = decision.reason
+    def _retire(self, row: Reminder, decision: NotWanted) -> None:
+        if row.status in ATTEMPTED:
+            return  # what was sent stays in the trail
+        reminder_states.move(self.db, row, decision.status, decision.reason)
 
 
 def replan(db: Session, appointment: Appointment) -> None:

@@ -95,7 +95,7 @@ def test_a_reminder_booked_late_goes_out_at_the_next_allowed_moment() -> None:
 @pytest.mark.parametrize(
     ("appointment", "status", "reason"),
     [
-        (facts(local(DENVER, 2030, 6, 10, 9, 0)), "missed", "already started"),
+        (facts(local(DENVER, 2030, 6, 10, 9, 0)), "missed", "started before the reminder could go out"),
         (facts(local(DENVER, 2030, 6, 11, 7, 30)), "missed", "no moment inside the allowed hours"),
         (facts(local(DENVER, 2030, 6, 20, 9, 0), status="cancelled"), "cancelled", "cancelled"),
         (facts(local(DENVER, 2030, 6, 20, 9, 0), status="confirmed"), "skipped", "already confirmed"),

@@ -13,14 +13,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import audit
+from .. import audit, events, reminder_states
 from ..accounts import the_office
 from ..gateways import ErrorAction, TwilioError, error_for_code
-from ..messaging.delivery import advances
+from ..messaging.delivery import FINAL, advances
 from ..models import (
     Channel,
     DeliveryEvent,
     Direction,
+    EventType,
     Message,
     Patient,
     PatientPhone,
@@ -90,12 +91,30 @@ def apply(db: Session, message: Message, event: DeliveryEvent, now: datetime) ->
         message.price_unit = currency(params.get("PriceUnit")) or message.price_unit
     if not advances(message.channel, message.status, event.status):
         return
-    message.status = event.status
-    if event.error_code:
-        error = error_for_code(event.error_code)
+    previous, message.status = message.status, event.status
+    error = error_for_code(event.error_code) if event.error_code else None
+    if error is not None:
         message.error_code, message.error_message = event.error_code, error.reason
+    if event.status in FINAL:
+        _record_outcome(db, message, previous)
+    if error is not None:
         act_on_error(db, message, error, now)
         _retry_reminder(db, message, error, now)
+
+
+def _record_outcome(db: Session, message: Message, previous: str) -> None:
+    events.record(
+        db,
+        message.office_id,
+        EventType(f"message.{message.status}"),
+        appointment_id=message.appointment_id,
+        patient_id=message.patient_id,
+        reminder_id=message.reminder_id,
+        message_id=message.id,
+        previous=previous,
+        channel=message.channel,
+        error_code=message.error_code,
+    )
 
 
 def _retry_reminder(db: Session, message: Message, error: TwilioError, now: datetime) -> None:
@@ -111,15 +130,14 @@ def _retry_reminder(db: Session, message: Message, error: TwilioError, now: date
     if reminder is None or reminder.status != ReminderStatus.SENT:
         return
     if error.code in REGISTRATION_BLOCKS:
-        reminder.status, reminder.due_at = ReminderStatus.PLANNED, now
-        reminder.reason = f"{WAITING_FOR_REGISTRATION}: carriers refused the text ({error.reason})"
+        reason = f"{WAITING_FOR_REGISTRATION}: carriers refused the text ({error.reason})"
+        reminder_states.move(db, reminder, ReminderStatus.PLANNED, reason, due_at=now, message_id=message.id)
     elif error.is_transient and not _failed_before_with(db, message, error.code):
-        reminder.status = ReminderStatus.PLANNED
-        reminder.due_at = now + timedelta(seconds=error.retry_after or 3600)
-        reminder.reason = f"retrying: {error.reason}"
+        later = now + timedelta(seconds=error.retry_after or 3600)
+        reason = f"retrying: {error.reason}"
+        reminder_states.move(db, reminder, ReminderStatus.PLANNED, reason, due_at=later, message_id=message.id)
     else:
-        reminder.status = ReminderStatus.FAILED
-        reminder.reason = error.reason
+        reminder_states.move(db, reminder, ReminderStatus.FAILED, error.reason, message_id=message.id)
 
 
 def _failed_before_with(db: Session, message: Message, code: int | None) -> bool:

@@ -11,13 +11,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from twilio.twiml.messaging_response import MessagingResponse
 
-from .. import booking
+from .. import booking, events
 from ..booking import BookingError
 from ..dispatcher.content import reminder_context
 from ..messaging.compose import format_when
 from ..messaging.replies import Intent, Interpretation, interpret
 from ..messaging.reply_texts import ReplyKind, reply_text
-from ..models import Appointment, AppointmentStatus, Channel, Direction, Message, MessageStatus
+from ..models import Appointment, AppointmentStatus, Channel, Direction, EventType, Message, MessageStatus
 from ..phones import display
 from . import choices, consent
 from .lookup import Party, find_party
@@ -57,30 +57,30 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime, status_url: s
         language = party.patient.language if party.patient else None
         reading = interpret(body, language, params.get("OptOutType"))
     patient = party.patient
-    answer = _act(db, party, reading, now)
-    if choice is not None and not answer.needs_person:
-        choices.settle(db, choice)
     thread = {
         "office_id": party.office.id,
         "patient_id": patient.id if patient else None,
         "appointment_id": party.appointment.id if party.appointment else None,
         "channel": Channel.SMS,
     }
-    db.add(
-        Message(
-            **thread,
-            direction=Direction.INBOUND,
-            to_number=to_number,
-            from_number=from_number,
-            body=body,
-            twilio_sid=sid or None,
-            status=MessageStatus.RECEIVED,
-            num_segments=integer(params.get("NumSegments")) or 1,
-            interpretation=str(reading.intent),
-            needs_person=reading.needs_person or answer.needs_person or answer.follow_up,
-            unread=True,
-        )
+    inbound = Message(
+        **thread,
+        direction=Direction.INBOUND,
+        to_number=to_number,
+        from_number=from_number,
+        body=body,
+        twilio_sid=sid or None,
+        status=MessageStatus.RECEIVED,
+        num_segments=integer(params.get("NumSegments")) or 1,
+        interpretation=str(reading.intent),
+        unread=True,
     )
+    db.add(inbound)
+    record_answer(db, inbound)  # before what the answer changes, so that the outbox tells them in that order
+    answer = _act(db, party, reading, now)
+    if choice is not None and not answer.needs_person:
+        choices.settle(db, choice)
+    inbound.needs_person = reading.needs_person or answer.needs_person or answer.follow_up
     response = MessagingResponse()
     opted_out = patient is not None and patient.sms_opted_out_at is not None
     if answer.text and (not opted_out or reading.intent in (Intent.HELP, Intent.OPT_OUT)):
@@ -100,6 +100,20 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime, status_url: s
             db.flush()  # the reply's id goes into its status callback URL
             response.message(answer.text, action=f"{status_url}?reply={reply.id}", method="POST")
     return str(response)
+
+
+def record_answer(db: Session, inbound: Message) -> None:
+    """The outbox event of a patient's answer (a text, or a key pressed in a call), as it was understood."""
+    events.record(
+        db,
+        inbound.office_id,
+        EventType.PATIENT_ANSWERED,
+        appointment_id=inbound.appointment_id,
+        patient_id=inbound.patient_id,
+        message=inbound,
+        channel=inbound.channel,
+        interpretation=inbound.interpretation,
+    )
 
 
 def adopt_reply(db: Session, reply_id: str, sid: str) -> None:

@@ -26,6 +26,7 @@ from ..messaging.voice import (
 )
 from ..models import Appointment, AppointmentStatus, Channel, Clinic, Direction, Message, MessageStatus, Office
 from . import consent
+from .inbound_sms import record_answer
 from .lookup import find_party
 from .params import integer
 
@@ -94,6 +95,7 @@ def _answer(
     record.interpretation = str(outcome)
     record.unread = True
     db.add(record)
+    record_answer(db, record)
     if outcome in _STATUS:
         try:
             booking.set_status(db, appointment, _STATUS[outcome], "patient:voice")

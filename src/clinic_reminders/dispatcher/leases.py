@@ -15,9 +15,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import ColumnElement, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from .. import reminder_states
 from ..models import Reminder, ReminderStatus
 
 
@@ -29,8 +30,24 @@ class Lease:
     generation: int
 
 
-def _claim(db: Session, worker_id: str, now: datetime, lease: timedelta, condition: object, limit: int) -> list[Lease]:
-    candidates = select(Reminder.id).where(condition).order_by(Reminder.due_at, Reminder.id).limit(limit)  # type: ignore[arg-type]
+def _claim(
+    db: Session,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    source: ReminderStatus,
+    condition: ColumnElement[bool],
+    limit: int,
+) -> list[Lease]:
+    """Move up to `limit` rows in `source` that meet `condition` into SENDING, in one statement (no event: a
+    claim is a lease, see reminder_states)."""
+    reminder_states.check(source, ReminderStatus.SENDING)
+    candidates = (
+        select(Reminder.id)
+        .where(Reminder.status == source, condition)
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+    )
     if db.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     claimed = db.execute(
@@ -49,8 +66,7 @@ def _claim(db: Session, worker_id: str, now: datetime, lease: timedelta, conditi
 
 
 def claim_due(db: Session, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[Lease]:
-    due = (Reminder.status == ReminderStatus.PLANNED) & (Reminder.due_at <= now)
-    return _claim(db, worker_id, now, lease, due, limit)
+    return _claim(db, worker_id, now, lease, ReminderStatus.PLANNED, Reminder.due_at <= now, limit)
 
 
 def take_over_abandoned(
@@ -61,8 +77,8 @@ def take_over_abandoned(
     A row is taken only when its lease has been over for longer than `in_flight`, the longest a request to
     Twilio may last: a paused owner may have started one just before its lease ran out (see `prove`), and
     reconciliation must find that message at Twilio rather than conclude it never got there."""
-    abandoned = (Reminder.status == ReminderStatus.SENDING) & (Reminder.lease_expires_at < now - in_flight)
-    return _claim(db, worker_id, now, lease, abandoned, limit)
+    abandoned = Reminder.lease_expires_at < now - in_flight
+    return _claim(db, worker_id, now, lease, ReminderStatus.SENDING, abandoned, limit)
 
 
 def prove(db: Session, worker_id: str, leases: Collection[Lease], now: datetime, lease: timedelta) -> set[int]:
@@ -85,11 +101,6 @@ def prove(db: Session, worker_id: str, leases: Collection[Lease], now: datetime,
         .execution_options(synchronize_session=False)
     )
     return set(held.scalars())
-
-
-def release(reminder: Reminder) -> None:
-    reminder.lease_owner = None
-    reminder.lease_expires_at = None
 
 
 def unfinished(db: Session, now: datetime) -> bool:

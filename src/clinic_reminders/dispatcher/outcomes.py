@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import reminder_states
 from ..conversations import delivery
 from ..gateways import TwilioError
 from ..gateways.errors import CONFIGURATION_CODES
 from ..models import DeliveryEvent, Message, MessageStatus, Reminder, ReminderStatus
 from . import metrics
-from .leases import Lease, prove, release
+from .leases import Lease, prove
 from .prepare import SendJob
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def record_all(db: Session, worker_id: str, results: list[Result], now: datetime
             record_failure(db, reminder, message, outcome.error, now)
             metrics.FAILED.labels(kind=outcome.error.kind.value, code=str(outcome.error.code or "")).inc()
         elif isinstance(outcome, NotSent):
-            record_not_sent(reminder, now, outcome.reason)
+            record_not_sent(db, reminder, now, outcome.reason)
         else:
             ask_twilio_soon(reminder, now, f"checking with Twilio: {outcome.error.reason}")
             metrics.UNKNOWN.inc()
@@ -131,17 +132,15 @@ def record_sent(
         message.status = outcome.status or MessageStatus.QUEUED
     if outcome.segments:
         message.num_segments = outcome.segments
-    reminder.status = ReminderStatus.SENT
-    reminder.reason = None
-    release(reminder)
+    reminder_states.move(db, reminder, ReminderStatus.SENT, None, message_id=message.id)
     if callbacks_waiting:
         delivery.adopt(db, message, now)
 
 
-def record_not_sent(reminder: Reminder, now: datetime, reason: str) -> None:
+def record_not_sent(db: Session, reminder: Reminder, now: datetime, reason: str) -> None:
     """Due again at once; the pending message is sent as it is, and this try does not count as one."""
     reminder.attempts -= 1
-    _plan_again(reminder, now, f"retrying: {reason}")
+    _plan_again(db, reminder, now, f"retrying: {reason}")
 
 
 def setup_wait(earlier: int) -> timedelta:
@@ -156,7 +155,7 @@ def record_failure(db: Session, reminder: Reminder, message: Message, error: Twi
     longer after each such refusal (`setup_wait`); `reminders doctor` says what to fix (twilio.delivery_errors).
     Permanent: end it with the reason and act on what the error teaches."""
     if error.is_transient and reminder.attempts < MAX_ATTEMPTS:
-        _plan_again(reminder, now + backoff(reminder.attempts, error.retry_after), f"retrying: {error.reason}")
+        _plan_again(db, reminder, now + backoff(reminder.attempts, error.retry_after), f"retrying: {error.reason}")
         return
     message.error_code = error.code
     message.error_message = error.reason
@@ -164,12 +163,11 @@ def record_failure(db: Session, reminder: Reminder, message: Message, error: Twi
         message.status = MessageStatus.CANCELED
         reminder.attempts -= 1  # not a try at reaching the patient: a 429 after the fix still gets its retries
         wait = setup_wait(_dropped_for_setup(db, reminder, message))
-        _plan_again(reminder, now + wait, f"{WAITING_FOR_SETUP}: {error.reason}")
+        _plan_again(db, reminder, now + wait, f"{WAITING_FOR_SETUP}: {error.reason}")
         return
     message.status = MessageStatus.FAILED
-    reminder.status = ReminderStatus.FAILED
-    reminder.reason = error.reason if error.is_permanent else f"gave up after {reminder.attempts} attempts"
-    release(reminder)
+    reason = error.reason if error.is_permanent else f"gave up after {reminder.attempts} attempts"
+    reminder_states.move(db, reminder, ReminderStatus.FAILED, reason, message_id=message.id)
     delivery.act_on_error(db, message, error, now)
 
 
@@ -190,8 +188,5 @@ def _dropped_for_setup(db: Session, reminder: Reminder, message: Message) -> int
     )
 
 
-def _plan_again(reminder: Reminder, due: datetime, reason: str) -> None:
-    reminder.status = ReminderStatus.PLANNED
-    reminder.due_at = due
-    reminder.reason = reason
-    release(reminder)
+def _plan_again(db: Session, reminder: Reminder, due: datetime, reason: str) -> None:
+    reminder_states.move(db, reminder, ReminderStatus.PLANNED, reason, due_at=due)

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from .. import reminder_states
 from ..effective import TwilioConfig
 from ..models import (
-    ACTIVE_STATUSES,
     Appointment,
     Channel,
     Direction,
@@ -32,13 +32,13 @@ from ..models import (
     ReminderStatus,
     RuleCondition,
 )
-from ..planning import patient_zone, window_of
+from ..planning import patient_zone, rule_facts, window_of
 from ..registration.senders import hold_reason
-from ..scheduling.timing import next_allowed, seconds_left_in_window
+from ..scheduling.plan import AppointmentFacts, NotWanted, applies, at_next_allowed
+from ..scheduling.timing import seconds_left_in_window
 from ..settings import Settings
 from ..telehealth.links import patient_links
 from .content import render_reminder
-from .leases import release
 from .pacing import Pacer, pace_key
 
 # Twilio keeps a queued message for at most 10 h; we ask for less when the quiet-hours window closes sooner.
@@ -47,6 +47,8 @@ MIN_VALIDITY = 60
 # How often a text held for carrier registration is looked at again (the registration watch also wakes held
 # texts at once when a registration is approved).
 REGISTRATION_RECHECK = timedelta(minutes=30)
+# How often a reminder waiting for a missing setting (a sending number, the public URL) is looked at again.
+SETUP_RECHECK = timedelta(minutes=15)
 # The office's "reminders a day" cap counts what went out in this much time: "one a day", with slack for a daily
 # rule's drift.
 CAP_DAY = timedelta(hours=20)
@@ -104,19 +106,6 @@ def load(db: Session, ids: list[int]) -> list[Reminder]:
             .order_by(Reminder.due_at, Reminder.id)
         )
     )
-
-
-def _retire(reminder: Reminder, status: ReminderStatus, reason: str) -> None:
-    reminder.status = status
-    reminder.reason = reason
-    release(reminder)
-
-
-def _defer(reminder: Reminder, until: datetime, reason: str) -> None:
-    reminder.status = ReminderStatus.PLANNED
-    reminder.due_at = until
-    reminder.reason = reason
-    release(reminder)
 
 
 def usable_phone(patient: Patient, channel: str) -> PatientPhone | None:
@@ -221,83 +210,99 @@ class Preparer:
                 self._day_counts[patient_id] += 1
 
     def _prepare(self, reminder: Reminder, pending: Message | None) -> _Ready | None:
+        """Does the reminder still apply (`scheduling.plan`, then the patient's consent, the rule's condition and a
+        number to reach), may it go now, and does the office's cap allow it? A job, or None once it is retired or
+        deferred."""
         appointment = reminder.appointment
         patient, clinic = appointment.patient, appointment.clinic
         office = self._office(reminder.office_id)
-
-        def stop(status: ReminderStatus, reason: str) -> None:
-            _retire(reminder, status, reason)
-            if pending is not None:
-                pending.status = MessageStatus.CANCELED
-                pending.error_message = reason
-
-        if appointment.status not in ACTIVE_STATUSES:
-            stop(ReminderStatus.CANCELLED, f"appointment is {appointment.status}")
-            return None
-        if appointment.starts_at <= self.now:
-            stop(ReminderStatus.MISSED, "the appointment started before the reminder could go out")
-            return None
-        if appointment.status == "confirmed" and reminder.rule.skip_if_confirmed:
-            stop(ReminderStatus.SKIPPED, "already confirmed")
-            return None
-        if not patient.can_receive(reminder.channel):
-            stop(ReminderStatus.SKIPPED, f"patient has no consent for {reminder.channel} or opted out")
-            return None
-        if reason := self._condition_unmet(reminder):
-            stop(ReminderStatus.SKIPPED, reason)
-            return None
+        zone, window = patient_zone(patient, clinic), window_of(office)
+        facts = AppointmentFacts(
+            starts_at=appointment.starts_at,
+            status=appointment.status,
+            kind=appointment.kind,
+            clinic_zone=ZoneInfo(clinic.timezone),
+            patient_zone=zone,
+        )
         phone = usable_phone(patient, reminder.channel)
-        if phone is None:
-            stop(ReminderStatus.SKIPPED, f"no phone number that can receive {reminder.channel}")
-            return None
-
-        zone = patient_zone(patient, clinic)
-        window = window_of(office)
-        opens = next_allowed(self.now, zone, window)
         left = seconds_left_in_window(self.now, zone, window)
-        if opens > self.now or left < MIN_VALIDITY:
-            later = (
-                opens if opens > self.now else next_allowed(self.now + timedelta(seconds=MIN_VALIDITY), zone, window)
-            )
-            if later >= appointment.starts_at:
-                stop(ReminderStatus.MISSED, "no moment inside the allowed hours before the appointment")
-            else:
-                _defer(reminder, later, "outside the allowed hours")
+        # A window about to close leaves Twilio no time to deliver (ValidityPeriod): wait for the next one.
+        earliest = self.now + timedelta(seconds=MIN_VALIDITY) if 0 < left < MIN_VALIDITY else self.now
+        when = (
+            applies(facts, rule_facts(reminder.rule), self.now)
+            or self._cannot_reach(reminder, phone)
+            or at_next_allowed(facts, window, earliest)
+        )
+        if isinstance(when, NotWanted):
+            self._stop(reminder, pending, when)
             return None
-        if pending is None and self._day_counts[patient.id] >= office.max_reminders_per_day:
-            stop(ReminderStatus.SKIPPED, f"patient already had {office.max_reminders_per_day} reminder(s) today")
+        if when.due_at > self.now:
+            self._defer(reminder, when.due_at, "outside the allowed hours")
             return None
-        if pending is None and self._week_counts[patient.id] >= office.max_reminders_per_week:
-            stop(ReminderStatus.SKIPPED, f"patient already had {office.max_reminders_per_week} reminders this week")
+        if pending is None and (over := self._over_cap(patient.id, office)) is not None:
+            self._stop(reminder, pending, over)
             return None
+        assert phone is not None
+        return self._ready(reminder, pending, phone.number, zone, left)
 
+    def _stop(self, reminder: Reminder, pending: Message | None, why: NotWanted) -> None:
+        reminder_states.move(self.db, reminder, why.status, why.reason)
+        if pending is not None:
+            pending.status = MessageStatus.CANCELED
+            pending.error_message = why.reason
+
+    def _defer(self, reminder: Reminder, until: datetime, reason: str) -> None:
+        reminder_states.move(self.db, reminder, ReminderStatus.PLANNED, reason, due_at=until)
+
+    def _cannot_reach(self, reminder: Reminder, phone: PatientPhone | None) -> NotWanted | None:
+        if not reminder.appointment.patient.can_receive(reminder.channel):
+            return NotWanted(ReminderStatus.SKIPPED, f"patient has no consent for {reminder.channel} or opted out")
+        if reason := self._condition_unmet(reminder):
+            return NotWanted(ReminderStatus.SKIPPED, reason)
+        if phone is None:
+            return NotWanted(ReminderStatus.SKIPPED, f"no phone number that can receive {reminder.channel}")
+        return None
+
+    def _over_cap(self, patient_id: int, office: Office) -> NotWanted | None:
+        if self._day_counts[patient_id] >= office.max_reminders_per_day:
+            reason = f"patient already had {office.max_reminders_per_day} reminder(s) today"
+            return NotWanted(ReminderStatus.SKIPPED, reason)
+        if self._week_counts[patient_id] >= office.max_reminders_per_week:
+            reason = f"patient already had {office.max_reminders_per_week} reminders this week"
+            return NotWanted(ReminderStatus.SKIPPED, reason)
+        return None
+
+    def _ready(
+        self, reminder: Reminder, pending: Message | None, to: str, zone: ZoneInfo, left: float
+    ) -> _Ready | None:
+        """The sender's part: a number to send from that carriers take, the message row, and the sender's pace."""
         # A call shows the clinic's own number as caller ID: it must be verified at Twilio.
-        sender = self._sms_sender(reminder) if reminder.channel == Channel.SMS else clinic.phone
-        callback = self.config.url("/twilio/status")
+        sms = reminder.channel == Channel.SMS
+        sender = self._sms_sender(reminder) if sms else reminder.appointment.clinic.phone
         if not sender:
-            _defer(reminder, self.now + timedelta(minutes=15), "no sending number configured (TWILIO_PHONE_NUMBER)")
+            self._defer(reminder, self.now + SETUP_RECHECK, "no sending number configured (TWILIO_PHONE_NUMBER)")
             return None
-        if reminder.channel == Channel.SMS and (held := self._text_hold(reminder.office_id, sender)):
-            _defer(reminder, self.now + REGISTRATION_RECHECK, held)  # never into a known block; nothing is lost
+        if sms and (held := self._text_hold(reminder.office_id, sender)):
+            self._defer(reminder, self.now + REGISTRATION_RECHECK, held)  # never into a known block
             return None
-
         if pending is None:
-            pending = self._new_message(reminder, phone.number, sender, zone)
+            pending = self._new_message(reminder, to, sender, zone)
             if pending is None:
-                _defer(reminder, self.now + timedelta(minutes=15), "no public URL configured for call instructions")
+                self._defer(reminder, self.now + SETUP_RECHECK, "no public URL configured for call instructions")
                 return None
         paced_by = pace_key(reminder.channel, sender)
         not_before = self.pacer.reserve(paced_by, pending.num_segments or 1)
         if not_before > self.pacer.clock() + min(30.0, self.settings.lease_seconds / 4):
             # The sender's pace is the bottleneck: hand the reminder back rather than hold its lease for long.
-            _defer(reminder, self.now + timedelta(seconds=not_before - self.pacer.clock()), "paced")
+            wait = timedelta(seconds=not_before - self.pacer.clock())
             self.pacer.cancel(paced_by, pending.num_segments or 1)
+            self._defer(reminder, self.now + wait, "paced")
             return None
-
         reminder.attempts += 1
-        self._day_counts[patient.id] += 1
-        self._week_counts[patient.id] += 1
-        return _Ready(reminder, pending, callback, left, not_before)
+        patient_id = reminder.appointment.patient_id
+        self._day_counts[patient_id] += 1
+        self._week_counts[patient_id] += 1
+        return _Ready(reminder, pending, self.config.url("/twilio/status"), left, not_before)
 
     def _condition_unmet(self, reminder: Reminder) -> str | None:
         condition = reminder.rule.condition

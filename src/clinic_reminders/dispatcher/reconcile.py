@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import reminder_states
 from ..gateways import TwilioGateway
 from ..models import Channel, Message, MessageStatus, Reminder, ReminderStatus
-from .leases import release
 from .outcomes import Sent, record_sent
 
 # Clocks differ between us and Twilio; look a little earlier than the row's creation.
@@ -42,7 +42,7 @@ def lookups_for(db: Session, reminder_ids: list[int], now: datetime) -> list[Loo
             select(Message).where(Message.reminder_id == reminder.id, Message.status == MessageStatus.PENDING)
         )
         if message is None:
-            _send_again(reminder, now)
+            _send_again(db, reminder, now)
             continue
         lookups.append(
             Lookup(
@@ -82,12 +82,10 @@ def apply(db: Session, lookup: Lookup, candidates: list[Sent], now: datetime) ->
         if db.scalar(select(Message.id).where(Message.twilio_sid == candidate.sid)) is None:
             record_sent(db, reminder, message, candidate, now)
             return True
-    _send_again(reminder, now)
+    _send_again(db, reminder, now)
     return False
 
 
-def _send_again(reminder: Reminder, now: datetime) -> None:
-    reminder.status = ReminderStatus.PLANNED
-    reminder.due_at = now
-    reminder.reason = "re-sending: the earlier attempt never reached Twilio"
-    release(reminder)
+def _send_again(db: Session, reminder: Reminder, now: datetime) -> None:
+    reason = "re-sending: the earlier attempt never reached Twilio"
+    reminder_states.move(db, reminder, ReminderStatus.PLANNED, reason, due_at=now)

@@ -4,6 +4,7 @@ from .appointments import ACTIVE_STATUSES, Appointment, AppointmentKind, Appoint
 from .audit import AuditEntry
 from .base import Base, utcnow
 from .clinics import Clinic, Provider
+from .events import Event, EventType
 from .messages import DeliveryEvent, Direction, Message, MessageStatus
 from .offices import Office, WorkerHeartbeat
 from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
@@ -36,6 +37,8 @@ __all__ = [
     "ConsentEvent",
     "DeliveryEvent",
     "Direction",
+    "Event",
+    "EventType",
     "JobPosition",
     "Message",
     "MessageStatus",

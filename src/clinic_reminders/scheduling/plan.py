@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ..models import ACTIVE_STATUSES, AppointmentStatus, ReminderStatus
 from .timing import RuleTiming, Window, due_at, next_allowed
 
 
@@ -32,7 +33,7 @@ class Wanted:
 
 @dataclass(frozen=True)
 class NotWanted:
-    status: str  # "cancelled" (nothing to remind of), "skipped" (a rule says no), "missed" (too late)
+    status: ReminderStatus  # CANCELLED (nothing to remind of), SKIPPED (a rule says no), MISSED (too late)
     reason: str
 
 
@@ -40,18 +41,31 @@ Decision = Wanted | NotWanted
 
 
 def decide(appointment: AppointmentFacts, rule: RuleFacts, window: Window, now: datetime) -> Decision:
-    if appointment.status not in ("scheduled", "confirmed"):
-        return NotWanted("cancelled", f"appointment is {appointment.status}")
+    """Whether a reminder of `rule` is wanted for `appointment`, and when it is due."""
+    if (not_wanted := applies(appointment, rule, now)) is not None:
+        return not_wanted
+    due = due_at(rule.timing, appointment.starts_at, appointment.clinic_zone)
+    return at_next_allowed(appointment, window, max(due, now))
+
+
+def applies(appointment: AppointmentFacts, rule: RuleFacts, now: datetime) -> NotWanted | None:
+    """Why no reminder of `rule` is wanted any more, whenever it would go; None while one is. The dispatcher
+    asks this again of every reminder it claims, then its own questions of the patient, then `at_next_allowed`."""
+    if appointment.status not in ACTIVE_STATUSES:
+        return NotWanted(ReminderStatus.CANCELLED, f"appointment is {appointment.status}")
     if appointment.kind not in rule.kinds:
-        return NotWanted("skipped", f"rule does not apply to {appointment.kind} appointments")
-    if appointment.status == "confirmed" and rule.skip_if_confirmed:
-        return NotWanted("skipped", "already confirmed")
+        return NotWanted(ReminderStatus.SKIPPED, f"rule does not apply to {appointment.kind} appointments")
+    if appointment.status == AppointmentStatus.CONFIRMED and rule.skip_if_confirmed:
+        return NotWanted(ReminderStatus.SKIPPED, "already confirmed")
     if appointment.starts_at <= now:
-        return NotWanted("missed", "the appointment has already started")
-    # Booked late, or the server was down: a reminder whose time has passed goes at the next allowed moment.
-    due = next_allowed(
-        max(due_at(rule.timing, appointment.starts_at, appointment.clinic_zone), now), appointment.patient_zone, window
-    )
+        return NotWanted(ReminderStatus.MISSED, "the appointment started before the reminder could go out")
+    return None
+
+
+def at_next_allowed(appointment: AppointmentFacts, window: Window, earliest: datetime) -> Decision:
+    """The first moment from `earliest` inside the allowed hours in the patient's zone, if it is before the
+    appointment. Booked late, or the server was down: a reminder whose time has passed goes at the next one."""
+    due = next_allowed(earliest, appointment.patient_zone, window)
     if due >= appointment.starts_at:
-        return NotWanted("missed", "no moment inside the allowed hours before the appointment")
+        return NotWanted(ReminderStatus.MISSED, "no moment inside the allowed hours before the appointment")
     return Wanted(due)

@@ -8,6 +8,7 @@ from . import (
     appointments,
     clinics,
     conversations,
+    events,
     office,
     patients,
     providers,
@@ -34,6 +35,7 @@ for _module in (
     registration,
     staff_users,
     conversations,
+    events,
     rules,
     setup,
 ):

@@ -1,0 +1,87 @@
+"""The outbox: one event per change, written in the change's own transaction, and read back in id order.
+
+Each aggregate records its events from its one transition function (booking for appointments, reminder_states
+for reminders, conversations.consent for opt-outs, conversations.delivery for delivery outcomes, the answer
+handlers for what patients said), so a change and its event commit together or not at all. Write-back to the
+practice-management system, waitlist offers and live pages read the outbox through `page` (`GET /api/events`);
+nothing else hooks into the write paths.
+
+The cursor is the event id. On PostgreSQL two transactions can commit their events out of id order, so a reader
+that must see every event re-reads a short stretch behind its cursor, or waits until the writers it may overtake
+are done; SQLite has one writer at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from .models import Event, EventType, Message, utcnow
+
+_EVENTS = cast(Table, Event.__table__)  # for one INSERT of many rows, Core costs less than the ORM
+
+
+def entry(
+    office_id: int,
+    type: EventType,
+    *,
+    appointment_id: int | None = None,
+    patient_id: int | None = None,
+    reminder_id: int | None = None,
+    message_id: int | None = None,
+    **payload: Any,
+) -> dict[str, Any]:
+    """One event as a row. `payload`: statuses, field names and reasons, never patient data."""
+    return {
+        "office_id": office_id,
+        "type": str(type),
+        "appointment_id": appointment_id,
+        "patient_id": patient_id,
+        "reminder_id": reminder_id,
+        "message_id": message_id,
+        "created_at": utcnow(),
+        "payload": payload,
+    }
+
+
+def record(
+    db: Session,
+    office_id: int,
+    type: EventType,
+    *,
+    appointment_id: int | None = None,
+    patient_id: int | None = None,
+    reminder_id: int | None = None,
+    message_id: int | None = None,
+    message: Message | None = None,
+    **payload: Any,
+) -> None:
+    """Add one event to the caller's transaction. `message`: the message it is about, when it has no id yet."""
+    row = entry(
+        office_id,
+        type,
+        appointment_id=appointment_id,
+        patient_id=patient_id,
+        reminder_id=reminder_id,
+        message_id=message_id,
+        **payload,
+    )
+    event = Event(**row)
+    if message is not None:
+        event.message = message
+    db.add(event)
+
+
+def record_all(db: Session, entries: Sequence[dict[str, Any]]) -> None:
+    """Many events (`entry`) in one statement: an import changes thousands of appointments."""
+    if entries:
+        db.execute(insert(_EVENTS), list(entries))
+
+
+def page(db: Session, office_id: int, after: int, limit: int) -> list[Event]:
+    """The office's events with an id above `after`, oldest first."""
+    stmt = select(Event).where(Event.office_id == office_id, Event.id > after).order_by(Event.id).limit(limit)
+    return list(db.scalars(stmt))
