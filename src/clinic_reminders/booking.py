@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 from . import audit, planning
 from .local_time import display
 from .models import Appointment, AppointmentStatus, Clinic, Office, Provider, utcnow
+from .refusals import Refusal, Refused, apply
 from .scheduling.plan import AppointmentFacts
 from .scheduling.timing import local_datetime
 
@@ -47,13 +48,8 @@ def replan(db: Session, appointment: Appointment, *, moved: bool = False) -> Non
     planning.replan(db, appointment)
 
 
-class BookingError(ValueError):
+class BookingError(Refused):
     """The change cannot be made; `field` names the input at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -208,7 +204,7 @@ def create(db: Session, appointment: Appointment, actor: str) -> Appointment:
 
 def update(db: Session, appointment: Appointment, changes: dict[str, Any], actor: str) -> Appointment:
     """Apply field changes (start, duration, clinic, provider, kind...); a move re-plans its reminders."""
-    changed = _apply(appointment, changes)
+    changed = apply(appointment, changes)
     if changed:
         audit.record(db, appointment.office_id, actor, "update", "appointment", appointment.id, fields=changed)
         replan(db, appointment, moved=_reassigned(changed))
@@ -219,7 +215,7 @@ def check_status(appointment: Appointment, status: AppointmentStatus) -> None:
     """Raises `BookingError` unless the appointment may take this status (keeping its own always may)."""
     current = appointment.status
     if status != current and status not in _ALLOWED.get(current, set()):
-        raise BookingError("status", f"an appointment that is {current} cannot become {status}")
+        raise BookingError("status", f"an appointment that is {current} cannot become {status}", Refusal.CONFLICT)
 
 
 def set_status(db: Session, appointment: Appointment, status: AppointmentStatus, actor: str) -> Appointment:
@@ -244,13 +240,6 @@ def set_status(db: Session, appointment: Appointment, status: AppointmentStatus,
 
 def cancel(db: Session, appointment: Appointment, actor: str) -> Appointment:
     return set_status(db, appointment, AppointmentStatus.CANCELLED, actor)
-
-
-def _apply(appointment: Appointment, changes: dict[str, Any]) -> list[str]:
-    changed = sorted(k for k, v in changes.items() if getattr(appointment, k) != v)
-    for key in changed:
-        setattr(appointment, key, changes[key])
-    return changed
 
 
 def _reassigned(changed: list[str]) -> bool:
@@ -306,7 +295,7 @@ class Batch:
 
     def update(self, appointment: Appointment, changes: dict[str, Any], actor: str) -> list[str]:
         """As `update`; returns the names of the fields that changed."""
-        changed = _apply(appointment, changes)
+        changed = apply(appointment, changes)
         if changed:
             self._audit.append((appointment, actor, "update", {"fields": changed}))
             self._touched[id(appointment)] = appointment
