@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..effective import TwilioConfig
+from ..messaging.delivery import CONTACTED, FAILED
 from ..models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -50,21 +51,6 @@ REGISTRATION_RECHECK = timedelta(minutes=30)
 # The office's "reminders a day" cap counts what went out in this much time: "one a day", with slack for a daily
 # rule's drift.
 CAP_DAY = timedelta(hours=20)
-# Outbound statuses that mean "this patient was (or is being) contacted".
-CONTACTED = (
-    MessageStatus.PENDING,
-    MessageStatus.QUEUED,
-    MessageStatus.ACCEPTED,
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.READ,
-    MessageStatus.RINGING,
-    MessageStatus.IN_PROGRESS,
-    MessageStatus.COMPLETED,
-    MessageStatus.BUSY,
-    MessageStatus.NO_ANSWER,
-)
 
 
 @dataclass(frozen=True)
@@ -319,7 +305,7 @@ class Preparer:
                     Message.appointment_id == appointment.id,
                     Message.channel == Channel.SMS,
                     Message.direction == Direction.OUTBOUND,
-                    Message.status.in_((MessageStatus.FAILED, MessageStatus.UNDELIVERED)),
+                    Message.status.in_(FAILED),
                 )
                 .limit(1)
             )
