@@ -8,7 +8,7 @@ here: the caller commits, or rolls back on `Refused`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -28,18 +28,26 @@ def add_clinic(db: Session, office_id: int, body: ClinicCreate, actor: str) -> C
     return clinic
 
 
+def _change(db: Session, row: Clinic | Provider, entity: str, values: dict[str, Any], actor: str) -> None:
+    changed = apply(row, values)
+    if changed:
+        audit.record(db, row.office_id, actor, "update", entity, row.id, fields=changed)
+
+
+def _deactivate(db: Session, row: Clinic | Provider, entity: str, actor: str) -> None:
+    if row.active:
+        row.active = False
+        audit.record(db, row.office_id, actor, "deactivate", entity, row.id)
+
+
 def change_clinic(db: Session, clinic: Clinic, body: ClinicUpdate, actor: str) -> Clinic:
     """Only the fields `body` sets change; a new time zone moves its reminders' clock time on their next re-plan."""
-    changed = apply(clinic, sent_values(body, nullable=frozenset({"twilio_number"})))
-    if changed:
-        audit.record(db, clinic.office_id, actor, "update", "clinic", clinic.id, fields=changed)
+    _change(db, clinic, "clinic", sent_values(body, nullable=frozenset({"twilio_number"})), actor)
     return clinic
 
 
 def deactivate_clinic(db: Session, clinic: Clinic, actor: str) -> Clinic:
-    if clinic.active:
-        clinic.active = False
-        audit.record(db, clinic.office_id, actor, "deactivate", "clinic", clinic.id)
+    _deactivate(db, clinic, "clinic", actor)
     return clinic
 
 
@@ -61,15 +69,11 @@ def change_provider(db: Session, provider: Provider, body: ProviderUpdate, actor
     """Only the fields `body` sets change; a null `clinic_id` detaches the provider from any clinic."""
     values = sent_values(body, nullable=frozenset({"clinic_id"}))
     _check_clinic(db, provider.office_id, values.get("clinic_id"))
-    changed = apply(provider, values)
-    if changed:
-        audit.record(db, provider.office_id, actor, "update", "provider", provider.id, fields=changed)
+    _change(db, provider, "provider", values, actor)
     return provider
 
 
 def deactivate_provider(db: Session, provider: Provider, actor: str) -> Provider:
     """Their appointments keep them."""
-    if provider.active:
-        provider.active = False
-        audit.record(db, provider.office_id, actor, "deactivate", "provider", provider.id)
+    _deactivate(db, provider, "provider", actor)
     return provider

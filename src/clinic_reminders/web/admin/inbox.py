@@ -14,15 +14,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
 
-from ... import audit
 from ...conversations import staff_sms, threads
 from ...models import Appointment, Direction, Message, Office, Patient, StaffUser, utcnow
 from ...refusals import Refused
-from ..deps import DbDep, shared_gateway
+from ..deps import DbDep, audit_actor, shared_gateway
 from .auth import PageUser
 from .csrf import check_csrf
 from .rendering import flash, render, render_fragment
@@ -179,13 +178,7 @@ def mark_handled(request: Request, patient_id: int, db: DbDep, user: PageUser) -
     patient = _patient(db, user, patient_id)
     if patient is None:
         return not_found(request, user)
-    db.execute(
-        update(Message)
-        .where(Message.patient_id == patient.id, Message.needs_person.is_(True))
-        .values(needs_person=False, unread=False)
-        .execution_options(synchronize_session=False)
-    )
-    audit.record(db, user.office_id, f"user:{user.id}", "resolve", "patient", patient.id)
+    threads.resolve_patient(db, patient, audit_actor(user))
     db.commit()
     flash(request, "Marked as handled.")
     return RedirectResponse(f"/inbox/{patient.id}", status_code=303)

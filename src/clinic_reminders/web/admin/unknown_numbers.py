@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ... import audit, patient_records
+from ... import patient_records
 from ...conversations import threads
 from ...conversations.lookup import link_number
 from ...models import Patient, StaffUser
@@ -94,8 +94,7 @@ def number_page(request: Request, number: str, db: DbDep, user: PageUser, q: str
 
 
 def _linked(request: Request, db: Session, user: StaffUser, patient: Patient, number: str, how: str) -> Response:
-    moved = link_number(db, patient, number)
-    audit.record(db, user.office_id, audit_actor(user), "link_number", "patient", patient.id, how=how, texts=moved)
+    link_number(db, patient, number, audit_actor(user), how)
     db.commit()
     flash(request, f"The number is now {patient.full_name}'s; its texts are in their conversation.")
     return RedirectResponse(f"/inbox/{patient.id}", status_code=303)

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from ... import audit
 from ...conversations import staff_sms, threads
 from ...models import Message, Patient
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor, shared_gateway
@@ -93,8 +92,6 @@ def list_messages(
 @router.post("/messages/{message_id}/resolve", responses=NOT_FOUND, summary="A person has dealt with this answer")
 def resolve(message_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> MessageRead:
     message = get_or_404(db, Message, message_id, office, "message")
-    message.needs_person = False
-    message.unread = False
-    audit.record(db, office.id, audit_actor(user), "resolve", "message", message.id)
+    threads.resolve(db, message, audit_actor(user))
     db.commit()
     return MessageRead.model_validate(message)
