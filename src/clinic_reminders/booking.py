@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 from . import audit, planning
 from .local_time import display
 from .models import Appointment, AppointmentStatus, Clinic, Office, Provider, utcnow
-from .refusals import Refusal, Refused, apply
+from .refusals import Refusal, Refused
 from .scheduling.plan import AppointmentFacts
 from .scheduling.timing import local_datetime
 
@@ -204,7 +204,7 @@ def create(db: Session, appointment: Appointment, actor: str) -> Appointment:
 
 def update(db: Session, appointment: Appointment, changes: dict[str, Any], actor: str) -> Appointment:
     """Apply field changes (start, duration, clinic, provider, kind...); a move re-plans its reminders."""
-    changed = apply(appointment, changes)
+    changed = _apply(appointment, changes)
     if changed:
         audit.record(db, appointment.office_id, actor, "update", "appointment", appointment.id, fields=changed)
         replan(db, appointment, moved=_reassigned(changed))
@@ -240,6 +240,13 @@ def set_status(db: Session, appointment: Appointment, status: AppointmentStatus,
 
 def cancel(db: Session, appointment: Appointment, actor: str) -> Appointment:
     return set_status(db, appointment, AppointmentStatus.CANCELLED, actor)
+
+
+def _apply(appointment: Appointment, changes: dict[str, Any]) -> list[str]:
+    changed = sorted(k for k, v in changes.items() if getattr(appointment, k) != v)
+    for key in changed:
+        setattr(appointment, key, changes[key])
+    return changed
 
 
 def _reassigned(changed: list[str]) -> bool:
@@ -295,7 +302,7 @@ class Batch:
 
     def update(self, appointment: Appointment, changes: dict[str, Any], actor: str) -> list[str]:
         """As `update`; returns the names of the fields that changed."""
-        changed = apply(appointment, changes)
+        changed = _apply(appointment, changes)
         if changed:
             self._audit.append((appointment, actor, "update", {"fields": changed}))
             self._touched[id(appointment)] = appointment

@@ -1,11 +1,10 @@
 """All tables, imported here so that `Base.metadata` knows every one (Alembic and tests rely on it)."""
 
-from ..messaging.delivery import MessageStatus
 from .appointments import ACTIVE_STATUSES, Appointment, AppointmentKind, AppointmentStatus
 from .audit import AuditEntry
 from .base import Base, utcnow
 from .clinics import Clinic, Provider
-from .messages import DeliveryEvent, Direction, Message
+from .messages import DeliveryEvent, Direction, Message, MessageStatus
 from .offices import Office, WorkerHeartbeat
 from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
 from .registrations import (

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..messaging.delivery import MessageStatus
+from ..messaging.delivery import MessageStatus as MessageStatus  # defined beside the delivery state machine
 from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
 
 # Column sizes for what Twilio sends. Its SIDs are 34 characters; the column also holds keys built on them
