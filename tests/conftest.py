@@ -1,4 +1,7 @@
-"""Shared fixtures. Tests that touch the database run twice: on SQLite and on the real PostgreSQL."""
+"""Shared fixtures. Tests that touch the database run twice: on SQLite and on the real PostgreSQL.
+
+Every run on PostgreSQL carries the `postgres` marker (`DATABASES`), as do tests for PostgreSQL alone, so that
+`-m "not postgres"` runs the suite where no PostgreSQL is at hand."""
 
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ pytest_plugins = ["tests.fixtures.simulator", "tests.fixtures.prism", "tests.fix
 
 POSTGRES_URL = os.environ.get("REMINDERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+# The `params` of every fixture that gives a test both databases.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @contextmanager
@@ -51,7 +56,7 @@ def _postgres_engine(postgres_schema_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL to an empty, migrated-to-models database; each test gets a clean one."""
     if request.param == "sqlite":

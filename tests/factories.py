@@ -20,7 +20,11 @@ from clinic_reminders.crypto import hash_password
 from clinic_reminders.models import (
     Appointment,
     BusinessProfile,
+    Channel,
     Clinic,
+    Direction,
+    Message,
+    MessageStatus,
     Office,
     Patient,
     PatientPhone,
@@ -29,11 +33,14 @@ from clinic_reminders.models import (
     Registration,
     RegistrationKind,
     RegistrationState,
+    ReminderRule,
     Role,
     StaffUser,
 )
+from tests.fixtures.simulator import CLINIC_NUMBER
 
 DEFAULT_PASSWORD = "correct horse battery staple"
+REMINDER_BODY = "Reminder: your appointment tomorrow. Reply 1 confirm, 2 cancel, 3 reschedule."
 _serial = itertools.count(1)
 
 
@@ -131,6 +138,69 @@ def make_appointment(
         **fields,
     )
     return booking.create(db, appointment, actor)
+
+
+def make_rule(
+    db: Session,
+    office: Office,
+    name: str = "SMS",
+    channel: Channel | str = Channel.SMS,
+    *,
+    days_before: int | None = 1,
+    at_local_time: time | None = time(10),
+    minutes_before: int | None = None,
+    **fields: Any,
+) -> ReminderRule:
+    """A rule of the whole office (`clinic_id=` for one clinic's): by default a text the day before at 10:00 on the
+    clinic's clock; `minutes_before` makes it that many minutes before the start instead."""
+    if minutes_before is not None:
+        days_before, at_local_time = None, None
+    rule = ReminderRule(
+        office_id=office.id,
+        name=name,
+        channel=channel,
+        days_before=days_before,
+        at_local_time=at_local_time,
+        minutes_before=minutes_before,
+        **fields,
+    )
+    db.add(rule)
+    db.flush()
+    return rule
+
+
+def make_message(
+    db: Session,
+    office: Office,
+    patient: Patient | None = None,
+    appointment: Appointment | None = None,
+    *,
+    direction: Direction = Direction.OUTBOUND,
+    body: str = REMINDER_BODY,
+    number: str | None = None,
+    **fields: Any,
+) -> Message:
+    """A text (`channel="voice"`: a call) between the office's number (CLINIC_NUMBER) and `number`, by default the
+    first phone of the patient (the appointment's, when only that is given). Outbound ones are "delivered" and
+    inbound ones "received" unless `status=` says otherwise."""
+    patient = patient or (appointment.patient if appointment is not None else None)
+    theirs = number or (patient.phones[0].number if patient is not None else unique_phone())
+    outbound = direction == Direction.OUTBOUND
+    message = Message(
+        office_id=office.id,
+        patient_id=patient.id if patient is not None else None,
+        appointment_id=appointment.id if appointment is not None else None,
+        direction=direction,
+        channel=fields.pop("channel", Channel.SMS),
+        to_number=theirs if outbound else CLINIC_NUMBER,
+        from_number=CLINIC_NUMBER if outbound else theirs,
+        body=body,
+        status=fields.pop("status", MessageStatus.DELIVERED if outbound else MessageStatus.RECEIVED),
+        **fields,
+    )
+    db.add(message)
+    db.flush()
+    return message
 
 
 def make_user(

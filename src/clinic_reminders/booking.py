@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 from . import audit, events, planning
 from .local_time import display
 from .models import Appointment, AppointmentStatus, Clinic, EventType, Office, Provider, utcnow
+from .refusals import Refusal, Refused
 from .scheduling.plan import AppointmentFacts
 from .scheduling.timing import local_datetime
 
@@ -49,13 +50,8 @@ def replan(db: Session, appointment: Appointment, *, moved: bool = False) -> Non
     planning.replan(db, appointment)
 
 
-class BookingError(ValueError):
+class BookingError(Refused):
     """The change cannot be made; `field` names the input at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -222,7 +218,7 @@ def check_status(appointment: Appointment, status: AppointmentStatus) -> None:
     """Raises `BookingError` unless the appointment may take this status (keeping its own always may)."""
     current = appointment.status
     if status != current and status not in _ALLOWED.get(current, set()):
-        raise BookingError("status", f"an appointment that is {current} cannot become {status}")
+        raise BookingError("status", f"an appointment that is {current} cannot become {status}", Refusal.CONFLICT)
 
 
 def set_status(db: Session, appointment: Appointment, status: AppointmentStatus, actor: str) -> Appointment:

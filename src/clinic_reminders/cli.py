@@ -118,7 +118,7 @@ def user_add(email: str, role: str, name: str, password_file: str | None, databa
             office = accounts.the_office(session)
             accounts.add_user(session, office, email, Role(role), password, name=name)
     except accounts.AccountError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(exc.detail) from exc
     click.echo(f"added {role} {email.strip().lower()}")
 
 

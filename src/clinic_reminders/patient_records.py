@@ -1,4 +1,4 @@
-"""The one path by which staff add and change patients: the JSON API and the staff pages both call it.
+"""The one path by which staff add, change and delete patients: the JSON API and the staff pages both call it.
 
 A new patient's consent starts withheld and is then given through `patient_changes`, so that the consent taken
 at the desk is a consent event that says who recorded it, like every later consent or opt-out change. A number
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .models import Patient, StaffUser
+from .models import Appointment, Patient, StaffUser
 from .patient_changes import apply_consents, retry_refused, set_phones, why_not_retry
+from .refusals import Refusal, Refused
 
 if TYPE_CHECKING:  # the API's schemas validate what staff type; importing them at run time would be circular
     from .web.api.schemas.patients import PatientCreate, PatientUpdate
@@ -24,15 +25,8 @@ CONSENT_FIELDS = frozenset({"sms_consent", "voice_consent", "sms_opted_out", "vo
 NULLABLE = frozenset({"date_of_birth", "external_id"})
 
 
-class PatientError(ValueError):
-    """The change cannot be made; `field` names the input at fault. `conflict`: it clashes with another row
-    (the API answers 409 rather than 422). The message names fields and ids, never what was typed."""
-
-    def __init__(self, field: str, message: str, *, conflict: bool = False) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-        self.conflict = conflict
+class PatientError(Refused):
+    """The change cannot be made; `field` names the input at fault."""
 
 
 def _actor(user: StaffUser) -> str:
@@ -49,7 +43,7 @@ def _check_external_id(db: Session, office_id: int, external_id: str | None, pat
     stmt = select(Patient.id).where(Patient.office_id == office_id, Patient.external_id == external_id)
     other = db.scalar(stmt)
     if other is not None and other != patient_id:
-        raise PatientError("external_id", f"patient {other} already has this external id", conflict=True)
+        raise PatientError("external_id", f"patient {other} already has this external id", Refusal.CONFLICT)
 
 
 def add(db: Session, office_id: int, body: PatientCreate, user: StaffUser) -> Patient:
@@ -90,3 +84,12 @@ def change(db: Session, patient: Patient, body: PatientUpdate, user: StaffUser) 
         audit.record(db, patient.office_id, _actor(user), "update", "patient", patient.id, fields=sorted(changed))
     retry_refused(db, patient, retries, _actor(user))
     return patient
+
+
+def delete(db: Session, patient: Patient, user: StaffUser) -> None:
+    """Only a patient without any appointment (a mistaken entry) can go; others keep their history."""
+    if db.scalar(select(exists().where(Appointment.patient_id == patient.id))):
+        message = f"patient {patient.id} has appointments and cannot be deleted; cancel them instead"
+        raise PatientError("patient", message, Refusal.CONFLICT)
+    db.delete(patient)
+    audit.record(db, patient.office_id, _actor(user), "delete", "patient", patient.id)

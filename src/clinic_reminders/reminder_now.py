@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from . import audit
 from .conversations.staff_sms import Draft
 from .dispatcher.content import render_reminder
-from .dispatcher.prepare import CAP_DAY, CONTACTED, usable_phone
+from .dispatcher.prepare import CAP_DAY, usable_phone
 from .effective import TwilioConfig
 from .local_time import abbreviation, clock, display
 from .messaging.compose import TemplateRenderError
+from .messaging.delivery import CONTACTED
 from .models import (
     ACTIVE_STATUSES,
     Appointment,

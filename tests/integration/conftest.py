@@ -9,10 +9,10 @@ import pytest
 
 from clinic_reminders.migrations import upgrade
 from clinic_reminders.tls import Issued, make_certificate, make_key
-from tests.conftest import postgres_schema
+from tests.conftest import DATABASES, postgres_schema
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'setup.db'}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,12 +19,11 @@ from clinic_reminders.models import (
     Office,
     Patient,
     Reminder,
-    ReminderRule,
     ReminderStatus,
 )
 from clinic_reminders.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_clinic, make_office
+from tests.factories import make_clinic, make_office, make_rule
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 
 # A fixed "now": noon in New York, where the test patients' (212) numbers are.
@@ -57,8 +56,7 @@ def run_worker(
 def make_dispatch_office(session: Session) -> Office:
     office = make_office(session)
     # One rule keeps each test's arithmetic simple: a text one day before, at 10:00 local.
-    session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", days_before=1, at_local_time=time(10)))
-    session.flush()
+    make_rule(session, office)
     return office
 
 

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 from clinic_reminders.conversations import inbound_sms
 from clinic_reminders.models import ConsentEvent, Message, Patient, utcnow
 from tests.factories import make_office, make_patient
-
-CLINIC_NUMBER = "+15005550006"
+from tests.fixtures.simulator import CLINIC_NUMBER
 
 
 def _text(session: Session, patient: Patient, body: str, opt_out_type: str, sid: str) -> str:

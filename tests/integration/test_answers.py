@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from clinic_reminders.gateways import compute_signature
 from clinic_reminders.models import (
     Appointment,
     AppointmentStatus,
+    Channel,
     Clinic,
     ConsentEvent,
     DeliveryEvent,
@@ -29,14 +30,14 @@ from clinic_reminders.models import (
     Patient,
     PhoneKind,
     Reminder,
-    ReminderRule,
     ReminderStatus,
+    RuleCondition,
 )
 from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import DEFAULT_AUTH_TOKEN, SimulatorConfig
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_clinic, make_office, make_patient
+from tests.factories import make_clinic, make_office, make_patient, make_rule
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient, ThreadedServer, wait_until
 
 
@@ -95,18 +96,8 @@ def service(
 @pytest.fixture
 def office(session: Session) -> Office:
     office = make_office(session)
-    session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", days_before=1, at_local_time=time(10)))
-    session.add(
-        ReminderRule(
-            office_id=office.id,
-            name="Call",
-            channel="voice",
-            days_before=1,
-            at_local_time=time(10),
-            condition="unanswered-and-no-sms",
-        )
-    )
-    session.flush()
+    make_rule(session, office)
+    make_rule(session, office, "Call", Channel.VOICE, condition=RuleCondition.UNANSWERED_AND_NO_SMS)
     return office
 
 

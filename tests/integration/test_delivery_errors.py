@@ -5,7 +5,7 @@ and the admins' alert. Status callbacks are handed to `delivery.handle` as Twili
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from clinic_reminders.models import (
     ReminderStatus,
 )
 from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
-from tests.factories import make_clinic, make_office, make_patient, register_office
+from tests.factories import make_clinic, make_office, make_patient, make_rule, register_office
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 from tests.integration.dispatch_support import NOW, book, messages_of, reminder_of, run_worker, worker_settings
 from tests.integration.doctor_support import doctor
@@ -41,8 +41,7 @@ ADMIN_PHONE = "+13035550199"
 def office(session: Session) -> Office:
     office = make_office(session)
     register_office(session, office)  # the senders here are US local numbers: registered, or their texts wait
-    session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", days_before=1, at_local_time=time(10)))
-    session.flush()
+    make_rule(session, office)
     return office
 
 

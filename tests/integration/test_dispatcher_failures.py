@@ -99,6 +99,7 @@ def test_the_embedded_dispatcher_outlives_a_locked_database_and_then_sends_what_
     engine.dispose()
 
 
+@pytest.mark.postgres
 def test_a_worker_whose_connections_were_cut_reconnects_and_goes_on(
     simulator: SimulatorClient, caplog: pytest.LogCaptureFixture
 ) -> None:

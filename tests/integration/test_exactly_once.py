@@ -26,7 +26,7 @@ from clinic_reminders.benchmarks import synthetic
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.models import Message, Reminder
 from clinic_reminders.models import ReminderStatus as RS
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import DATABASES, TEST_SECRET_KEY
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient, default_config
 
 pytestmark = pytest.mark.slow
@@ -99,7 +99,7 @@ def assert_each_sent_once(simulator: SimulatorClient, numbers: list[str], sessio
     assert not overwritten, f"{len(overwritten)} messages carry another SID than the text Twilio sent"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, sessionmaker[Session]]]:
     """A migrated database that subprocesses can open (a file for SQLite, a private schema on PostgreSQL)."""
     if request.param == "sqlite":
@@ -174,6 +174,7 @@ def test_a_lost_answer_for_a_text_still_in_twilios_queue_is_found_not_sent_again
     assert_each_sent_once(simulator, numbers, sessions)
 
 
+@pytest.mark.postgres
 def test_a_worker_frozen_past_its_lease_sends_nothing_again_when_it_thaws(
     simulator: SimulatorClient, tmp_path: Path
 ) -> None:

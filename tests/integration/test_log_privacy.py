@@ -24,11 +24,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.dispatcher.worker import Worker
 from clinic_reminders.imports.mllp import Listener
-from clinic_reminders.models import Direction, Message, Office, Patient, Reminder, ReminderRule, Role, StaffUser
+from clinic_reminders.models import Office, Patient, Reminder, Role, StaffUser
 from clinic_reminders.settings import Settings
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_appointment, make_clinic, make_import_office, make_patient, make_token, make_user
+from tests.factories import (
+    make_appointment,
+    make_clinic,
+    make_import_office,
+    make_message,
+    make_patient,
+    make_rule,
+    make_token,
+    make_user,
+)
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient, ThreadedServer, wait_until
 from tests.integration.test_hl7_listener import GOOD, connect, framed, listening, receive_ack
 from tests.web import webhooks
@@ -132,7 +141,7 @@ def office(session: Session) -> Office:
     office = Office(name="Riverside Family Medicine", quiet_hours_start=time(0, 0), quiet_hours_end=time(23, 59))
     session.add(office)
     session.flush()
-    session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", minutes_before=60 * 24))
+    make_rule(session, office, minutes_before=60 * 24)
     session.commit()
     return office
 
@@ -142,19 +151,8 @@ def patient(session: Session, office: Office) -> Patient:
     clinic = make_clinic(session, office, phone="+12125550100")
     patient = make_patient(session, office, first_name=FIRST, last_name=LAST, phone=NUMBER)
     appointment = make_appointment(session, clinic, patient, starts_at=datetime.now(UTC) + timedelta(days=2))
-    session.add(
-        Message(
-            office_id=office.id,
-            patient_id=patient.id,
-            appointment_id=appointment.id,
-            direction=Direction.OUTBOUND,
-            channel="sms",
-            to_number=NUMBER,
-            from_number=CLINIC_NUMBER,
-            body=f"Hi {FIRST}, {TEXT}?",
-            twilio_sid="SM" + "4" * 32,
-            status="sent",
-        )
+    make_message(
+        session, office, appointment=appointment, body=f"Hi {FIRST}, {TEXT}?", twilio_sid="SM" + "4" * 32, status="sent"
     )
     session.commit()
     return patient

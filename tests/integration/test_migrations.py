@@ -13,10 +13,10 @@ from sqlalchemy import text
 from clinic_reminders.db import make_engine
 from clinic_reminders.migrations import upgrade
 from clinic_reminders.models import Base
-from tests.conftest import postgres_schema
+from tests.conftest import DATABASES, postgres_schema
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.db'}"

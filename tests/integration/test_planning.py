@@ -18,10 +18,9 @@ from clinic_reminders.models import (
     Office,
     Patient,
     Reminder,
-    ReminderRule,
     ReminderStatus,
 )
-from tests.factories import make_appointment, make_clinic, make_office, make_patient
+from tests.factories import make_appointment, make_clinic, make_office, make_patient, make_rule
 
 DENVER = ZoneInfo("America/Denver")
 
@@ -100,17 +99,7 @@ def test_a_clinic_rule_overrides_the_office_rule_of_the_same_name(
     session: Session, office: Office, denver: Clinic, patient: Patient
 ) -> None:
     chicago = make_clinic(session, office, name="Lakeside", timezone="America/Chicago", phone="+13125550100")
-    session.add(
-        ReminderRule(
-            office_id=office.id,
-            clinic_id=chicago.id,
-            name="SMS 2 days before",
-            channel="sms",
-            days_before=3,
-            at_local_time=time(9, 0),
-        )
-    )
-    session.flush()
+    make_rule(session, office, "SMS 2 days before", days_before=3, at_local_time=time(9, 0), clinic_id=chicago.id)
     in_denver = make_appointment(session, denver, patient, starts_at=at_denver(2030, 6, 12, 9, 0))
     in_chicago = make_appointment(session, chicago, patient, starts_at=at_denver(2030, 6, 12, 9, 0))
     assert reminders(session, in_denver)["SMS 2 days before"].due_at == at_denver(2030, 6, 10, 10, 0)

@@ -27,13 +27,13 @@ from clinic_reminders.doctor import Status
 from clinic_reminders.doctor.alerts import Watch
 from clinic_reminders.models import (
     Appointment,
+    Channel,
     Clinic,
     Office,
     Registration,
     RegistrationKind,
     RegistrationState,
     Reminder,
-    ReminderRule,
     ReminderStatus,
     Role,
     RuleCondition,
@@ -43,7 +43,7 @@ from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import AccountConfig, SimulatorConfig
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_business_profile, make_patient, make_user
+from tests.factories import make_business_profile, make_patient, make_rule, make_user
 from tests.fixtures.simulator import SimulatorClient, wait_until
 from tests.integration.doctor_support import SID, TOKEN, doctor, make_office_with_clinics, served_tls
 from tests.web.pages import PageClient, sign_in
@@ -68,16 +68,9 @@ def office_served(
     with sessions() as db:
         office = make_office_with_clinics(db)
         make_business_profile(db, office)
-        db.add(ReminderRule(office_id=office.id, name="Text", channel="sms", days_before=1, at_local_time=time(10)))
-        db.add(
-            ReminderRule(
-                office_id=office.id,
-                name="Call",
-                channel="voice",
-                days_before=1,
-                at_local_time=time(11),
-                condition=RuleCondition.UNANSWERED_AND_NO_SMS,
-            )
+        make_rule(db, office, "Text")
+        make_rule(
+            db, office, "Call", Channel.VOICE, at_local_time=time(11), condition=RuleCondition.UNANSWERED_AND_NO_SMS
         )
         db.commit()
     public: dict[str, str] = {}

@@ -12,19 +12,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from clinic_reminders.conversations import delivery
 from clinic_reminders.doctor.alerts import Watch
 from clinic_reminders.models import (
+    Channel,
     Clinic,
     Message,
     Office,
     Registration,
     RegistrationKind,
     RegistrationState,
-    ReminderRule,
     ReminderStatus,
     RuleCondition,
 )
 from clinic_reminders.registration import holds
 from clinic_reminders.registration.senders import WAITING_FOR_REGISTRATION
-from tests.factories import make_clinic, make_office, make_patient, make_registration, register_office
+from tests.factories import make_clinic, make_office, make_patient, make_registration, make_rule, register_office
 from tests.fixtures.simulator import SECOND_NUMBER, SimulatorClient
 from tests.integration.dispatch_support import NOW, book, reminder_of, run_worker, worker_settings
 
@@ -34,8 +34,7 @@ LOCAL_SENDER = SECOND_NUMBER  # a US local (10DLC) number of the simulated accou
 @pytest.fixture
 def office(session: Session) -> Office:
     office = make_office(session)
-    session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", days_before=1, at_local_time=time(10)))
-    session.flush()
+    make_rule(session, office)
     return office
 
 
@@ -107,15 +106,8 @@ def test_the_call_for_patients_who_cannot_get_texts_goes_out_while_texts_wait(
     office: Office,
     clinic: Clinic,
 ) -> None:
-    session.add(
-        ReminderRule(
-            office_id=office.id,
-            name="Call",
-            channel="voice",
-            days_before=1,
-            at_local_time=time(11),
-            condition=RuleCondition.UNANSWERED_AND_NO_SMS,
-        )
+    make_rule(
+        session, office, "Call", Channel.VOICE, at_local_time=time(11), condition=RuleCondition.UNANSWERED_AND_NO_SMS
     )
     if registered:
         register_office(session, office)

@@ -17,22 +17,18 @@ from clinic_reminders.models import (
     Message,
     Office,
     Reminder,
-    ReminderRule,
     ReminderStatus,
     utcnow,
 )
-from tests.factories import make_appointment, make_clinic, make_office, make_patient
-
-CLINIC_NUMBER = "+15005550006"
-
+from tests.factories import make_appointment, make_clinic, make_office, make_patient, make_rule
+from tests.fixtures.simulator import CLINIC_NUMBER
 
 _SIDS = count()
 
 
 def _setup(session: Session, language: str = "en") -> tuple[Office, list[Appointment], str]:
     office = make_office(session, twilio_phone_number=CLINIC_NUMBER)
-    session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", minutes_before=24 * 60))
-    session.flush()
+    make_rule(session, office, minutes_before=24 * 60)
     clinic = make_clinic(session, office)
     patient = make_patient(session, office, language=language)
     soon = datetime.now(UTC) + timedelta(days=3)

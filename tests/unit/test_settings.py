@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from clinic_reminders.settings import Settings, SettingsError
+from clinic_reminders.settings import DEMO_SECRET_KEY, Settings, SettingsError
 
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 
@@ -56,8 +56,19 @@ def test_it_refuses_a_missing_or_placeholder_secret_key(key: str | None) -> None
 
 
 def test_it_accepts_a_real_secret_key_and_any_key_in_demo_mode() -> None:
-    Settings(secret_key="a-real-key-with-enough-randomness-1234567").check_secret_key()
-    Settings(demo=True).check_secret_key()
+    real = Settings(secret_key="a-real-key-with-enough-randomness-1234567")
+    real.check_secret_key()
+    assert real.secret_key_value == "a-real-key-with-enough-randomness-1234567"
+    demo = Settings(demo=True)
+    demo.check_secret_key()
+    assert demo.secret_key_value == DEMO_SECRET_KEY  # the demo encrypts and signs with its built-in key...
+    with pytest.raises(SettingsError, match="REMINDERS_SECRET_KEY"):
+        Settings(secret_key=DEMO_SECRET_KEY).check_secret_key()  # ...which nothing else may use
+    placeholder = Settings(demo=True, secret_key="changeme")
+    placeholder.check_secret_key()
+    assert placeholder.secret_key_value == "changeme"
+    with pytest.raises(SettingsError, match="REMINDERS_SECRET_KEY is not set"):
+        _ = Settings().secret_key_value
 
 
 @pytest.mark.parametrize("url", ["clinic.example.com", "ftp://x", "https://x.example.com/app_confirm"])

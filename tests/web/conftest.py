@@ -1,4 +1,5 @@
-"""The app on the parametrized database (SQLite and PostgreSQL), and clients signed in as admin, staff, nobody."""
+"""The app on the parametrized database (SQLite and PostgreSQL); API clients signed in as admin, staff, nobody;
+the staff pages in a browser-like client signed in as admin or staff; a day of appointments in every state."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from clinic_reminders.settings import Settings
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_office, make_token, make_user
+from tests.web.pages import Day, PageClient, build_day, signed_in
 
 
 @pytest.fixture
@@ -89,3 +91,23 @@ def other_office(session: Session) -> Office:
     office = make_office(session, name="Other Office")
     session.commit()
     return office
+
+
+@pytest.fixture
+def admin_pages(app: FastAPI, admin_user: StaffUser) -> PageClient:
+    """The staff pages, signed in through the login form as an admin."""
+    return signed_in(app, admin_user)
+
+
+@pytest.fixture
+def staff_pages(app: FastAPI, staff_user: StaffUser) -> PageClient:
+    """The staff pages, signed in through the login form as staff (no admin pages)."""
+    return signed_in(app, staff_user)
+
+
+@pytest.fixture
+def day(session: Session, office: Office) -> Day:
+    """`build_day`'s office, committed."""
+    built = build_day(session, office)
+    session.commit()
+    return built

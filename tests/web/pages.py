@@ -20,7 +20,6 @@ from clinic_reminders import booking
 from clinic_reminders.models import (
     Appointment,
     AppointmentStatus,
-    Channel,
     Clinic,
     ConsentAction,
     ConsentEvent,
@@ -34,7 +33,15 @@ from clinic_reminders.models import (
     ReminderStatus,
     StaffUser,
 )
-from tests.factories import DEFAULT_PASSWORD, make_appointment, make_clinic, make_patient, make_provider
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    make_appointment,
+    make_clinic,
+    make_message,
+    make_patient,
+    make_provider,
+    make_rule,
+)
 
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
@@ -100,57 +107,39 @@ def local(clinic: Clinic, day_offset: int, hour: int, minute: int = 0) -> dateti
     return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
 
 
-def _sent(session: Session, reminder: Reminder, status: str, **fields: Any) -> Message:
+def _sent(session: Session, office: Office, reminder: Reminder, status: str, **fields: Any) -> Message:
     appointment = session.get(Appointment, reminder.appointment_id)
-    assert appointment is not None
     reminder.status = ReminderStatus.SENT
-    message = Message(
-        office_id=reminder.office_id,
-        patient_id=appointment.patient_id,
-        appointment_id=appointment.id,
+    return make_message(
+        session,
+        office,
+        appointment=appointment,
         reminder_id=reminder.id,
-        direction=Direction.OUTBOUND,
-        channel=Channel.SMS,
-        to_number=appointment.patient.phones[0].number,
-        from_number="+15005550006",
-        body="Reminder: your appointment tomorrow. Reply 1 confirm, 2 cancel, 3 reschedule.",
         status=status,
         num_segments=1,
         price=Decimal("-0.0079"),
         **fields,
     )
-    session.add(message)
-    session.flush()
-    return message
 
 
 def answer(session: Session, appointment: Appointment, body: str, interpretation: str, **fields: Any) -> Message:
-    message = Message(
-        office_id=appointment.office_id,
-        patient_id=appointment.patient_id,
-        appointment_id=appointment.id,
+    office = session.get(Office, appointment.office_id)
+    assert office is not None
+    return make_message(
+        session,
+        office,
+        appointment=appointment,
         direction=Direction.INBOUND,
-        channel=Channel.SMS,
-        to_number="+15005550006",
-        from_number=appointment.patient.phones[0].number,
         body=body,
-        status="received",
         interpretation=interpretation,
         unread=True,
         **fields,
     )
-    session.add(message)
-    session.flush()
-    return message
 
 
 def build_day(session: Session, office: Office) -> Day:
     """Tomorrow in one clinic: planned, delivered and confirmed, failed, cancelled by answer, no answer yet."""
-    rule = ReminderRule(
-        office_id=office.id, name="SMS the day before", channel="sms", days_before=1, at_local_time=time(10)
-    )
-    session.add(rule)
-    session.flush()
+    rule = make_rule(session, office, "SMS the day before")
     clinic = make_clinic(session, office, name="Riverside Family Medicine", timezone="America/New_York")
     other = make_clinic(session, office, name="Lakeside Pediatrics", timezone="America/New_York", phone="+12125550111")
     provider = make_provider(session, office, clinic, name="Anna Keller")
@@ -171,16 +160,15 @@ def build_day(session: Session, office: Office) -> Day:
         key: session.scalars(select(Reminder).where(Reminder.appointment_id == a.id)).one()
         for key, a in appointments.items()
     }
-    _sent(session, reminders["confirmed"], "delivered")
+    _sent(session, office, reminders["confirmed"], "delivered")
     answer(session, appointments["confirmed"], "1", "confirm")
     booking.set_status(session, appointments["confirmed"], AppointmentStatus.CONFIRMED, "patient")
-    _sent(
-        session, reminders["failed"], "undelivered", error_code=30003, error_message="Unreachable destination handset"
-    )
-    _sent(session, reminders["cancelled"], "delivered")
+    unreachable = {"error_code": 30003, "error_message": "Unreachable destination handset"}
+    _sent(session, office, reminders["failed"], "undelivered", **unreachable)
+    _sent(session, office, reminders["cancelled"], "delivered")
     answer(session, appointments["cancelled"], "2", "cancel")
     booking.set_status(session, appointments["cancelled"], AppointmentStatus.CANCELLED, "patient")
-    _sent(session, reminders["silent"], "delivered")
+    _sent(session, office, reminders["silent"], "delivered")
     answer(session, appointments["other"], "can I bring my son too?", "unknown", needs_person=True)
     session.add(
         ConsentEvent(

@@ -25,8 +25,19 @@ def test_it_creates_and_reads_a_clinic(admin_client: TestClient, session: Sessio
     assert (entry.action, entry.entity_id, entry.actor) == ("create", clinic["id"], f"user:{admin_user.id}")
 
 
-def test_staff_can_manage_clinics(staff_client: TestClient) -> None:
-    assert staff_client.post("/api/clinics", json=NEW_CLINIC).status_code == 201
+def test_staff_can_manage_clinics(staff_client: TestClient, session: Session, staff_user: StaffUser) -> None:
+    """Not only admins: a front desk adds, changes, deactivates and brings back a clinic, each in the trail."""
+    created = staff_client.post("/api/clinics", json=NEW_CLINIC)
+    assert created.status_code == 201, created.text
+    clinic_id = created.json()["id"]
+    changed = staff_client.patch(f"/api/clinics/{clinic_id}", json={"name": "Uptown Annex"})
+    assert (changed.status_code, changed.json()["name"]) == (200, "Uptown Annex")
+    assert staff_client.delete(f"/api/clinics/{clinic_id}").json()["active"] is False
+    assert staff_client.get("/api/clinics", params={"active": "false"}).json()["items"][0]["id"] == clinic_id
+    assert staff_client.patch(f"/api/clinics/{clinic_id}", json={"active": True}).json()["active"] is True
+    trail = [(e.action, e.entity_id, e.actor) for e in audit_trail(session, "clinic")]
+    actor = f"user:{staff_user.id}"
+    assert trail == [(action, clinic_id, actor) for action in ("create", "update", "deactivate", "update")]
 
 
 def test_it_rejects_an_unknown_time_zone(admin_client: TestClient, session: Session) -> None:

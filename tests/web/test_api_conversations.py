@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from clinic_reminders.models import AuditEntry, Clinic, Direction, Message, Office, Patient, StaffUser
 from clinic_reminders.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_clinic, make_patient, register_office
+from tests.factories import make_clinic, make_message, make_patient, register_office
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 
 
@@ -42,18 +42,11 @@ def patient(session: Session, office: Office) -> Iterator[Patient]:
 
 
 def _message(session: Session, patient: Patient, direction: str, body: str, **fields: object) -> Message:
-    message = Message(
-        office_id=patient.office_id,
-        patient_id=patient.id,
-        direction=direction,
-        channel="sms",
-        to_number="+1",
-        from_number="+1",
-        body=body,
-        status="received",
-        **fields,
+    office = session.get(Office, patient.office_id)
+    assert office is not None
+    message = make_message(
+        session, office, patient, direction=Direction(direction), body=body, status="received", **fields
     )
-    session.add(message)
     session.commit()
     return message
 

@@ -25,7 +25,7 @@ from clinic_reminders.db import make_engine, make_sessionmaker, transaction
 from clinic_reminders.models import Base, Role
 from clinic_reminders.settings import Settings
 from clinic_reminders.web.app import create_app
-from tests.conftest import TEST_SECRET_KEY, postgres_schema
+from tests.conftest import DATABASES, TEST_SECRET_KEY, postgres_schema
 from tests.factories import (
     make_appointment,
     make_clinic,
@@ -71,7 +71,7 @@ def _empty_database(kind: str, folder: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=DATABASES)
 def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """One server per database for every operation: an office with a little of everything (rows with small ids,
     which generated ids may hit) and a staff member's token."""

@@ -12,16 +12,15 @@ from fastapi.testclient import TestClient
 from clinic_reminders.models import StaffUser
 from clinic_reminders.web.admin import dashboard
 from clinic_reminders.web.admin.rendering import VENDOR_DIR
-from tests.web.pages import sign_in, signed_in
+from tests.web.pages import PageClient, sign_in
 
 
 def _nav(html: str) -> list[str]:
     return re.findall(r'<li><a href="(/[a-z]+)"', html)
 
 
-def test_an_unknown_staff_address_is_a_page_with_the_navigation(app: FastAPI, staff_user: StaffUser) -> None:
-    pages = signed_in(app, staff_user)
-    response = pages.get("/no-such-page")
+def test_an_unknown_staff_address_is_a_page_with_the_navigation(staff_pages: PageClient) -> None:
+    response = staff_pages.get("/no-such-page")
     assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
     assert "Page not found" in response.text and "Error 404" in response.text
     assert _nav(response.text) == ["/schedule", "/inbox", "/patients"]
@@ -34,16 +33,14 @@ def test_a_signed_out_visitor_is_offered_the_sign_in(anon_client: TestClient) ->
     assert _nav(response.text) == []
 
 
-def test_a_malformed_address_is_a_422_page_naming_the_part(app: FastAPI, staff_user: StaffUser) -> None:
-    response = signed_in(app, staff_user).get("/inbox/not-a-number")
+def test_a_malformed_address_is_a_422_page_naming_the_part(staff_pages: PageClient) -> None:
+    response = staff_pages.get("/inbox/not-a-number")
     assert response.status_code == 422 and "Not understood" in response.text and "patient_id" in response.text
     assert "/inbox" in _nav(response.text)
 
 
-def test_a_staff_member_on_an_admin_page_gets_a_403_page_with_the_navigation(
-    app: FastAPI, staff_user: StaffUser
-) -> None:
-    response = signed_in(app, staff_user).get("/config")
+def test_a_staff_member_on_an_admin_page_gets_a_403_page_with_the_navigation(staff_pages: PageClient) -> None:
+    response = staff_pages.get("/config")
     assert response.status_code == 403 and "office administrators" in response.text
     assert _nav(response.text) == ["/schedule", "/inbox", "/patients"]
 

@@ -21,7 +21,7 @@ from clinic_reminders.models.messages import ADDRESS_LENGTH, SID_LENGTH, STATUS_
 from clinic_reminders.settings import Settings
 from clinic_reminders.web.app import create_app
 from clinic_reminders.web.webhooks.signed import TWILIO_SID_LENGTH
-from tests.factories import make_appointment, make_clinic, make_patient
+from tests.factories import make_appointment, make_clinic, make_message, make_patient
 from tests.fixtures.prism import SPEC_DIR
 from tests.fixtures.simulator import ThreadedServer
 from tests.web import webhooks
@@ -43,19 +43,7 @@ def patient(session: Session, office: Office) -> Patient:
     clinic = make_clinic(session, office)
     patient = make_patient(session, office, phone=PATIENT_NUMBER)
     make_appointment(session, clinic, patient)
-    session.add(
-        Message(
-            office_id=office.id,
-            patient_id=patient.id,
-            direction=Direction.OUTBOUND,
-            channel="sms",
-            to_number=PATIENT_NUMBER,
-            from_number=webhooks.CLINIC_NUMBER,
-            body="Reminder: reply 1 to confirm",
-            twilio_sid=SENT_SID,
-            status="sent",
-        )
-    )
+    make_message(session, office, patient, body="Reminder: reply 1 to confirm", twilio_sid=SENT_SID, status="sent")
     session.commit()
     return patient
 

@@ -12,20 +12,10 @@ from sqlalchemy.orm import Session
 from clinic_reminders.models import Appointment, Office, StaffUser
 from clinic_reminders.web.admin import auth
 from tests.factories import make_appointment, make_clinic, make_patient
-from tests.web.pages import PageClient, build_day, signed_in
+from tests.web.pages import PageClient, build_day
 
 ADMIN_PAGES = ["/config", "/dashboard", "/dashboard.csv", "/clinics", "/clinics/new", "/providers/new", "/setup"]
 STAFF_PAGES = ["/schedule", "/inbox", "/patients"]
-
-
-@pytest.fixture
-def admin_pages(app: FastAPI, admin_user: StaffUser) -> PageClient:
-    return signed_in(app, admin_user)
-
-
-@pytest.fixture
-def staff_pages(app: FastAPI, staff_user: StaffUser) -> PageClient:
-    return signed_in(app, staff_user)
 
 
 def test_it_sends_visitors_to_the_sign_in_page_and_back(app: FastAPI, admin_user: StaffUser) -> None:
@@ -121,10 +111,9 @@ def test_it_takes_the_token_from_a_header_for_htmx(admin_pages: PageClient, sess
     assert refused.status_code == 403
 
 
-def test_a_token_of_another_session_is_refused(app: FastAPI, admin_user: StaffUser, staff_user: StaffUser) -> None:
-    admin, staff = signed_in(app, admin_user), signed_in(app, staff_user)
-    staff.token = admin.token
-    assert staff.post("/logout").status_code == 403
+def test_a_token_of_another_session_is_refused(admin_pages: PageClient, staff_pages: PageClient) -> None:
+    staff_pages.token = admin_pages.token
+    assert staff_pages.post("/logout").status_code == 403
 
 
 def test_a_session_expires_after_its_maximum_age(

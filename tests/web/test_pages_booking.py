@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,14 +24,9 @@ from clinic_reminders.models import (
     StaffUser,
 )
 from tests.factories import make_appointment, make_clinic, make_patient, make_provider
-from tests.web.pages import PageClient, signed_in
+from tests.web.pages import PageClient
 
 CHICAGO = ZoneInfo("America/Chicago")
-
-
-@pytest.fixture
-def pages(app: FastAPI, staff_user: StaffUser) -> PageClient:
-    return signed_in(app, staff_user)
 
 
 @pytest.fixture
@@ -70,22 +64,28 @@ def only(session: Session) -> Appointment:
 
 
 def test_it_finds_the_patient_by_name_or_phone_and_books_on_the_clinics_clock(
-    pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient], staff_user: StaffUser
+    staff_pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient], staff_user: StaffUser
 ) -> None:
     _, chicago, provider, patient = desk
-    form = pages.get(f"/appointments/new?clinic_id={chicago.id}").text
+    form = staff_pages.get(f"/appointments/new?clinic_id={chicago.id}").text
     assert "Find the patient (name or phone)" in form and "Lakeside (C" in form  # the clinic with its zone
-    found = pages.post("/appointments/new", {"step": "find", "q": "lopez", **visit_form(chicago, provider, in_days(3))})
+    found = staff_pages.post(
+        "/appointments/new", {"step": "find", "q": "lopez", **visit_form(chicago, provider, in_days(3))}
+    )
     assert found.status_code == 200
     assert 'id="chosen-patient"' in found.text and "Ana López" in found.text  # the one match is chosen
-    again = pages.post("/appointments/new", {"step": "change-patient", "q": "lopez", "patient_id": str(patient.id)})
+    again = staff_pages.post(
+        "/appointments/new", {"step": "change-patient", "q": "lopez", "patient_id": str(patient.id)}
+    )
     assert f'id="f-patient-{patient.id}" name="patient_id" value="{patient.id}">' in again.text  # offered, not chosen
-    by_phone = pages.post(
+    by_phone = staff_pages.post(
         "/appointments/new", {"step": "find", "q": "312-555-0142", **visit_form(chicago, None, in_days(3))}
     )
     assert 'id="chosen-patient"' in by_phone.text
     day = in_days(3)
-    response = pages.post("/appointments/new", {"patient_id": str(patient.id), **visit_form(chicago, provider, day)})
+    response = staff_pages.post(
+        "/appointments/new", {"patient_id": str(patient.id), **visit_form(chicago, provider, day)}
+    )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"/schedule?day={day.isoformat()}"
     appointment = only(session)
@@ -99,17 +99,17 @@ def test_it_finds_the_patient_by_name_or_phone_and_books_on_the_clinics_clock(
     assert sorted(r.status for r in reminders) == ["planned"] * 3  # planned in the same transaction
     audit = session.scalars(select(AuditEntry).where(AuditEntry.entity == "appointment")).one()
     assert (audit.actor, audit.action) == (f"user:{staff_user.id}", "create")
-    schedule = pages.get(response.headers["location"]).text
+    schedule = staff_pages.get(response.headers["location"]).text
     zone = datetime.combine(day, time(16), CHICAGO).tzname()
     assert f"Booked: {day:%a %b} {day.day}, 4:00 PM {zone} at Lakeside. Reminders planned: text " in schedule
     assert f"4:00 PM {zone}</time>" in schedule and "Ana López" in schedule
 
 
 def test_a_new_patient_is_added_on_the_spot_with_their_consent_recorded(
-    pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient], staff_user: StaffUser
+    staff_pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient], staff_user: StaffUser
 ) -> None:
     _, chicago, provider, _ = desk
-    pages.get("/appointments/new")
+    staff_pages.get("/appointments/new")
     new = {
         "patient_id": "new",
         "new_first_name": "Tomás",
@@ -119,10 +119,10 @@ def test_a_new_patient_is_added_on_the_spot_with_their_consent_recorded(
         "new_sms_consent": "on",
         **visit_form(chicago, provider, in_days(4), "09:30"),
     }
-    refused = pages.post("/appointments/new", {**new, "new_phone": "55"})
+    refused = staff_pages.post("/appointments/new", {**new, "new_phone": "55"})
     assert refused.status_code == 422 and 'id="e-new_phone"' in refused.text
     assert session.scalars(select(Patient).where(Patient.last_name == "Reyes")).first() is None
-    assert pages.post("/appointments/new", new).status_code == 303
+    assert staff_pages.post("/appointments/new", new).status_code == 303
     patient = session.scalars(select(Patient).where(Patient.last_name == "Reyes")).one()
     assert [p.number for p in patient.phones] == ["+13125550177"] and patient.language == "es"
     assert (patient.sms_consent, patient.voice_consent) == (True, False)
@@ -132,18 +132,18 @@ def test_a_new_patient_is_added_on_the_spot_with_their_consent_recorded(
 
 
 def test_it_asks_for_the_patient_and_a_real_time(
-    pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient]
+    staff_pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient]
 ) -> None:
     _, chicago, provider, patient = desk
-    pages.get("/appointments/new")
-    nobody = pages.post("/appointments/new", visit_form(chicago, provider, in_days(2)))
+    staff_pages.get("/appointments/new")
+    nobody = staff_pages.post("/appointments/new", visit_form(chicago, provider, in_days(2)))
     assert nobody.status_code == 422 and "find and choose the patient, or add a new one" in nobody.text
-    bad_time = pages.post(
+    bad_time = staff_pages.post(
         "/appointments/new", {"patient_id": str(patient.id), **visit_form(chicago, None, in_days(2), "")}
     )
     assert bad_time.status_code == 422 and "give the start time" in bad_time.text
     spring = next(d for d in (date(datetime.now(CHICAGO).year + 1, 3, n) for n in range(8, 15)) if d.weekday() == 6)
-    skipped = pages.post(
+    skipped = staff_pages.post(
         "/appointments/new", {"patient_id": str(patient.id), **visit_form(chicago, None, spring, "02:30")}
     )
     assert skipped.status_code == 422 and "that time does not exist" in skipped.text
@@ -151,7 +151,7 @@ def test_it_asks_for_the_patient_and_a_real_time(
 
 
 def test_it_warns_of_a_busy_provider_a_busy_patient_and_the_past_then_saves_anyway(
-    pages: PageClient, session: Session, office: Office, desk: tuple[Clinic, Clinic, Provider, Patient]
+    staff_pages: PageClient, session: Session, office: Office, desk: tuple[Clinic, Clinic, Provider, Patient]
 ) -> None:
     _, chicago, provider, patient = desk
     other = make_patient(session, office, "Oscar", "Other")
@@ -160,38 +160,38 @@ def test_it_warns_of_a_busy_provider_a_busy_patient_and_the_past_then_saves_anyw
     make_appointment(session, chicago, other, provider, starts_at=start + timedelta(minutes=15))
     make_appointment(session, chicago, patient, None, starts_at=start - timedelta(minutes=20), duration_minutes=30)
     session.commit()
-    pages.get("/appointments/new")
+    staff_pages.get("/appointments/new")
     form = {"patient_id": str(patient.id), **visit_form(chicago, provider, day)}
-    warned = pages.post("/appointments/new", form)
+    warned = staff_pages.post("/appointments/new", form)
     assert warned.status_code == 409
     assert "Dr. Maria Chen is already booked then: " in warned.text
     assert "This patient has another visit then: " in warned.text
     assert "Oscar" not in warned.text  # the other patient is not named
     assert 'name="accept" value="patient-busy,provider-busy"' in warned.text and "Save anyway" in warned.text
     assert len(session.scalars(select(Appointment)).all()) == 2  # nothing saved
-    saved = pages.post("/appointments/new", {**form, "accept": "patient-busy,provider-busy"})
+    saved = staff_pages.post("/appointments/new", {**form, "accept": "patient-busy,provider-busy"})
     assert saved.status_code == 303
     yesterday = {"patient_id": str(patient.id), **visit_form(chicago, None, in_days(-1), "10:00")}
-    past = pages.post("/appointments/new", yesterday)
+    past = staff_pages.post("/appointments/new", yesterday)
     assert past.status_code == 409 and "is in the past." in past.text
-    assert pages.post("/appointments/new", {**yesterday, "accept": "past"}).status_code == 303
+    assert staff_pages.post("/appointments/new", {**yesterday, "accept": "past"}).status_code == 303
     assert len(session.scalars(select(Appointment)).all()) == 4
 
 
 def test_the_same_booking_twice_is_named_a_duplicate(
-    pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient]
+    staff_pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient]
 ) -> None:
     _, chicago, provider, patient = desk
     form = {"patient_id": str(patient.id), **visit_form(chicago, provider, in_days(6))}
-    pages.get("/appointments/new")
-    assert pages.post("/appointments/new", form).status_code == 303
-    again = pages.post("/appointments/new", form)
+    staff_pages.get("/appointments/new")
+    assert staff_pages.post("/appointments/new", form).status_code == 303
+    again = staff_pages.post("/appointments/new", form)
     assert again.status_code == 409 and "This patient already has this very booking: " in again.text
     assert "already booked then" not in again.text  # one warning, not the same clash three ways
 
 
 def test_moving_a_visit_re_plans_its_reminders_and_warns_before_a_clash(
-    pages: PageClient, session: Session, office: Office, desk: tuple[Clinic, Clinic, Provider, Patient]
+    staff_pages: PageClient, session: Session, office: Office, desk: tuple[Clinic, Clinic, Provider, Patient]
 ) -> None:
     denver, chicago, provider, patient = desk
     day = in_days(4)
@@ -209,16 +209,16 @@ def test_moving_a_visit_re_plans_its_reminders_and_warns_before_a_clash(
     before = {
         r.rule_id: r.due_at for r in session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id))
     }
-    page = pages.get(f"/appointments/{appointment.id}/edit?next=/schedule").text
+    page = staff_pages.get(f"/appointments/{appointment.id}/edit?next=/schedule").text
     assert 'value="16:00"' in page and "Cancel the appointment" in page and "Ana López" in page
     later = day + timedelta(days=1)
-    clash = pages.post(
+    clash = staff_pages.post(
         f"/appointments/{appointment.id}/edit", visit_form(chicago, provider, later, "09:00", next="/schedule")
     )
     assert clash.status_code == 409 and "Dr. Maria Chen is already booked then" in clash.text
     session.expire_all()
     assert appointment.starts_at.astimezone(CHICAGO).date() == day  # unchanged until accepted
-    moved = pages.post(f"/appointments/{appointment.id}/edit", visit_form(chicago, provider, later, "11:15"))
+    moved = staff_pages.post(f"/appointments/{appointment.id}/edit", visit_form(chicago, provider, later, "11:15"))
     assert (moved.status_code, moved.headers["location"]) == (303, f"/schedule?day={later.isoformat()}")
     session.expire_all()
     assert appointment.starts_at == datetime.combine(later, time(11, 15), CHICAGO)
@@ -226,9 +226,9 @@ def test_moving_a_visit_re_plans_its_reminders_and_warns_before_a_clash(
         r.rule_id: r.due_at for r in session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id))
     }
     assert after.keys() == before.keys() and all(after[k] - before[k] > timedelta(hours=18) for k in before)
-    assert "Saved: " in pages.get(moved.headers["location"]).text
+    assert "Saved: " in staff_pages.get(moved.headers["location"]).text
     # to another clinic and provider, and the kind of visit
-    none = pages.post(
+    none = staff_pages.post(
         f"/appointments/{appointment.id}/edit", {**visit_form(denver, None, later, "11:15"), "kind": "telehealth"}
     )
     assert none.status_code == 303
@@ -238,28 +238,30 @@ def test_moving_a_visit_re_plans_its_reminders_and_warns_before_a_clash(
 
 
 def test_a_cancelled_visit_cannot_be_moved_and_other_offices_are_not_seen(
-    pages: PageClient, session: Session, other_office: Office, desk: tuple[Clinic, Clinic, Provider, Patient]
+    staff_pages: PageClient, session: Session, other_office: Office, desk: tuple[Clinic, Clinic, Provider, Patient]
 ) -> None:
     _, chicago, _, patient = desk
     cancelled = make_appointment(session, chicago, patient, status="cancelled")
     theirs = make_appointment(session, make_clinic(session, other_office), make_patient(session, other_office))
     session.commit()
-    assert pages.get(f"/appointments/{cancelled.id}/edit").status_code == 404
-    assert pages.get(f"/appointments/{theirs.id}/edit").status_code == 404
-    pages.get("/appointments/new")
+    assert staff_pages.get(f"/appointments/{cancelled.id}/edit").status_code == 404
+    assert staff_pages.get(f"/appointments/{theirs.id}/edit").status_code == 404
+    staff_pages.get("/appointments/new")
     form = {"patient_id": str(theirs.patient_id), **visit_form(chicago, None, in_days(2))}
-    assert pages.post("/appointments/new", form).status_code == 422
-    found = pages.post("/appointments/new", {"step": "find", "q": "lopez", **visit_form(chicago, None, in_days(2))})
+    assert staff_pages.post("/appointments/new", form).status_code == 422
+    found = staff_pages.post(
+        "/appointments/new", {"step": "find", "q": "lopez", **visit_form(chicago, None, in_days(2))}
+    )
     assert len(re.findall(r'name="patient_id" value="\d+"', found.text)) == 1
 
 
 def test_the_schedule_and_the_patient_page_lead_to_booking(
-    pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient]
+    staff_pages: PageClient, session: Session, desk: tuple[Clinic, Clinic, Provider, Patient]
 ) -> None:
     _, chicago, _, patient = desk
-    schedule = pages.get(f"/schedule?clinic_id={chicago.id}").text
+    schedule = staff_pages.get(f"/schedule?clinic_id={chicago.id}").text
     assert re.search(rf'href="/appointments/new\?day=[\d-]+&amp;clinic_id={chicago.id}">New appointment</a>', schedule)
-    page = pages.get(f"/patients/{patient.id}").text
+    page = staff_pages.get(f"/patients/{patient.id}").text
     assert f'href="/appointments/new?patient_id={patient.id}&amp;next=/patients/{patient.id}">New appointment' in page
-    form = pages.get(f"/appointments/new?patient_id={patient.id}&next=/patients/{patient.id}").text
+    form = staff_pages.get(f"/appointments/new?patient_id={patient.id}&next=/patients/{patient.id}").text
     assert 'id="chosen-patient"' in form and "Ana López" in form and 'href="/patients/' in form

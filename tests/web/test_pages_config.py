@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import socket
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -19,7 +18,7 @@ from clinic_reminders.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_appointment, make_clinic, make_patient
 from tests.web.helpers import audit_trail
-from tests.web.pages import PageClient, sign_in, signed_in
+from tests.web.pages import PageClient, sign_in
 
 SID = "AC" + "0123456789abcdef" * 2
 API_KEY = "SK" + "fedcba9876543210" * 2
@@ -45,22 +44,17 @@ FORM = {
 }
 
 
-@pytest.fixture
-def pages(app: FastAPI, admin_user: StaffUser) -> PageClient:
-    return signed_in(app, admin_user)
-
-
-def save(pages: PageClient, **changes: str) -> str:
-    pages.get("/config")
-    response = pages.post("/config", {**FORM, **changes})
+def save(admin_pages: PageClient, **changes: str) -> str:
+    admin_pages.get("/config")
+    response = admin_pages.post("/config", {**FORM, **changes})
     assert (response.status_code, response.headers.get("location")) == (303, "/config"), response.text
-    return pages.get("/config").text
+    return admin_pages.get("/config").text
 
 
 def test_it_saves_the_seeds_fields_and_shows_where_twilio_calls(
-    pages: PageClient, session: Session, office: Office
+    admin_pages: PageClient, session: Session, office: Office
 ) -> None:
-    page = save(pages)
+    page = save(admin_pages)
     assert "Configuration saved." in page
     session.expire_all()
     assert (office.public_url, office.twilio_phone_number, office.twilio_account_sid) == (
@@ -84,9 +78,9 @@ def test_it_saves_the_seeds_fields_and_shows_where_twilio_calls(
 
 
 def test_secrets_are_stored_encrypted_and_only_ever_shown_masked(
-    pages: PageClient, session: Session, office: Office
+    admin_pages: PageClient, session: Session, office: Office
 ) -> None:
-    page = save(pages)
+    page = save(admin_pages)
     assert AUTH_TOKEN not in page and API_SECRET not in page
     assert "••••1234" in page and "••••5678" in page
     stored = session.execute(
@@ -96,27 +90,27 @@ def test_secrets_are_stored_encrypted_and_only_ever_shown_masked(
     session.rollback()
     assert AUTH_TOKEN not in stored[0] and SecretBox(TEST_SECRET_KEY).decrypt(stored[0]) == AUTH_TOKEN
     # an empty box keeps the saved secret; a refused form never sends a typed secret back
-    save(pages, twilio_auth_token="", twilio_api_secret="")
+    save(admin_pages, twilio_auth_token="", twilio_api_secret="")
     session.expire_all()
     assert SecretBox(TEST_SECRET_KEY).decrypt(office.twilio_auth_token_encrypted or "") == AUTH_TOKEN
-    refused = pages.post("/config", {**FORM, "twilio_auth_token": "brand-new-token-9999", "public_port": "0"})
+    refused = admin_pages.post("/config", {**FORM, "twilio_auth_token": "brand-new-token-9999", "public_port": "0"})
     assert refused.status_code == 422
     assert "brand-new-token-9999" not in refused.text and AUTH_TOKEN not in refused.text
 
 
-def test_a_saved_secret_can_be_removed(pages: PageClient, session: Session, office: Office) -> None:
-    save(pages)
-    page = save(pages, twilio_auth_token="", twilio_api_secret="", clear_twilio_api_secret="on")
+def test_a_saved_secret_can_be_removed(admin_pages: PageClient, session: Session, office: Office) -> None:
+    save(admin_pages)
+    page = save(admin_pages, twilio_auth_token="", twilio_api_secret="", clear_twilio_api_secret="on")
     session.expire_all()
     assert office.twilio_api_secret_encrypted is None and office.twilio_auth_token_encrypted is not None
     assert "••••5678" not in page and "••••1234" in page
 
 
 def test_refused_values_are_named_next_to_their_field_and_nothing_is_saved(
-    pages: PageClient, session: Session, office: Office
+    admin_pages: PageClient, session: Session, office: Office
 ) -> None:
-    pages.get("/config")
-    response = pages.post(
+    admin_pages.get("/config")
+    response = admin_pages.post(
         "/config",
         {
             **FORM,
@@ -129,49 +123,55 @@ def test_refused_values_are_named_next_to_their_field_and_nothing_is_saved(
     assert 'id="e-public_host"' in response.text and "no scheme, port or path" in response.text
     assert 'id="e-twilio_account_sid"' in response.text and 'id="e-twilio_phone_number"' in response.text
     assert 'value="https://clinic.example.com/"' in response.text  # what was typed is kept for correcting
-    backwards = pages.post("/config", {**FORM, "quiet_hours_start": "21:00", "quiet_hours_end": "08:00"})
+    backwards = admin_pages.post("/config", {**FORM, "quiet_hours_start": "21:00", "quiet_hours_end": "08:00"})
     assert backwards.status_code == 422 and "must be later than the “Not before” time" in backwards.text
     session.expire_all()
     assert office.public_host is None and office.twilio_auth_token_encrypted is None
 
 
-def test_the_preview_shows_the_text_its_segments_and_cost(pages: PageClient) -> None:
-    pages.get("/config")
-    headers = {"X-CSRF-Token": pages.token}
-    default = pages.client.post("/config/preview", json={"template": "", "language": "es"}, headers=headers).json()
+def test_the_preview_shows_the_text_its_segments_and_cost(admin_pages: PageClient) -> None:
+    admin_pages.get("/config")
+    headers = {"X-CSRF-Token": admin_pages.token}
+    default = admin_pages.client.post(
+        "/config/preview", json={"template": "", "language": "es"}, headers=headers
+    ).json()
     assert "Responda 1 confirmar" in default["body"] and "1 segment (GSM-7)" in default["summary"]
     assert default["problems"] == []
     emoji = "Hi {{ first_name }} 😀 {{ when }}. {{ options }}. STOP=opt out"
-    costly = pages.client.post("/config/preview", json={"template": emoji, "language": "en"}, headers=headers).json()
+    costly = admin_pages.client.post(
+        "/config/preview", json={"template": emoji, "language": "en"}, headers=headers
+    ).json()
     assert "UCS-2" in costly["summary"] and "$0.0166 per text" in costly["summary"]
     assert any("segments" in p for p in costly["problems"])
-    bad = pages.client.post("/config/preview", json={"template": "Reply CANCEL", "language": "en"}, headers=headers)
+    bad = admin_pages.client.post(
+        "/config/preview", json={"template": "Reply CANCEL", "language": "en"}, headers=headers
+    )
     assert any("CANCEL" in p for p in bad.json()["problems"])
-    assert pages.client.post("/config/preview", json={"template": "x"}).status_code == 403  # no token
+    assert admin_pages.client.post("/config/preview", json={"template": "x"}).status_code == 403  # no token
 
 
 def test_templates_are_saved_per_language_and_bad_ones_refused(
-    pages: PageClient, session: Session, office: Office
+    admin_pages: PageClient, session: Session, office: Office
 ) -> None:
     mine = "{{ first_name }}: {{ clinic }} {{ when }}. {{ options }}. {{ clinic_phone }}. STOP=opt out"
-    page = save(pages, template_en=mine)
+    page = save(admin_pages, template_en=mine)
     session.expire_all()
     assert office.sms_templates == {"en": mine}
     assert "Alejandro: Riverside Family Medicine" in page  # the preview of the saved text
-    pages.get("/config")
-    refused = pages.post("/config", {**FORM, "template_en": "Hello {{ first_name }}, please come."})
+    admin_pages.get("/config")
+    refused = admin_pages.post("/config", {**FORM, "template_en": "Hello {{ first_name }}, please come."})
     assert refused.status_code == 422 and "how to answer" in refused.text
     session.expire_all()
     assert office.sms_templates == {"en": mine}
 
 
 def test_rules_are_added_and_changed_and_upcoming_appointments_replanned(
-    pages: PageClient, session: Session, office: Office
+    admin_pages: PageClient, session: Session, office: Office
 ) -> None:
     appointment = make_appointment(session, make_clinic(session, office), make_patient(session, office))
     session.commit()
-    pages.get("/config")
-    added = pages.post(
+    admin_pages.get("/config")
+    added = admin_pages.post(
         "/config/rules",
         {
             "name": "Text 3 hours before",
@@ -189,8 +189,8 @@ def test_rules_are_added_and_changed_and_upcoming_appointments_replanned(
     assert (rule.minutes_before, rule.days_before, rule.appointment_kinds) == (180, None, ["in-person"])
     reminder = session.scalars(select(Reminder).where(Reminder.rule_id == rule.id)).one()
     assert reminder.appointment_id == appointment.id and reminder.status == "planned"
-    pages.get("/config")
-    off = pages.post(
+    admin_pages.get("/config")
+    off = admin_pages.post(
         f"/config/rules/{rule.id}",
         {
             "name": "Text 3 hours before",
@@ -206,13 +206,13 @@ def test_rules_are_added_and_changed_and_upcoming_appointments_replanned(
     session.expire_all()
     assert (rule.active, rule.days_before, rule.minutes_before) == (False, 1, None)
     assert session.get(Reminder, reminder.id).status == "cancelled"  # type: ignore[union-attr]
-    page = pages.get("/config").text
+    page = admin_pages.get("/config").text
     assert "Text 1 day(s) before at 09:00 (clinic time) · turned off" in page
 
 
-def test_a_refused_rule_is_shown_again_with_its_errors(pages: PageClient, session: Session) -> None:
-    pages.get("/config")
-    response = pages.post(
+def test_a_refused_rule_is_shown_again_with_its_errors(admin_pages: PageClient, session: Session) -> None:
+    admin_pages.get("/config")
+    response = admin_pages.post(
         "/config/rules",
         {"name": "", "channel": "sms", "timing": "days", "days_before": "", "condition": "always", "active": "on"},
     )
@@ -244,10 +244,10 @@ SMTP_URL = "smtp://alerts:mail-pass-0123@smtp.riverside.example:587?starttls=1&f
 
 
 def test_the_alerts_fieldset_saves_who_gets_alerts_and_says_where_they_go(
-    pages: PageClient, session: Session, office: Office
+    admin_pages: PageClient, session: Session, office: Office
 ) -> None:
     page = save(
-        pages,
+        admin_pages,
         alert_email="manager@riverside.example, it@riverside.example",
         alert_sms="(303) 555-0199",
         smtp_url=SMTP_URL,
@@ -263,21 +263,21 @@ def test_the_alerts_fieldset_saves_who_gets_alerts_and_says_where_they_go(
     session.expire_all()
     assert (office.alert_email, office.alert_sms) == ("manager@riverside.example, it@riverside.example", "+13035550199")
     assert SecretBox(TEST_SECRET_KEY).decrypt(office.smtp_url_encrypted or "") == SMTP_URL
-    save(pages, alert_email="", alert_sms="", smtp_url="")  # empty boxes: no one, but the SMTP URL stays
+    save(admin_pages, alert_email="", alert_sms="", smtp_url="")  # empty boxes: no one, but the SMTP URL stays
     session.expire_all()
     assert (office.alert_email, office.alert_sms) == (None, None) and office.smtp_url_encrypted is not None
 
 
 def test_refused_alert_settings_are_named_next_to_their_field(
-    pages: PageClient, session: Session, office: Office
+    admin_pages: PageClient, session: Session, office: Office
 ) -> None:
-    pages.get("/config")
-    response = pages.post("/config", {**FORM, "alert_email": "manager@", "alert_sms": "12"})
+    admin_pages.get("/config")
+    response = admin_pages.post("/config", {**FORM, "alert_email": "manager@", "alert_sms": "12"})
     assert response.status_code == 422
     assert 'id="e-alert_email"' in response.text and "is not an email address" in response.text
     assert 'id="e-alert_sms"' in response.text
     assert 'value="manager@"' in response.text  # kept for correcting
-    response = pages.post("/config", {**FORM, "smtp_url": "https://alerts:mail-pass-0123@mail.example"})
+    response = admin_pages.post("/config", {**FORM, "smtp_url": "https://alerts:mail-pass-0123@mail.example"})
     assert response.status_code == 422 and 'id="e-smtp_url"' in response.text
     assert "mail-pass-0123" not in response.text
     session.expire_all()
@@ -285,21 +285,24 @@ def test_refused_alert_settings_are_named_next_to_their_field(
 
 
 def test_the_test_alert_button_says_what_happened_in_plain_words(
-    pages: PageClient, session: Session, office: Office
+    admin_pages: PageClient, session: Session, office: Office
 ) -> None:
-    pages.get("/config")
-    assert pages.client.post("/config/alerts/test", follow_redirects=False).status_code == 403  # no CSRF token
-    response = pages.post("/config/alerts/test")
+    admin_pages.get("/config")
+    assert admin_pages.client.post("/config/alerts/test", follow_redirects=False).status_code == 403  # no CSRF token
+    response = admin_pages.post("/config/alerts/test")
     assert (response.status_code, response.headers["location"]) == (303, "/config#alerts")
-    assert "No test alert sent: save an alert email address or an alert SMS number first." in pages.get("/config").text
+    assert (
+        "No test alert sent: save an alert email address or an alert SMS number first."
+        in admin_pages.get("/config").text
+    )
     with socket.socket() as sock:  # a port where nothing listens
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     no_twilio = {"twilio_account_sid": "", "twilio_auth_token": "", "twilio_phone_number": ""}
     alerts = {"alert_email": "manager@riverside.example", "alert_sms": "+13035550199"}
-    save(pages, **no_twilio, **alerts, smtp_url=f"smtp://127.0.0.1:{port}")
-    pages.post("/config/alerts/test")
-    page = pages.get("/config").text
+    save(admin_pages, **no_twilio, **alerts, smtp_url=f"smtp://127.0.0.1:{port}")
+    admin_pages.post("/config/alerts/test")
+    page = admin_pages.get("/config").text
     assert (
         f"The test alert by email to manager@riverside.example failed: 127.0.0.1:{port} refused the connection "
         "(check the host and port)." in page
@@ -309,9 +312,8 @@ def test_the_test_alert_button_says_what_happened_in_plain_words(
     assert (entry.action, entry.detail) == ("test_alert", {"sent": []})
 
 
-def test_only_admins_send_test_alerts(app: FastAPI, staff_user: StaffUser) -> None:
-    staff = signed_in(app, staff_user)
-    assert staff.post("/config/alerts/test").status_code == 403
+def test_only_admins_send_test_alerts(staff_pages: PageClient) -> None:
+    assert staff_pages.post("/config/alerts/test").status_code == 403
 
 
 def test_alert_settings_from_the_environment_win_and_are_pointed_out(
@@ -329,9 +331,9 @@ def test_alert_settings_from_the_environment_win_and_are_pointed_out(
     assert "Alerts now go to: <strong>no email to env@riverside.example" in page
 
 
-def test_every_refused_field_is_said_in_plain_words_at_once(pages: PageClient) -> None:
-    pages.get("/config")
-    response = pages.post(
+def test_every_refused_field_is_said_in_plain_words_at_once(admin_pages: PageClient) -> None:
+    admin_pages.get("/config")
+    response = admin_pages.post(
         "/config",
         {
             **FORM,
@@ -354,12 +356,12 @@ def test_every_refused_field_is_said_in_plain_words_at_once(pages: PageClient) -
 
 
 def test_values_from_the_environment_are_shown_masked_and_labelled(
-    app: FastAPI, admin_user: StaffUser, settings: Settings
+    app: FastAPI, admin_pages: PageClient, settings: Settings
 ) -> None:
     app.state.settings = settings.model_copy(
         update={"twilio_account_sid": SID, "twilio_auth_token": SecretStr(AUTH_TOKEN), "alert_sms": "+13035550199"}
     )
-    html = signed_in(app, admin_user).get("/config").text
+    html = admin_pages.get("/config").text
     assert "In force: <span" in html and "<code>TWILIO_ACCOUNT_SID</code>" in html
     assert 'value="AC••••cdef"' in html and "Account SID (from the environment)" in html
     assert "••••1234 (from TWILIO_AUTH_TOKEN)" in html and AUTH_TOKEN not in html and SID not in html

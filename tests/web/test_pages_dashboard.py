@@ -8,24 +8,7 @@ import json
 import re
 from datetime import date, timedelta
 
-import pytest
-from fastapi import FastAPI
-from sqlalchemy.orm import Session
-
-from clinic_reminders.models import Office, StaffUser
-from tests.web.pages import Day, PageClient, build_day, day_query, signed_in
-
-
-@pytest.fixture
-def pages(app: FastAPI, admin_user: StaffUser) -> PageClient:
-    return signed_in(app, admin_user)
-
-
-@pytest.fixture
-def day(session: Session, office: Office) -> Day:
-    built = build_day(session, office)
-    session.commit()
-    return built
+from tests.web.pages import Day, PageClient, day_query
 
 
 def period(day: Day) -> str:
@@ -34,8 +17,8 @@ def period(day: Day) -> str:
     return f"start={(last - timedelta(days=2)).isoformat()}&end={last.isoformat()}"
 
 
-def test_it_shows_the_rates_a_manager_asks_about(pages: PageClient, day: Day) -> None:
-    html = pages.get(f"/dashboard?{period(day)}").text
+def test_it_shows_the_rates_a_manager_asks_about(admin_pages: PageClient, day: Day) -> None:
+    html = admin_pages.get(f"/dashboard?{period(day)}").text
     kpis = re.findall(r'<span class="value">([^<]+)</span><span class="label">([^<(]+)', html)
     by_label = {label.strip(): value for value, label in kpis}
     assert by_label["confirmed by the patient"] == "25.0 %"  # 1 of the 4 reminded
@@ -46,8 +29,8 @@ def test_it_shows_the_rates_a_manager_asks_about(pages: PageClient, day: Day) ->
     assert by_label["Twilio cost"] == "$0.03"  # 4 x 0.0079 as Twilio priced them
 
 
-def test_charts_get_their_data_and_a_clinic_narrows_it(pages: PageClient, day: Day) -> None:
-    html = pages.get(f"/dashboard?{period(day)}&clinic_id={day.other_clinic.id}").text
+def test_charts_get_their_data_and_a_clinic_narrows_it(admin_pages: PageClient, day: Day) -> None:
+    html = admin_pages.get(f"/dashboard?{period(day)}&clinic_id={day.other_clinic.id}").text
     answers = json.loads(re.search(r'id="chart-answers">(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
     assert answers["type"] == "bar" and len(answers["data"]["labels"]) == 3
     assert [d["label"] for d in answers["data"]["datasets"]] == ["Confirmed", "Cancelled or moved", "No answer"]
@@ -56,8 +39,8 @@ def test_charts_get_their_data_and_a_clinic_narrows_it(pages: PageClient, day: D
     assert "Lakeside Pediatrics" in html
 
 
-def test_the_csv_has_a_row_per_day_and_a_total(pages: PageClient, day: Day) -> None:
-    response = pages.get(f"/dashboard.csv?{period(day)}")
+def test_the_csv_has_a_row_per_day_and_a_total(admin_pages: PageClient, day: Day) -> None:
+    response = admin_pages.get(f"/dashboard.csv?{period(day)}")
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
@@ -68,8 +51,8 @@ def test_the_csv_has_a_row_per_day_and_a_total(pages: PageClient, day: Day) -> N
     assert total["cost_usd"] == "0.0316"
 
 
-def test_a_period_without_anything_shows_dashes_not_errors(pages: PageClient) -> None:
-    html = pages.get("/dashboard?start=2020-01-01&end=2020-01-07").text
+def test_a_period_without_anything_shows_dashes_not_errors(admin_pages: PageClient) -> None:
+    html = admin_pages.get("/dashboard?start=2020-01-01&end=2020-01-07").text
     assert html.count('<span class="value">–</span>') == 2  # no rate without something to divide by
-    backwards = pages.get("/dashboard?start=2020-02-01&end=2020-01-01")
+    backwards = admin_pages.get("/dashboard?start=2020-02-01&end=2020-01-01")
     assert backwards.status_code == 200

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic_reminders.models import Clinic, ConsentEvent, Office, Patient, PatientPhone, Provider, StaffUser
 from tests.factories import make_clinic, make_patient
-from tests.web.pages import PageClient, signed_in
-
-
-@pytest.fixture
-def admin_pages(app: FastAPI, admin_user: StaffUser) -> PageClient:
-    return signed_in(app, admin_user)
-
-
-@pytest.fixture
-def staff_pages(app: FastAPI, staff_user: StaffUser) -> PageClient:
-    return signed_in(app, staff_user)
-
+from tests.web.pages import PageClient
 
 CLINIC = {"name": "Riverside Family Medicine", "phone": "(303) 555-0100", "timezone": "America/Denver", "address": ""}
 

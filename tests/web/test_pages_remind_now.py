@@ -9,7 +9,6 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,9 +17,7 @@ from clinic_reminders.dispatcher.worker import Worker
 from clinic_reminders.models import (
     Appointment,
     AuditEntry,
-    Direction,
     Message,
-    MessageStatus,
     Office,
     Reminder,
     ReminderStatus,
@@ -30,9 +27,9 @@ from clinic_reminders.models import (
 from clinic_reminders.settings import Settings
 from clinic_reminders.simulator import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_appointment, make_clinic, make_patient
+from tests.factories import make_appointment, make_clinic, make_message, make_patient
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
-from tests.web.pages import PageClient, signed_in
+from tests.web.pages import PageClient
 
 
 @pytest.fixture
@@ -50,11 +47,6 @@ def settings(database_url: str, simulator: SimulatorClient) -> Settings:
         twilio_api_base_url=simulator.base_url,
         sender_rate=1000.0,
     )
-
-
-@pytest.fixture
-def pages(app: FastAPI, staff_user: StaffUser) -> PageClient:
-    return signed_in(app, staff_user)
 
 
 @pytest.fixture
@@ -76,8 +68,8 @@ def planned(session: Session, appointment: Appointment) -> list[tuple[int, str, 
     return [(r.rule_id, r.status, r.due_at) for r in rows]
 
 
-def remind(pages: PageClient, appointment: Appointment, **form: str) -> str:
-    response = pages.htmx(f"/schedule/appointments/{appointment.id}/remind", form)
+def remind(staff_pages: PageClient, appointment: Appointment, **form: str) -> str:
+    response = staff_pages.htmx(f"/schedule/appointments/{appointment.id}/remind", form)
     assert response.status_code == 200, response.text
     assert response.text.startswith(f'<tr id="appt-{appointment.id}"')  # the row, swapped in place
     return response.text
@@ -87,30 +79,26 @@ def sent_before(session: Session, appointment: Appointment, hours: float, *, rem
     """A reminder that reached the patient `hours` ago (`reminder=False`: the answer texted back to an answer)."""
     planned = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id)).first()
     assert planned is not None
-    session.add(
-        Message(
-            office_id=appointment.office_id,
-            patient_id=appointment.patient_id,
-            appointment_id=appointment.id,
-            reminder_id=planned.id if reminder else None,
-            direction=Direction.OUTBOUND,
-            channel="sms",
-            to_number=appointment.patient.phones[0].number,
-            from_number=CLINIC_NUMBER,
-            body="an earlier reminder",
-            status=MessageStatus.DELIVERED,
-            created_at=utcnow() - timedelta(hours=hours),
-        )
+    office = session.get(Office, appointment.office_id)
+    assert office is not None
+    reminder_id = planned.id if reminder else None
+    make_message(
+        session,
+        office,
+        appointment=appointment,
+        body="an earlier reminder",
+        reminder_id=reminder_id,
+        created_at=utcnow() - timedelta(hours=hours),
     )
     session.commit()
 
 
 def test_it_texts_the_patient_now_and_leaves_the_planned_reminders_as_they_were(
-    pages: PageClient, visit: Appointment, session: Session, simulator: SimulatorClient, staff_user: StaffUser
+    staff_pages: PageClient, visit: Appointment, session: Session, simulator: SimulatorClient, staff_user: StaffUser
 ) -> None:
     before = planned(session, visit)
     assert [status for _, status, _ in before] == ["planned"] * 3
-    row = remind(pages, visit)
+    row = remind(staff_pages, visit)
     assert "Reminder text sent. The planned reminders still go at their times." in row
     [text] = simulator.messages(to=visit.patient.phones[0].number)
     assert text["from"] == CLINIC_NUMBER and "Riverside Family Medicine" in text["body"]
@@ -125,17 +113,17 @@ def test_it_texts_the_patient_now_and_leaves_the_planned_reminders_as_they_were(
 
 
 def test_a_video_visits_reminder_sent_now_carries_the_patients_link(
-    pages: PageClient, visit: Appointment, session: Session, simulator: SimulatorClient
+    staff_pages: PageClient, visit: Appointment, session: Session, simulator: SimulatorClient
 ) -> None:
     visit.kind = "telehealth"
     session.commit()
-    remind(pages, visit)
+    remind(staff_pages, visit)
     [text] = simulator.messages(to=visit.patient.phones[0].number)
     assert re.search(r"http://reminders\.example\.com/p/\w+", text["body"]), text["body"]
 
 
 def test_the_planned_reminder_still_goes_out_after_a_reminder_sent_now(
-    pages: PageClient,
+    staff_pages: PageClient,
     visit: Appointment,
     session: Session,
     session_factory: sessionmaker[Session],
@@ -144,7 +132,7 @@ def test_the_planned_reminder_still_goes_out_after_a_reminder_sent_now(
 ) -> None:
     """The office allows one reminder a day: a reminder sent now must not make the dispatcher skip the one its
     rules planned (it counts planned reminders only)."""
-    remind(pages, visit)
+    remind(staff_pages, visit)
     reminder = session.scalars(
         select(Reminder).where(Reminder.appointment_id == visit.id, Reminder.channel == "sms").order_by(Reminder.due_at)
     ).first()
@@ -158,16 +146,16 @@ def test_the_planned_reminder_still_goes_out_after_a_reminder_sent_now(
 
 
 def test_over_the_daily_cap_it_says_so_and_sends_only_when_staff_override_it(
-    pages: PageClient, visit: Appointment, session: Session, simulator: SimulatorClient
+    staff_pages: PageClient, visit: Appointment, session: Session, simulator: SimulatorClient
 ) -> None:
     sent_before(session, visit, hours=3)
     before = planned(session, visit)
-    row = remind(pages, visit)
+    row = remind(staff_pages, visit)
     assert "Not sent: the patient already had 1 reminder today, and the office allows 1 a day." in row
     assert "Send anyway (over the limit, recorded)" in row
     assert simulator.messages(to=visit.patient.phones[0].number) == []
     assert session.scalars(select(AuditEntry).where(AuditEntry.action.like("send-now%"))).all() == []
-    row = remind(pages, visit, override_cap="1")
+    row = remind(staff_pages, visit, override_cap="1")
     assert "Reminder text sent." in row and "Send anyway" not in row
     assert len(simulator.messages(to=visit.patient.phones[0].number)) == 1
     assert session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("send-now%"))).all() == [
@@ -177,11 +165,11 @@ def test_over_the_daily_cap_it_says_so_and_sends_only_when_staff_override_it(
 
 
 def test_a_reminder_sent_yesterday_or_a_reply_to_an_answer_does_not_count_today(
-    pages: PageClient, visit: Appointment, session: Session
+    staff_pages: PageClient, visit: Appointment, session: Session
 ) -> None:
     sent_before(session, visit, hours=21)
     sent_before(session, visit, hours=1, reminder=False)
-    assert "Reminder text sent." in remind(pages, visit)
+    assert "Reminder text sent." in remind(staff_pages, visit)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +182,12 @@ def test_a_reminder_sent_yesterday_or_a_reply_to_an_answer_does_not_count_today(
     ],
 )
 def test_it_says_why_it_cannot_send(
-    pages: PageClient, visit: Appointment, session: Session, simulator: SimulatorClient, change: str, why: str | None
+    staff_pages: PageClient,
+    visit: Appointment,
+    session: Session,
+    simulator: SimulatorClient,
+    change: str,
+    why: str | None,
 ) -> None:
     patient = visit.patient
     if change == "opted_out":
@@ -207,22 +200,22 @@ def test_it_says_why_it_cannot_send(
         visit.status = "cancelled"
     session.commit()
     before = planned(session, visit)
-    page = pages.get(f"/schedule?day={visit.starts_at.astimezone(ZoneInfo('America/New_York')).date()}").text
+    page = staff_pages.get(f"/schedule?day={visit.starts_at.astimezone(ZoneInfo('America/New_York')).date()}").text
     assert ("Send reminder now" in page) == (why is not None)
     if why is not None:
-        row = remind(pages, visit)
+        row = remind(staff_pages, visit)
         assert why in row and "Send anyway" not in row
     assert simulator.messages(to=patient.phones[0].number) == []
     assert planned(session, visit) == before
 
 
 def test_outside_the_allowed_hours_it_says_when_texts_may_go(
-    pages: PageClient, visit: Appointment, session: Session, office: Office, simulator: SimulatorClient
+    staff_pages: PageClient, visit: Appointment, session: Session, office: Office, simulator: SimulatorClient
 ) -> None:
     hour = utcnow().astimezone(ZoneInfo("America/New_York")).hour  # the patient's (212) number
     office.quiet_hours_start, office.quiet_hours_end = (time(0, 0), time(1, 0)) if hour >= 2 else (time(3), time(23))
     session.commit()
-    row = remind(pages, visit)
+    row = remind(staff_pages, visit)
     match = re.search(r"Not sent: it is (\d+:\d\d [AP]M) where the patient is \((E[SD]T)\)", row)
     assert match, row
     opens = "12:00 AM" if hour >= 2 else "3:00 AM"
@@ -232,12 +225,12 @@ def test_outside_the_allowed_hours_it_says_when_texts_may_go(
 
 
 def test_without_htmx_the_notice_comes_back_with_the_page(
-    pages: PageClient, visit: Appointment, session: Session
+    staff_pages: PageClient, visit: Appointment, session: Session
 ) -> None:
     sent_before(session, visit, hours=1)
     back = f"/schedule?day={visit.starts_at.astimezone(ZoneInfo('America/New_York')).date()}"
-    response = pages.post(f"/schedule/appointments/{visit.id}/remind", {"next": back})
+    response = staff_pages.post(f"/schedule/appointments/{visit.id}/remind", {"next": back})
     assert (response.status_code, response.headers["location"]) == (303, f"{back}&override={visit.id}")
-    page = pages.get(response.headers["location"]).text
+    page = staff_pages.get(response.headers["location"]).text
     assert "Not sent: the patient already had 1 reminder today" in page
     assert page.count("Send anyway (over the limit, recorded)") == 1  # in that row only

@@ -6,8 +6,7 @@ import re
 
 from fastapi import FastAPI
 
-from clinic_reminders.models import StaffUser
-from tests.web.pages import signed_in
+from tests.web.pages import PageClient
 
 
 def _check(html: str, check_id: str) -> str:
@@ -16,8 +15,8 @@ def _check(html: str, check_id: str) -> str:
     return found.group(0)
 
 
-def test_the_set_up_page_shows_each_checks_live_result_and_fix(app: FastAPI, admin_user: StaffUser) -> None:
-    html = signed_in(app, admin_user).get("/setup").text
+def test_the_set_up_page_shows_each_checks_live_result_and_fix(admin_pages: PageClient) -> None:
+    html = admin_pages.get("/setup").text
     account = _check(html, "settings.twilio_account")
     assert 'class="check failed"' in account and ">fail</span>" in account
     assert "How to fix:" in account and '<a href="/config#f-twilio_account_sid">Open the setting</a>' in account
@@ -29,8 +28,7 @@ def test_the_set_up_page_shows_each_checks_live_result_and_fix(app: FastAPI, adm
     assert 'href="/api/setup/checks"' not in html  # no link to raw JSON
 
 
-def test_check_again_sees_a_fixed_setting(app: FastAPI, admin_user: StaffUser) -> None:
-    pages = signed_in(app, admin_user)
-    assert 'class="check failed"' in _check(pages.get("/setup").text, "settings.public_url")
+def test_check_again_sees_a_fixed_setting(app: FastAPI, admin_pages: PageClient) -> None:
+    assert 'class="check failed"' in _check(admin_pages.get("/setup").text, "settings.public_url")
     app.state.settings = app.state.settings.model_copy(update={"public_url": "https://clinic.example.com"})
-    assert 'class="check ok"' in _check(pages.get("/setup").text, "settings.public_url")
+    assert 'class="check ok"' in _check(admin_pages.get("/setup").text, "settings.public_url")

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,13 +16,13 @@ from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.imports import upsert
 from clinic_reminders.imports.records import PatientRecord, Record
 from clinic_reminders.migrations import upgrade
-from clinic_reminders.models import Office, Patient, Role, StaffUser
+from clinic_reminders.models import Office, Patient, Role
 from clinic_reminders.search_text import fold_name
 from clinic_reminders.settings import Settings
 from clinic_reminders.web.app import create_app
-from tests.conftest import TEST_SECRET_KEY, postgres_schema
+from tests.conftest import DATABASES, TEST_SECRET_KEY, postgres_schema
 from tests.factories import make_patient, make_token, make_user
-from tests.web.pages import signed_in
+from tests.web.pages import PageClient
 
 
 def names(client: TestClient, q: str) -> set[str]:
@@ -60,8 +59,8 @@ def test_it_finds_names_whatever_the_case_and_accents(admin_client: TestClient) 
 
 
 @pytest.mark.usefixtures("people")
-def test_the_staff_page_finds_them_too(app: FastAPI, staff_user: StaffUser) -> None:
-    page = signed_in(app, staff_user).get("/patients", params={"q": "jose garcia"}).text
+def test_the_staff_page_finds_them_too(staff_pages: PageClient) -> None:
+    page = staff_pages.get("/patients", params={"q": "jose garcia"}).text
     assert "García" in page
     assert "Perez" not in page and "Rosa" not in page
 
@@ -95,7 +94,7 @@ def test_bulk_inserted_patients_are_found(admin_client: TestClient, session: Ses
     assert names(admin_client, "pat1 synthetic") == {"Pat1 Synthetic"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def url_at_0002(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database migrated to revision 0002, before patients had a search name."""
     if request.param == "sqlite":

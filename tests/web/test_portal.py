@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -15,11 +16,11 @@ from icalendar import Calendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clinic_reminders.models import Appointment, AppointmentStatus, AuditEntry, Office, PatientLink
+from clinic_reminders.models import Appointment, AppointmentStatus, AuditEntry, Office, PatientLink, Reminder
 from clinic_reminders.settings import Settings
 from clinic_reminders.telehealth.links import DOB_LOCK, MAX_DOB_ATTEMPTS, make_patient_link
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import local_time, make_appointment, make_clinic, make_patient, make_provider
+from tests.factories import local_time, make_appointment, make_clinic, make_patient, make_provider, make_rule
 
 PUBLIC_URL = "https://clinic.example.com:8080"
 DOB = date(1980, 4, 2)
@@ -116,10 +117,21 @@ def test_it_speaks_the_patients_language(
 
 
 def test_it_accepts_a_typed_date_of_birth(
-    anon_client: TestClient, session: Session, settings: Settings, appointment: Appointment
+    app: FastAPI, anon_client: TestClient, session: Session, settings: Settings, appointment: Appointment
 ) -> None:
-    response = verify(anon_client, link_for(session, settings, appointment), dob="04/02/1980")
-    assert getattr(response, "status_code", None) == 303
+    """Typed as the patient's language writes dates: month first in English, day first in Spanish."""
+    path = link_for(session, settings, appointment)
+    day_first = verify(anon_client, path, dob="02/04/1980")  # 4 February, read month first
+    assert getattr(day_first, "status_code", None) == 400
+    assert f"Attempts left: {MAX_DOB_ATTEMPTS - 1}" in getattr(day_first, "text", "")
+    typed = verify(anon_client, path, dob="04/02/1980")
+    assert (getattr(typed, "status_code", None), getattr(typed, "headers", {}).get("location")) == (303, path)
+    assert "Downtown Clinic" in anon_client.get(path).text  # verified: the appointment is shown
+    appointment.patient.language = "es"
+    session.commit()
+    with TestClient(app, base_url="https://testserver") as spanish:  # another browser, not yet verified
+        assert getattr(verify(spanish, path, dob="02/04/1980"), "status_code", None) == 303
+        assert "Downtown Clinic" in spanish.get(path).text
 
 
 def test_it_refuses_a_tampered_link(
@@ -147,12 +159,29 @@ def test_it_shows_only_the_clinic_phone_once_expired(
 
 
 def test_it_keeps_the_link_of_a_moved_appointment(
-    anon_client: TestClient, session: Session, settings: Settings, appointment: Appointment
+    anon_client: TestClient,
+    staff_client: TestClient,
+    session: Session,
+    settings: Settings,
+    office: Office,
+    appointment: Appointment,
 ) -> None:
+    """Moved by staff (through booking, which re-plans its reminders), the link the patient has shows the new
+    time, and the re-planned reminder carries the same link."""
     path = link_for(session, settings, appointment)
-    appointment.starts_at = appointment.starts_at + timedelta(days=30)
+    make_rule(session, office)  # a text the day before at 10:00: planned when the move re-plans
     session.commit()
-    assert anon_client.get(path).status_code == 200
+    zone = ZoneInfo(appointment.clinic.timezone)
+    new_day = appointment.starts_at.astimezone(zone).date() + timedelta(days=30)
+    new_start = datetime.combine(new_day, time(15, 30), zone)
+    moved = staff_client.patch(f"/api/appointments/{appointment.id}", json={"starts_at": new_start.isoformat()})
+    assert moved.status_code == 200, moved.text
+    page = verified_page(anon_client, path)
+    assert "3:30 PM" in page and "10:00 AM" not in page and new_day.strftime("%B") in page
+    session.expire_all()
+    [reminder] = session.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id))
+    assert reminder.due_at == datetime.combine(new_day - timedelta(days=1), time(10), zone)
+    assert link_for(session, settings, appointment) == path
 
 
 def test_it_lets_staff_revoke_a_link(

@@ -4,10 +4,9 @@ with why and when, and tried again by staff (page checkbox or the API's `retry`)
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,22 +18,19 @@ from clinic_reminders.models import (
     Appointment,
     Channel,
     Clinic,
-    Direction,
-    Message,
     MessageStatus,
     Office,
     Patient,
     PatientPhone,
     Reminder,
-    ReminderRule,
     ReminderStatus,
     StaffUser,
 )
-from tests.factories import local_time, make_appointment, make_clinic, make_patient
+from tests.factories import local_time, make_appointment, make_clinic, make_message, make_patient, make_rule
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 from tests.integration.dispatch_support import NOW, run_worker, worker_settings
 from tests.web.helpers import audit_trail, error_fields
-from tests.web.pages import PageClient, signed_in
+from tests.web.pages import PageClient
 
 GEO = error_for_code(21408).reason  # "the account may not text that country or region (geo permissions)"
 # What the dispatcher writes on a reminder whose patient has no number it may use (dispatcher/prepare.py).
@@ -42,33 +38,17 @@ NO_NUMBER = "no phone number that can receive sms"
 
 
 @pytest.fixture
-def staff_pages(app: FastAPI, staff_user: StaffUser) -> PageClient:
-    return signed_in(app, staff_user)
-
-
-@pytest.fixture
 def clinic(session: Session, office: Office) -> Clinic:
-    session.add(ReminderRule(office_id=office.id, name="SMS", channel="sms", days_before=1, at_local_time=time(10)))
-    session.flush()
+    make_rule(session, office)
     return make_clinic(session, office, name="Riverside Family Medicine", timezone="America/New_York")
 
 
 def refuse(session: Session, patient: Patient, code: int, position: int = 0) -> PatientPhone:
     """As a status callback with Twilio's error `code` leaves the number (`delivery.act_on_error`)."""
     phone = patient.phones[position]
-    message = Message(
-        office_id=patient.office_id,
-        patient_id=patient.id,
-        direction=Direction.OUTBOUND,
-        channel=Channel.SMS,
-        to_number=phone.number,
-        from_number=CLINIC_NUMBER,
-        body="Reminder",
-        status=MessageStatus.FAILED,
-        error_code=code,
-    )
-    session.add(message)
-    session.flush()
+    office = session.get(Office, patient.office_id)
+    assert office is not None
+    message = make_message(session, office, patient, number=phone.number, status=MessageStatus.FAILED, error_code=code)
     act_on_error(session, message, error_for_code(code), datetime(2030, 6, 2, 15, 0, tzinfo=UTC))
     assert phone.invalid_at is not None
     return phone

@@ -14,13 +14,12 @@ from html import unescape
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from clinic_reminders import planning
-from clinic_reminders.models import ConsentAction, ConsentEvent, Direction, Message, Office, StaffUser, utcnow
-from tests.factories import make_appointment, make_clinic, make_patient, make_provider
-from tests.web.pages import PageClient, signed_in
+from clinic_reminders.models import ConsentAction, ConsentEvent, Direction, Office, utcnow
+from tests.factories import make_appointment, make_clinic, make_message, make_patient, make_provider
+from tests.web.pages import PageClient
 
 CHICAGO, KOLKATA = "America/Chicago", "Asia/Kolkata"
 TIME_TAG = re.compile(r'<time datetime="([^"]+)">([^<]*)</time>')
@@ -52,11 +51,6 @@ def untagged_clocks(html: str) -> list[str]:
     return CLOCK.findall(visible_text(TIME_TAG.sub(" ", html)))
 
 
-@pytest.fixture
-def pages(app: FastAPI, staff_user: StaffUser) -> PageClient:
-    return signed_in(app, staff_user)
-
-
 def minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
@@ -85,31 +79,18 @@ def office_day(session: Session, office: Office) -> dict[str, int | str]:
     for offset, (key, patient) in enumerate((("ana", ana), ("ravi", ravi))):
         appointment = visits[key]
         sent_at, answered_at = sent_at + timedelta(minutes=7 * offset), answered_at + timedelta(minutes=7 * offset)
-        common = {"office_id": office.id, "patient_id": patient.id, "appointment_id": appointment.id, "channel": "sms"}
-        session.add(
-            Message(
-                **common,
-                direction=Direction.OUTBOUND,
-                to_number=patient.phones[0].number,
-                from_number="+15005550006",
-                body="Your visit. Reply 1 confirm, 2 cancel, 3 reschedule",
-                status="delivered",
-                created_at=sent_at,
-            )
-        )
-        session.add(
-            Message(
-                **common,
-                direction=Direction.INBOUND,
-                to_number="+15005550006",
-                from_number=patient.phones[0].number,
-                body="can I come earlier?",
-                status="received",
-                interpretation="unknown",
-                needs_person=True,
-                unread=True,
-                created_at=answered_at,
-            )
+        body = "Your visit. Reply 1 confirm, 2 cancel, 3 reschedule"
+        make_message(session, office, appointment=appointment, body=body, created_at=sent_at)
+        make_message(
+            session,
+            office,
+            appointment=appointment,
+            direction=Direction.INBOUND,
+            body="can I come earlier?",
+            interpretation="unknown",
+            needs_person=True,
+            unread=True,
+            created_at=answered_at,
         )
         session.add(
             ConsentEvent(
@@ -132,9 +113,11 @@ def office_day(session: Session, office: Office) -> dict[str, int | str]:
     }
 
 
-def test_every_page_shows_each_time_as_the_schedule_does(pages: PageClient, office_day: dict[str, int | str]) -> None:
+def test_every_page_shows_each_time_as_the_schedule_does(
+    staff_pages: PageClient, office_day: dict[str, int | str]
+) -> None:
     d = office_day
-    schedule = pages.get(f"/schedule?day={d['day']}").text
+    schedule = staff_pages.get(f"/schedule?day={d['day']}").text
     reference = times_of(schedule)
     assert untagged_clocks(schedule) == []
     shown = {text for texts in reference.values() for text in texts}
@@ -144,8 +127,10 @@ def test_every_page_shows_each_time_as_the_schedule_does(pages: PageClient, offi
     assert all(len(texts) == len({text.split()[-1] for text in texts}) for texts in reference.values()), reference
     ids = f"{d['ana_visit']},{d['ravi_visit']}"
     fragments = {
-        "/schedule/changes": pages.get(f"/schedule/changes?since=2000-01-01T00:00:00%2B00:00&ids={ids}").json()["rows"],
-        "/inbox/{ana}/updates": pages.get(f"/inbox/{d['ana']}/updates?since=2000-01-01T00:00:00%2B00:00").json()[
+        "/schedule/changes": staff_pages.get(f"/schedule/changes?since=2000-01-01T00:00:00%2B00:00&ids={ids}").json()[
+            "rows"
+        ],
+        "/inbox/{ana}/updates": staff_pages.get(f"/inbox/{d['ana']}/updates?since=2000-01-01T00:00:00%2B00:00").json()[
             "messages"
         ],
     }
@@ -163,7 +148,7 @@ def test_every_page_shows_each_time_as_the_schedule_does(pages: PageClient, offi
         f"/appointments/{d['ravi_visit']}/edit",
         f"/video/visit/{d['ravi_visit']}",
     ]
-    read = {url: pages.get(url).text for url in urls}
+    read = {url: staff_pages.get(url).text for url in urls}
     read |= {name: "".join(parts.values()) for name, parts in fragments.items()}
     for url, html in read.items():
         assert untagged_clocks(html) == [], f"{url} shows a time without its instant"
@@ -175,7 +160,7 @@ def test_every_page_shows_each_time_as_the_schedule_does(pages: PageClient, offi
 
 
 def test_the_schedule_sorts_each_clinic_by_its_own_clock_and_marks_now(
-    pages: PageClient, session: Session, office: Office
+    staff_pages: PageClient, session: Session, office: Office
 ) -> None:
     """A day of two zones: each clinic under its name, in its local order, and on today a "now" line in each."""
     denver = make_clinic(session, office, name="Aspen", timezone="America/Denver")
@@ -194,7 +179,7 @@ def test_the_schedule_sorts_each_clinic_by_its_own_clock_and_marks_now(
                 starts_at=datetime.combine(local_day, at, ZoneInfo(zone)),
             )
     session.commit()
-    html = pages.get(f"/schedule?day={today.isoformat()}").text
+    html = staff_pages.get(f"/schedule?day={today.isoformat()}").text
     if datetime.now(ZoneInfo("America/Denver")).date() != today:
         pytest.skip("Chicago and Denver are on different days right now")
     lines = re.findall(

@@ -110,6 +110,7 @@ def test_only_the_loops_own_connection_gives_up_at_once(request_: Any, engine: E
         assert connection.scalar(text("PRAGMA busy_timeout")) == SQLITE_BUSY_TIMEOUT_MS
 
 
+@pytest.mark.postgres
 def test_postgresql_always_uses_the_threads(postgres_schema_url: str) -> None:
     engine = make_engine(postgres_schema_url)
     app = FastAPI()

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 import httpx
 
 from clinic_reminders.gateways import SIGNATURE_HEADER, compute_signature
+from tests.fixtures.simulator import CLINIC_NUMBER
 
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 ACCOUNT_SID = "AC" + "0" * 32
 PUBLIC_URL = "http://testserver"  # the test client's own base URL
-CLINIC_NUMBER = "+15005550006"
 TWILIO_SETTINGS = {"twilio_account_sid": ACCOUNT_SID, "twilio_auth_token": AUTH_TOKEN, "public_url": PUBLIC_URL}
 
 

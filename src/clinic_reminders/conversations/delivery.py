@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from .. import audit, events, reminder_states
 from ..accounts import the_office
 from ..gateways import ErrorAction, TwilioError, error_for_code
+from ..gateways.errors import REGISTRATION_BLOCKS
 from ..messaging.delivery import FINAL, advances
 from ..models import (
     Channel,
@@ -29,7 +30,7 @@ from ..models import (
     Reminder,
     ReminderStatus,
 )
-from ..registration.holds import REGISTRATION_BLOCKS, mark_blocked
+from ..registration.holds import mark_blocked
 from ..registration.senders import WAITING_FOR_REGISTRATION
 from . import consent
 from .params import currency, integer, price

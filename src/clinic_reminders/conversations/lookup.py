@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from .. import audit
 from ..accounts import the_office
 from ..models import (
     Appointment,
@@ -97,9 +98,10 @@ def find_party(db: Session, to_number: str, from_number: str, now: datetime) -> 
     return party
 
 
-def link_number(db: Session, patient: Patient, number: str) -> int:
+def link_number(db: Session, patient: Patient, number: str, actor: str, how: str) -> int:
     """Staff say whose number texted: it becomes one of `patient`'s phones (unless it already is), and the texts
-    to and from it that belonged to no patient join the patient's conversation. Returns how many moved.
+    to and from it that belonged to no patient join the patient's conversation. Returns how many moved; audited
+    with `how` (an "existing" patient or a "new" one).
 
     Later texts from the number find the patient as any patient's do."""
     if not any(phone.number == number for phone in patient.phones):
@@ -115,4 +117,6 @@ def link_number(db: Session, patient: Patient, number: str) -> int:
         .values(patient_id=patient.id)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    moved = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    audit.record(db, patient.office_id, actor, "link_number", "patient", patient.id, how=how, texts=moved)
+    return moved

@@ -1,29 +1,39 @@
 """Staff texting a patient: the same rules as reminders (consent, opt-out, quiet hours) and the same order of
-writes (the message row before Twilio is called, the SID after), with an audited override for urgent texts."""
+writes (the message row before Twilio is called, the SID after), with an audited override for urgent texts.
+
+`text_patient` is the whole of it, for the conversations API and the inbox's reply box alike."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from .. import audit
+from ..db import transaction
 from ..dispatcher.prepare import usable_phone
-from ..effective import TwilioConfig
+from ..effective import NotConfigured, TwilioConfig, twilio_config
 from ..gateways import TwilioError, TwilioGateway
 from ..messaging.segments import count_segments
-from ..models import Channel, Clinic, Direction, Message, MessageStatus, Office, Patient, StaffUser
+from ..models import Channel, Clinic, Direction, Message, MessageStatus, Office, Patient, StaffUser, utcnow
 from ..planning import patient_zone, window_of
+from ..refusals import Refusal, Refused
 from ..registration.holds import text_hold
 from ..scheduling.timing import next_allowed
+from ..settings import Settings
 from .delivery import act_on_error
 
 MAX_LENGTH = 1600  # Twilio's limit for one message body
 
 
-class CannotSend(ValueError):
+class CannotSend(Refused):
     """The text may not or cannot go out; the message says why and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("", message, Refusal.CONFLICT)
 
 
 @dataclass(frozen=True)
@@ -126,3 +136,48 @@ def record(db: Session, message: Message, sid: str | None, error: TwilioError | 
     message.error_code, message.error_message = error.code, error.reason
     if error.is_permanent:
         act_on_error(db, message, error, now)
+
+
+async def text_patient(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    gateway_for: Callable[[TwilioConfig], TwilioGateway],
+    user: StaffUser,
+    patient_id: int,
+    body: str,
+    urgent: bool,
+) -> Message:
+    """Checks and records the text (committed before Twilio is called), sends it, records the SID or Twilio's
+    refusal. Refused: no such patient in the user's office (NOT_FOUND), the text may not go now or Twilio is not
+    set up (CONFLICT, nothing kept), Twilio refused it (UPSTREAM, the failed text kept)."""
+
+    def prepare() -> tuple[Draft, TwilioGateway]:
+        with transaction(sessions) as db:
+            office = db.get(Office, user.office_id)
+            assert office is not None
+            patient = db.get(Patient, patient_id)
+            if patient is None or patient.office_id != office.id:
+                raise Refused("", f"no patient {patient_id}", Refusal.NOT_FOUND)
+            config = twilio_config(settings, office)
+            try:
+                gateway = gateway_for(config)
+            except NotConfigured as exc:
+                raise CannotSend(str(exc)) from exc
+            return draft(db, office, config, patient, user, body, urgent, utcnow()), gateway
+
+    outgoing, gateway = await asyncio.to_thread(prepare)
+    sid, error = await send(gateway, outgoing)
+
+    def finish() -> Message:
+        with transaction(sessions) as db:
+            message = db.get(Message, outgoing.message_id)
+            assert message is not None
+            record(db, message, sid, error, utcnow())
+            db.flush()
+            db.refresh(message)  # read in full: the caller has it after the session is gone
+            return message
+
+    message = await asyncio.to_thread(finish)
+    if error is not None:
+        raise Refused("", f"Twilio refused the text: {error.reason}", Refusal.UPSTREAM)
+    return message

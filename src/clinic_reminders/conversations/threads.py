@@ -1,5 +1,5 @@
 """Each patient's one conversation (reminders, answers, staff texts, in order), the conversations of numbers that
-belong to no patient, and the inbox over both."""
+belong to no patient, the inbox over both, and marking answers read or dealt with."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, case, func, literal, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
+from .. import audit
 from ..models import Direction, Message, Patient
 
 
@@ -183,3 +184,21 @@ def mark_number_read(db: Session, office_id: int, number: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def resolve(db: Session, message: Message, actor: str) -> None:
+    """A person has dealt with this answer: no longer flagged, nor unread."""
+    message.needs_person = False
+    message.unread = False
+    audit.record(db, message.office_id, actor, "resolve", "message", message.id)
+
+
+def resolve_patient(db: Session, patient: Patient, actor: str) -> None:
+    """A person has dealt with every flagged answer of this patient's conversation."""
+    db.execute(
+        update(Message)
+        .where(Message.patient_id == patient.id, Message.needs_person.is_(True))
+        .values(needs_person=False, unread=False)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(db, patient.office_id, actor, "resolve", "patient", patient.id)

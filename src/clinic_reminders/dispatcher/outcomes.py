@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from .. import reminder_states
 from ..conversations import delivery
 from ..gateways import TwilioError
-from ..gateways.errors import CONFIGURATION_CODES
+from ..gateways.errors import CONFIGURATION_CODES, NOT_TAKEN
 from ..models import DeliveryEvent, Message, MessageStatus, Reminder, ReminderStatus
 from . import metrics
 from .leases import Lease, prove
@@ -62,7 +62,7 @@ UNKNOWN_RECHECK = timedelta(seconds=5)  # how long to wait before asking Twilio 
 
 
 def is_unknown(error: TwilioError) -> bool:
-    not_processed = error.status == 429 or error.code in (20429, 21611)
+    not_processed = error.status == 429 or error.code in NOT_TAKEN
     return error.is_transient and not not_processed and (error.status is None or error.status >= 500)
 
 

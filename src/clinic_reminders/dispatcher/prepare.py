@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import reminder_states
 from ..effective import TwilioConfig
+from ..messaging.delivery import CONTACTED, FAILED
 from ..models import (
     Appointment,
     Channel,
@@ -52,21 +53,6 @@ SETUP_RECHECK = timedelta(minutes=15)
 # The office's "reminders a day" cap counts what went out in this much time: "one a day", with slack for a daily
 # rule's drift.
 CAP_DAY = timedelta(hours=20)
-# Outbound statuses that mean "this patient was (or is being) contacted".
-CONTACTED = (
-    MessageStatus.PENDING,
-    MessageStatus.QUEUED,
-    MessageStatus.ACCEPTED,
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.READ,
-    MessageStatus.RINGING,
-    MessageStatus.IN_PROGRESS,
-    MessageStatus.COMPLETED,
-    MessageStatus.BUSY,
-    MessageStatus.NO_ANSWER,
-)
 
 
 @dataclass(frozen=True)
@@ -324,7 +310,7 @@ class Preparer:
                     Message.appointment_id == appointment.id,
                     Message.channel == Channel.SMS,
                     Message.direction == Direction.OUTBOUND,
-                    Message.status.in_((MessageStatus.FAILED, MessageStatus.UNDELIVERED)),
+                    Message.status.in_(FAILED),
                 )
                 .limit(1)
             )

@@ -3,14 +3,14 @@ up wrongly, and carriers filtering our texts (TWILIO.md: "configuration error: s
 staff"). The dispatcher makes reminders refused for the set-up wait (dispatcher/outcomes.py); this check says
 why and what to do. It counts per code and never names a patient, a phone number or a text.
 
-A failure counts for 24 h, except once it is known to be over: an error of the sending number (21606, 21210,
-30032, 30034) is over when that number sent successfully afterwards or is no longer one we send from; an error
-about one recipient (21608, 21408) is over when a later send to that recipient went through.
+Which codes, what they mean and what fixes them is the error table's (gateways/errors.py, `Advice`). A failure
+counts for 24 h, except once it is known to be over: an error of the sending number (scope NUMBER) is over when
+that number sent successfully afterwards or is no longer one we send from; an error about one recipient (PATIENT)
+is over when a later send to that recipient went through.
 """
 
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,8 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..dispatcher.outcomes import SETUP_WAIT_LONGEST, WAITING_FOR_SETUP
-from ..dispatcher.prepare import CONTACTED
-from ..models import Channel, Clinic, Direction, Message, MessageStatus, Reminder, ReminderStatus
+from ..gateways.errors import ADVICE, Advice, Scope
+from ..messaging.delivery import TAKEN
+from ..models import Channel, Clinic, Direction, Message, Reminder, ReminderStatus
 from .checks import CheckList, Outcome, failed, ok, warning
 from .context import DoctorContext
 
@@ -33,69 +34,10 @@ WINDOW = timedelta(hours=24)
 UPGRADE_FIX = "run `reminders db upgrade` (with the same REMINDERS_DATABASE_URL)"  # as service.UPGRADE_FIX
 
 
-class Scope(enum.Enum):
-    SENDER = "sender"  # the sending number is what is wrong
-    RECIPIENT = "recipient"  # wrong for this recipient only (a trial account, a country not enabled)
-    CONTENT = "content"  # carriers judge the text and the sender's registration
-
-
-@dataclass(frozen=True, slots=True)
-class Advice:
-    meaning: str
-    fix: str
-    scope: Scope
-
-
-# Configuration problems: reminders cannot go out until someone fixes the set-up (the check fails).
-SETUP_ERRORS: dict[int, Advice] = {
-    21606: Advice(
-        "the sending number is not an SMS-capable number of this Twilio account",
-        "set TWILIO_PHONE_NUMBER (and each clinic's Twilio number) to an SMS-capable number the account owns, "
-        "or run `reminders setup twilio` to buy one",
-        Scope.SENDER,
-    ),
-    21210: Advice(
-        "a clinic phone used as the caller ID of reminder calls is not verified at Twilio",
-        "run `reminders setup twilio`: Twilio calls each clinic phone and whoever answers types the 6-digit code "
-        "it shows",
-        Scope.SENDER,
-    ),
-    21608: Advice(
-        "the account is a Trial: texts reach verified numbers only",
-        "upgrade the account at console.twilio.com → Billing → Upgrade",
-        Scope.RECIPIENT,
-    ),
-    21408: Advice(
-        "texts to some countries or regions are not enabled for the account",
-        "enable them at console.twilio.com → Messaging → Settings → Geo permissions; the numbers refused meanwhile "
-        "are marked invalid on the patients' records",
-        Scope.RECIPIENT,
-    ),
-    30032: Advice(
-        "the toll-free sending number is not verified: carriers block its texts",
-        "finish the toll-free verification at console.twilio.com → Phone Numbers → Regulatory Compliance",
-        Scope.SENDER,
-    ),
-    30034: Advice(
-        "the sending number is not registered for A2P 10DLC: carriers block its texts",
-        "register the brand and a campaign at console.twilio.com → Messaging → Regulatory Compliance → A2P 10DLC, "
-        "and add the number to the campaign's messaging service",
-        Scope.SENDER,
-    ),
-}
-# Staff attention: texts go out but carriers filter some of them (the check warns).
-FILTERING: dict[int, Advice] = {
-    30007: Advice(
-        "carriers filtered texts as spam",
-        "review the reminder wording on the configuration screen (the clinic's name, no link shorteners) and the "
-        "number's A2P 10DLC or toll-free registration; give Twilio support a filtered message's SID if it goes on",
-        Scope.CONTENT,
-    ),
-}
-WATCHED: dict[int, Advice] = {**SETUP_ERRORS, **FILTERING}
-
-# Outbound statuses that show Twilio took the message (or call) from that sender to that recipient.
-WENT_THROUGH = tuple(status for status in CONTACTED if status != MessageStatus.PENDING)
+# The codes that need a person, with what to say (gateways/errors.py): a set-up problem keeps reminders from going
+# out until someone fixes it (the check fails); carriers judging the texts is for staff to look at (it warns).
+SETUP_ERRORS: dict[int, Advice] = {code: a for code, a in ADVICE.items() if a.scope is not Scope.MESSAGE}
+FILTERING: dict[int, Advice] = {code: a for code, a in ADVICE.items() if a.scope is Scope.MESSAGE}
 
 
 @dataclass(frozen=True)
@@ -131,25 +73,25 @@ def find(db: Session, office_id: int | None, now: datetime, senders: dict[str, s
 
     failures = select(
         Message.error_code, Message.channel, Message.from_number, Message.to_number, Message.created_at
-    ).where(*outbound(Message.error_code.in_(list(WATCHED))))
+    ).where(*outbound(Message.error_code.in_(list(ADVICE))))
     rows = [
         (code, channel, sender, recipient, at)
         for code, channel, sender, recipient, at in db.execute(failures)
         if code is not None
     ]
-    scopes = {WATCHED[row[0]].scope for row in rows}
-    went_through = outbound(Message.status.in_(WENT_THROUGH))
-    from_ok = _latest(db, Message.from_number, went_through) if Scope.SENDER in scopes else {}
-    to_ok = _latest(db, Message.to_number, went_through) if Scope.RECIPIENT in scopes else {}
+    scopes = {ADVICE[row[0]].scope for row in rows}
+    went_through = outbound(Message.status.in_(TAKEN))
+    from_ok = _latest(db, Message.from_number, went_through) if Scope.NUMBER in scopes else {}
+    to_ok = _latest(db, Message.to_number, went_through) if Scope.PATIENT in scopes else {}
     counts: Counter[int] = Counter()
     latest: dict[int, datetime] = {}
     for code, channel, sender, recipient, at in rows:
-        scope = WATCHED[code].scope
-        if scope is Scope.SENDER and (
+        scope = ADVICE[code].scope
+        if scope is Scope.NUMBER and (
             sender not in senders.get(channel, set()) or from_ok.get((channel, sender), at) > at
         ):
             continue  # that number is no longer used, or sent successfully since
-        if scope is Scope.RECIPIENT and to_ok.get((channel, recipient), at) > at:
+        if scope is Scope.PATIENT and to_ok.get((channel, recipient), at) > at:
             continue  # a later send to the same recipient went through
         counts[code] += 1
         latest[code] = max(at, latest.get(code, at))
@@ -206,11 +148,11 @@ def describe(counts: Counter[int]) -> str:
 
 
 def meanings(counts: Counter[int]) -> str:
-    return "; ".join(f"{code}: {WATCHED[code].meaning}" for code in sorted(counts, key=lambda c: (-counts[c], c)))
+    return "; ".join(f"{code}: {ADVICE[code].meaning}" for code in sorted(counts, key=lambda c: (-counts[c], c)))
 
 
 def _fixes(counts: Counter[int]) -> str:
-    return "; ".join(f"{code}: {WATCHED[code].fix}" for code in sorted(counts, key=lambda c: (-counts[c], c)))
+    return "; ".join(f"{code}: {ADVICE[code].fix}" for code in sorted(counts, key=lambda c: (-counts[c], c)))
 
 
 def judge(found: Findings) -> Outcome:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ..db import transaction
 from ..gateways import Brand, IncomingNumber, TwilioError
+from ..gateways.errors import UNREGISTERED_10DLC, UNVERIFIED_TOLL_FREE
 from ..models import Clinic, Registration, RegistrationKind, RegistrationState, Reminder, ReminderStatus
 from ..registration import problems, rows
 from ..registration.senders import WAITING_FOR_REGISTRATION, SenderKind, sender_kind
@@ -143,7 +144,8 @@ def brand(ctx: DoctorContext) -> Outcome:
         found_brand = next((b for b in listed if b.status == "APPROVED"), listed[0] if listed else None)
     if found_brand is None:
         return failed(
-            f"no A2P 10DLC brand: carriers block texts from {', '.join(local)} (Twilio error 30034){_waiting(ctx)}",
+            f"no A2P 10DLC brand: carriers block texts from {', '.join(local)} "
+            f"(Twilio error {UNREGISTERED_10DLC}){_waiting(ctx)}",
             REGISTER,
         )
     found = problems.from_errors(found_brand.errors)
@@ -190,7 +192,10 @@ def tollfree(ctx: DoctorContext) -> Outcome:
         listed = api.list_tollfree_verifications(phone_number_sid=owned.get(number)) if number in owned else []
         if not listed:
             outcomes.append(
-                failed(f"{number} is not verified: carriers block its texts (Twilio error 30032)", REGISTER)
+                failed(
+                    f"{number} is not verified: carriers block its texts (Twilio error {UNVERIFIED_TOLL_FREE})",
+                    REGISTER,
+                )
             )
             continue
         verification = listed[0]

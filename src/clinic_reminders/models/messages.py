@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..messaging.delivery import MessageStatus as MessageStatus  # defined beside the delivery state machine
 from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
 
 # Column sizes for what Twilio sends. Its SIDs are 34 characters; the column also holds keys built on them
@@ -23,26 +24,6 @@ STATUS_LENGTH = 20
 class Direction(StrEnum):
     OUTBOUND = "outbound"
     INBOUND = "inbound"
-
-
-class MessageStatus(StrEnum):
-    PENDING = "pending"  # written, Twilio not yet called (or the call's outcome is unknown)
-    QUEUED = "queued"
-    ACCEPTED = "accepted"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    READ = "read"
-    UNDELIVERED = "undelivered"
-    FAILED = "failed"
-    RECEIVED = "received"
-    # Calls
-    RINGING = "ringing"
-    IN_PROGRESS = "in-progress"
-    COMPLETED = "completed"
-    BUSY = "busy"
-    NO_ANSWER = "no-answer"
-    CANCELED = "canceled"
 
 
 class Message(OfficeOwned, Timestamps, Base):

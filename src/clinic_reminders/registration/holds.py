@@ -1,11 +1,12 @@
 """Texts held for carrier registration: marking a sender carriers refused, counting and releasing what waits.
 
-Carriers refused texts from one of our senders (Twilio 30034: unregistered 10DLC, 30032: unverified toll-free)
-although we thought it could send: `mark_blocked` marks it so that its later texts wait instead of being sent into
-the same block. The mark is lifted when a registration covering it is approved again (registration refresh) or
-when `reminders setup twilio` has put the sender right. Held reminders carry `WAITING_FOR_REGISTRATION` as the
-start of their reason (dispatcher/prepare.py); once a registration is approved `release_waiting` makes them due
-at once, and the dispatcher's usual re-checks (quiet hours, the appointment still ahead) decide what goes out."""
+Carriers refused texts from one of our senders (`gateways.errors.REGISTRATION_BLOCKS`: an unregistered 10DLC or
+unverified toll-free number) although we thought it could send: `mark_blocked` marks it so that its later texts
+wait instead of being sent into the same block. The mark is lifted when a registration covering it is approved
+again (registration refresh) or when `reminders setup twilio` has put the sender right. Held reminders carry
+`WAITING_FOR_REGISTRATION` as the start of their reason (dispatcher/prepare.py); once a registration is approved
+`release_waiting` makes them due at once, and the dispatcher's usual re-checks (quiet hours, the appointment still
+ahead) decide what goes out."""
 
 from __future__ import annotations
 
@@ -18,8 +19,6 @@ from sqlalchemy.orm import Session
 from .. import audit
 from ..models import Registration, RegistrationKind, RegistrationState, Reminder, ReminderStatus
 from .senders import WAITING_FOR_REGISTRATION, hold_reason
-
-REGISTRATION_BLOCKS = frozenset({30032, 30034})
 
 
 def mark_blocked(db: Session, office_id: int, sender: str, code: int, reason: str, now: datetime) -> None:

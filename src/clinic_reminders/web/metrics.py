@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..messaging.delivery import FAILED
 from ..models import Message, Reminder, ReminderStatus, utcnow
 from .deps import DbDep, get_current_user
 
@@ -41,9 +42,7 @@ class DatabaseGauges(Collector):
             "messages_failed", "Failed or undelivered messages by Twilio error code", labels=["code"]
         )
         rows = self.db.execute(
-            select(Message.error_code, func.count())
-            .where(Message.status.in_(("failed", "undelivered")))
-            .group_by(Message.error_code)
+            select(Message.error_code, func.count()).where(Message.status.in_(FAILED)).group_by(Message.error_code)
         )
         for code, n in rows:
             failed.add_metric([str(code or "")], n)

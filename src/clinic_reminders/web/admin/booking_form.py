@@ -20,7 +20,7 @@ from ... import booking
 from ...local_time import abbreviation
 from ...models import Appointment, AppointmentKind, Clinic, Patient, Provider, utcnow
 from ..api.schemas.patients import PatientCreate
-from .forms import FieldErrors, checkbox, errors_of
+from .forms import FieldErrors, checkbox, errors_of, refused
 
 Owned = TypeVar("Owned", Clinic, Provider)
 DURATIONS = (10, 15, 20, 30, 45, 60, 90, 120)
@@ -117,7 +117,7 @@ def read_visit(
         try:
             values["starts_at"] = booking.local_start(clinic, day, clock.replace(second=0, microsecond=0))
         except booking.BookingError as exc:
-            errors[exc.field] = exc.message
+            errors.update(refused(exc))
     return values, errors
 
 

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from ... import booking, patient_records
 from ...local_time import display
 from ...models import Appointment, AppointmentStatus, Patient, Reminder, ReminderStatus, StaffUser
-from ..api.patients import patient_search
+from ...patient_search import patient_search
 from ..deps import DbDep
 from .auth import PageUser, safe_next
 from .booking_form import (
@@ -38,7 +38,7 @@ from .booking_form import (
     values_of,
 )
 from .csrf import check_csrf
-from .forms import FieldErrors, form_fields
+from .forms import FieldErrors, form_fields, refused
 from .patients_pages import LANGUAGE_NAMES
 from .rendering import flash, render
 
@@ -201,7 +201,7 @@ def _book(request: Request, db: Session, user: StaffUser, data: dict[str, str]) 
         return _form(request, db, user, data, {}, concerns=exc.concerns)
     except booking.BookingError as exc:
         db.rollback()
-        return _form(request, db, user, data, {exc.field: exc.message})
+        return _form(request, db, user, data, refused(exc))
     db.commit()
     return _booked(request, db, appointment, "Booked")
 

@@ -1,4 +1,5 @@
-"""Clinics and providers (admins): list, add, edit. Saving goes through the JSON API's handlers and schemas."""
+"""Clinics and providers (admins): list, add, edit. Forms are checked with the JSON API's schemas and saved by
+the same service (`clinic_records`)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import clinic_records
 from ...models import Clinic, Provider, StaffUser
-from ..api import clinics as clinics_api
-from ..api import providers as providers_api
 from ..api.schemas.clinics import ClinicCreate, ClinicUpdate, ProviderCreate, ProviderUpdate
-from ..deps import DbDep, get_office
+from ..deps import DbDep, audit_actor
 from .auth import AdminPage
 from .csrf import check_csrf
 from .forms import FieldErrors, blank_to_none, call, checkbox, form_fields, parse
@@ -91,21 +91,22 @@ async def save_clinic(request: Request, key: str, db: DbDep, user: AdminPage) ->
     data = await form_fields(request)
     fields = ("name", "phone", "timezone", "address", "twilio_number")
     values = blank_to_none({k: data.get(k, "") for k in fields}, "twilio_number")
-    office = get_office(user, db)
     clinic: Clinic | None = None
+    actor = audit_actor(user)
     if key == "new":
         body, errors = parse(ClinicCreate, values)
-        saved = call(clinics_api.create_clinic, body, db, office, user) if body else (None, errors)
+        saved = call(clinic_records.add_clinic, db, user.office_id, body, actor) if body else (None, errors)
     else:
         clinic = db.get(Clinic, int(key)) if key.isdigit() else None
         if clinic is None or clinic.office_id != user.office_id:
             return _not_found(request, user)
         body_u, errors = parse(ClinicUpdate, {**values, "active": checkbox(data, "active")})
-        saved = call(clinics_api.update_clinic, clinic.id, body_u, db, office, user) if body_u else (None, errors)
+        saved = call(clinic_records.change_clinic, db, clinic, body_u, actor) if body_u else (None, errors)
     result, errors = saved
     if result is None:
         db.rollback()
         return _clinic_form(request, db, user, clinic, {**values, "active": checkbox(data, "active")}, errors)
+    db.commit()
     flash(request, f"Clinic “{result.name}” saved.")
     return RedirectResponse("/clinics", status_code=303)
 
@@ -152,20 +153,21 @@ def edit_provider(request: Request, provider_id: int, db: DbDep, user: AdminPage
 async def save_provider(request: Request, key: str, db: DbDep, user: AdminPage) -> Response:
     data = await form_fields(request)
     values = blank_to_none({k: data.get(k, "") for k in ("name", "title", "clinic_id")}, "clinic_id")
-    office = get_office(user, db)
     provider: Provider | None = None
+    actor = audit_actor(user)
     if key == "new":
         body, errors = parse(ProviderCreate, values)
-        saved = call(providers_api.create_provider, body, db, office, user) if body else (None, errors)
+        saved = call(clinic_records.add_provider, db, user.office_id, body, actor) if body else (None, errors)
     else:
         provider = db.get(Provider, int(key)) if key.isdigit() else None
         if provider is None or provider.office_id != user.office_id:
             return _not_found(request, user)
         body_u, errors = parse(ProviderUpdate, {**values, "active": checkbox(data, "active")})
-        saved = call(providers_api.update_provider, provider.id, body_u, db, office, user) if body_u else (None, errors)
+        saved = call(clinic_records.change_provider, db, provider, body_u, actor) if body_u else (None, errors)
     result, errors = saved
     if result is None:
         db.rollback()
         return _provider_form(request, db, user, provider, {**values, "active": checkbox(data, "active")}, errors)
+    db.commit()
     flash(request, f"Provider “{result.display_name}” saved.")
     return RedirectResponse("/clinics", status_code=303)

@@ -1,9 +1,10 @@
 """The seed's configuration screen (admins): public address, Twilio account, alert recipients, quiet hours, caps
 and reminder texts.
 
-Validation and saving are the JSON API's (`PUT /api/office`): the same schema, the same encryption of the Auth
-Token, API Secret and SMTP URL. Those are write-only: the page shows "••••" and a hint (the last four characters,
-the mail server), never the secret, and an empty box keeps what is saved.
+Validation and saving are the JSON API's (`PUT /api/office`): the same schema, the same service
+(`office_config`), so the same encryption of the Auth Token, API Secret and SMTP URL. Those are write-only: the
+page shows "••••" and a hint (the last four characters, the mail server), never the secret, and an empty box keeps
+what is saved.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field, SecretStr
 from sqlalchemy.orm import Session
 
-from ... import audit
+from ... import audit, office_config
 from ...crypto import SecretBox
-from ...doctor.alerts import describe, send_test_alert, smtp_server
+from ...doctor.alerts import describe, send_test_alert
 from ...doctor.context import DoctorContext
 from ...effective import alert_config
 from ...messaging.compose import (
@@ -32,9 +33,9 @@ from ...messaging.compose import (
 )
 from ...messaging.segments import estimate_cost
 from ...models import Office, StaffUser
+from ...office_config import MASK, smtp_url_problem
 from ...settings import Settings
-from ..api import office as office_api
-from ..api.schemas.office import MASK, OfficeUpdate, smtp_url_problem
+from ..api.schemas.office import OfficeUpdate
 from ..deps import DbDep, SettingsDep, audit_actor
 from .auth import AdminPage
 from .config_rules import rules_context
@@ -60,9 +61,6 @@ TEXT_FIELDS: tuple[str, ...] = (
     "sms_price_per_segment",
     "alert_email",
     "alert_sms",
-)
-NULLABLE = frozenset(
-    {"public_host", "twilio_phone_number", "twilio_account_sid", "twilio_api_key", "alert_email", "alert_sms"}
 )
 # Environment variables that win over a field of this screen (shown next to it).
 ENV_OVERRIDES = {
@@ -110,7 +108,6 @@ FIELD_LABELS = {
     "template_en": "Text in English",
     "template_es": "Text in Spanish",
 }
-SECRET_FIELDS = frozenset({"twilio_auth_token", "twilio_api_secret", "smtp_url"})
 SID_FIELDS = frozenset({"twilio_account_sid", "twilio_api_key"})
 
 
@@ -145,10 +142,8 @@ class InForce:
 
 
 def _masked(field: str, value: str) -> str:
-    if field == "smtp_url":
-        return f"{MASK}@{smtp_server(value)}"
-    if field in SECRET_FIELDS:
-        return MASK + (value[-4:] if len(value) >= 12 else "")
+    if field in office_config.SECRET_COLUMNS:
+        return office_config.hidden(field, value)
     if field in SID_FIELDS:
         return value[:2] + MASK + value[-4:]
     return value  # an address, a phone number, e-mail addresses: not secrets
@@ -181,7 +176,7 @@ def show_config(
 ) -> Response:
     """The page, optionally with a refused form's values and errors (never a secret's value)."""
     settings: Settings = request.app.state.settings
-    stored = office_api.masked(SecretBox(settings.secret_key_value), office)
+    stored = office_config.masked(SecretBox(settings.secret_key_value), office)
     current = {field: getattr(office, field) for field in TEXT_FIELDS}
     current["include_visit_reason"] = office.include_visit_reason
     texts = templates if templates is not None else dict(office.sms_templates or {})
@@ -218,9 +213,9 @@ def _office_update(data: dict[str, str]) -> dict[str, Any]:
     for field in TEXT_FIELDS:
         if field in data:
             raw = data[field].strip()
-            values[field] = None if raw == "" and field in NULLABLE else raw
+            values[field] = None if raw == "" and field in office_config.NULLABLE else raw
     values["include_visit_reason"] = checkbox(data, "include_visit_reason")
-    for secret in office_api.SECRET_COLUMNS:
+    for secret in office_config.SECRET_COLUMNS:
         if checkbox(data, f"clear_{secret}"):
             values[f"clear_{secret}"] = True
         elif data.get(secret, "").strip():
@@ -246,16 +241,15 @@ async def save_config(request: Request, db: DbDep, settings: SettingsDep, user: 
     shown = {k: v for k, v in values.items() if k in TEXT_FIELDS or k == "include_visit_reason"}
     if body is None or errors:
         return show_config(request, db, office, user, values=shown, errors=errors, templates=texts)
-    new_templates = {lang: text for lang, text in texts.items() if text}
-    if new_templates != (office.sms_templates or {}):
-        office.sms_templates = new_templates
-        audit.record(db, office.id, audit_actor(user), "update", "office", office.id, fields=["sms_templates"])
-    _, errors = call(office_api.update_office, body, db, office, settings, user)
+    actor, box = audit_actor(user), SecretBox(settings.secret_key_value)
+    office_config.set_templates(db, office, {lang: text for lang, text in texts.items() if text}, actor)
+    _, errors = call(office_config.change, db, office, body, box, actor)
     errors = _plain(errors)
     if errors:
         db.rollback()
         db.refresh(office)
         return show_config(request, db, office, user, values=shown, errors=errors, templates=texts)
+    db.commit()
     flash(request, "Configuration saved.")
     return RedirectResponse("/config", status_code=303)
 

@@ -1,6 +1,5 @@
-"""Reminder rules on the configuration screen: when each text or call goes out. A change re-plans what is ahead.
-
-Rules are turned off rather than deleted, so that the reminders they sent stay in each appointment's trail.
+"""Reminder rules on the configuration screen: when each text or call goes out. Saved by `reminder_rules`, as the
+JSON API saves them, which re-plans what is ahead; rules are turned off rather than deleted.
 """
 
 from __future__ import annotations
@@ -12,10 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import reminder_rules
 from ...models import Channel, Clinic, Office, ReminderRule, RuleCondition
-from ..api import rules as rules_api
 from ..api.schemas.rules import RuleCreate, RuleUpdate
-from ..deps import DbDep, get_office
+from ..deps import DbDep, audit_actor, get_office
 from .auth import AdminPage
 from .csrf import check_csrf
 from .forms import FieldErrors, call, checkbox, form_fields, parse
@@ -119,18 +118,22 @@ async def _save(request: Request, db: DbDep, user: AdminPage, key: str) -> Respo
     data = await form_fields(request)
     values = _api_values(data, kinds, new=key == "new")
     shown = {**values, "timing": data.get("timing", "days"), "clinic_id": data.get("clinic_id")}
-    result: Any = None
+    result: ReminderRule | None = None
     if key == "new":
         body, errors = parse(RuleCreate, values)
         if body is not None:
-            result, errors = call(rules_api.create_rule, body, db, office, user)
+            result, errors = call(reminder_rules.add, db, office, body, audit_actor(user))
     else:
         body_u, errors = parse(RuleUpdate, values)
-        if body_u is not None:
-            result, errors = call(rules_api.update_rule, int(key), body_u, db, office, user)
+        rule = db.get(ReminderRule, int(key))
+        if rule is None or rule.office_id != office.id:
+            errors = errors or {"form": f"no reminder rule {key}"}
+        elif body_u is not None:
+            result, errors = call(reminder_rules.change, db, office, rule, body_u, audit_actor(user))
     if result is None:
         db.rollback()
         return show_config(request, db, office, user, rule_editing=(key, shown, errors))
+    db.commit()
     flash(request, f"Rule “{result.name}” saved. Upcoming appointments were re-planned.")
     return RedirectResponse("/config#rules", status_code=303)
 

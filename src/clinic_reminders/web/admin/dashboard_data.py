@@ -21,10 +21,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
+from ...messaging.delivery import FAILED, REACHED
 from ...models import Appointment, ConsentAction, ConsentEvent, Direction, Message, Reminder, ReminderStatus
 
-DELIVERED = {"delivered", "read"}
-UNDELIVERED = {"undelivered", "failed"}
 CAUGHT = {"cancel", "reschedule"}
 COLUMNS = (
     "day",
@@ -160,8 +159,8 @@ def compute(
             continue
         d.texts_sent += n
         d.segments += segments or 0
-        d.texts_delivered += n if status in DELIVERED else 0
-        d.texts_failed += n if status in UNDELIVERED else 0
+        d.texts_delivered += n if status in REACHED else 0
+        d.texts_failed += n if status in FAILED else 0
         d.cost_usd += price * (unpriced_segments or 0)
 
     opt_day = _day_index(ConsentEvent.at, midnights)

@@ -1,7 +1,8 @@
 """Turning posted forms into the API's pydantic schemas, and any refusal into messages per field.
 
-The pages reuse the JSON API's schemas and handlers, so a form and an API call are validated identically; only
-the shape of the errors differs (a message next to each field instead of a 422 body).
+The pages use the JSON API's schemas and call the same services, so a form and an API call are validated and
+saved identically; only the shape of the errors differs (a message next to each field instead of a 422 body).
+A service's `Refused` becomes that message here (`refused`), and nowhere else.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from fastapi import HTTPException, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Request
 from pydantic import BaseModel, ValidationError
+
+from ...refusals import Refused
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -70,7 +72,7 @@ def _field(loc: Any) -> str:
     return ".".join(parts) or "form"
 
 
-def errors_of(exc: ValidationError | RequestValidationError, hints: Mapping[str, str] | None = None) -> FieldErrors:
+def errors_of(exc: ValidationError, hints: Mapping[str, str] | None = None) -> FieldErrors:
     """One message per field, in plain words; `hints` says what a field's expected form is (its pattern)."""
     found: FieldErrors = {}
     for error in exc.errors():
@@ -93,17 +95,17 @@ def parse(
         return None, errors_of(exc, hints)
 
 
-def call(handler: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T | None, FieldErrors]:
-    """Runs an API handler; its refusals (422 by field, 404, 409) come back as field errors."""
+def refused(exc: Refused) -> FieldErrors:
+    """A service's refusal, next to the field it names (the whole form when it names none)."""
+    return {exc.field or "form": exc.message}
+
+
+def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T | None, FieldErrors]:
+    """Runs a service; a refusal comes back as field errors (nothing is saved: the caller rolls back)."""
     try:
-        return handler(*args, **kwargs), {}
-    except RequestValidationError as exc:
-        return None, errors_of(exc)
-    except HTTPException as exc:
-        if exc.status_code >= 500:
-            raise
-        field, _, message = str(exc.detail).partition(": ")
-        return None, {field: message} if message else {"form": str(exc.detail)}
+        return service(*args, **kwargs), {}
+    except Refused as exc:
+        return None, refused(exc)
 
 
 def blank_to_none(data: dict[str, str], *names: str) -> dict[str, Any]:

@@ -1,28 +1,27 @@
 """The inbox: each patient's conversation, those needing a person and unread ones first, and a reply box.
 
-Lists and threads come from `conversations.threads`; a reply goes through the conversations API's `send_text`
-(consent, opt-out and quiet-hour checks, the message written before Twilio is called). Open threads poll for
-new messages and status changes. Texts from a number of no patient are an "Unknown number" conversation
-(`unknown_numbers.py`), where staff say whose number it is.
+Lists and threads come from `conversations.threads`; a reply goes through `staff_sms.text_patient`, as the
+conversations API's do (consent, opt-out and quiet-hour checks, the message written before Twilio is called).
+Open threads poll for new messages and status changes. Texts from a number of no patient are an "Unknown
+number" conversation (`unknown_numbers.py`), where staff say whose number it is.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.concurrency import run_in_threadpool
 
-from ... import audit
-from ...conversations import threads
+from ...conversations import staff_sms, threads
 from ...models import Appointment, Direction, Message, Office, Patient, StaffUser, utcnow
-from ..api import conversations as conversations_api
-from ..api.schemas.messages import StaffText
-from ..deps import DbDep
+from ...refusals import Refused
+from ..deps import DbDep, audit_actor, shared_gateway
 from .auth import PageUser
 from .csrf import check_csrf
 from .rendering import flash, render, render_fragment
@@ -158,12 +157,16 @@ async def reply(
     body: Annotated[str, Form(max_length=1600)] = "",
     urgent: Annotated[str, Form()] = "",
 ) -> Response:
-    """Sends through the conversations API; a refusal (opt-out, quiet hours, Twilio) shows the draft again."""
+    """Sends as the conversations API does; a refusal (opt-out, quiet hours, Twilio) shows the draft again."""
     if not body.strip():
         return await run_in_threadpool(_thread, request, db, user, patient_id, "", "Write a message first.")
+    app = request.app
     try:
-        await conversations_api.send_text(patient_id, StaffText(body=body, urgent=bool(urgent)), request, user)
-    except HTTPException as exc:
+        gateway_for = partial(shared_gateway, app)
+        await staff_sms.text_patient(
+            app.state.sessions, app.state.settings, gateway_for, user, patient_id, body, bool(urgent)
+        )
+    except Refused as exc:
         return await run_in_threadpool(_thread, request, db, user, patient_id, body, f"Not sent: {exc.detail}")
     flash(request, "Sent.")
     return RedirectResponse(f"/inbox/{patient_id}", status_code=303)
@@ -175,13 +178,7 @@ def mark_handled(request: Request, patient_id: int, db: DbDep, user: PageUser) -
     patient = _patient(db, user, patient_id)
     if patient is None:
         return not_found(request, user)
-    db.execute(
-        update(Message)
-        .where(Message.patient_id == patient.id, Message.needs_person.is_(True))
-        .values(needs_person=False, unread=False)
-        .execution_options(synchronize_session=False)
-    )
-    audit.record(db, user.office_id, f"user:{user.id}", "resolve", "patient", patient.id)
+    threads.resolve_patient(db, patient, audit_actor(user))
     db.commit()
     flash(request, "Marked as handled.")
     return RedirectResponse(f"/inbox/{patient.id}", status_code=303)

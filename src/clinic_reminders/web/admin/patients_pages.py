@@ -27,14 +27,14 @@ from ...models import (
     StaffUser,
     utcnow,
 )
+from ...patient_search import patient_search
 from ...phones import InvalidPhoneNumber, to_e164
-from ..api.patients import patient_search
 from ..api.schemas.common import SUPPORTED_LANGUAGES
 from ..api.schemas.patients import MAX_PHONES, PatientCreate, PatientUpdate
 from ..deps import DbDep
 from .auth import PageUser
 from .csrf import check_csrf
-from .forms import FieldErrors, checkbox, form_fields, parse
+from .forms import FieldErrors, call, checkbox, form_fields, parse
 from .rendering import flash, render
 from .zones import zones_for
 
@@ -261,10 +261,7 @@ async def save_patient(request: Request, patient_id: int, db: DbDep, user: PageU
     shown = {**data, **{k: v for k, v in values.items() if isinstance(v, bool)}}
     body, errors = parse(PatientUpdate, values)
     if body is not None:
-        try:
-            patient_records.change(db, patient, body, user)
-        except patient_records.PatientError as exc:
-            errors = {exc.field: exc.message}
+        _, errors = call(patient_records.change, db, patient, body, user)
     if errors:
         db.rollback()
         return _page(request, db, user, patient, shown, _phone_box_errors(errors))

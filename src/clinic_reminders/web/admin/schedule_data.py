@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.expression import Exists
 
 from ...local_time import display
+from ...messaging.delivery import REACHED, UNREACHED
 from ...models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -37,12 +38,12 @@ from ...models import (
     ReminderStatus,
     utcnow,
 )
+from ...patient_search import patient_search
 from ...registration.senders import WAITING_FOR_REGISTRATION
 from ...reminder_now import REMINDER_TEXT
 from ...scheduling.timing import local_datetime
 from ...telehealth.rooms import VideoPolicy, visit_closes_at
 from ..api.appointment_filters import date_range
-from ..api.patients import patient_search
 
 PAGE_SIZE = 100
 SPANS = ((1, "Day"), (3, "3 days"), (7, "Week"))
@@ -65,8 +66,6 @@ ANSWERS = {
     "help": "asked for help",
     "unknown": "needs a person",
 }
-_DELIVERED = {"delivered", "read", "completed"}
-_FAILED = {"undelivered", "failed", "busy", "no-answer", "canceled"}
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ def _sent_reminder() -> Exists:
         Message.appointment_id == Appointment.id,
         Message.direction == Direction.OUTBOUND,
         REMINDER_TEXT,
-        Message.status.not_in(_FAILED),
+        Message.status.not_in(UNREACHED),
     )
 
 
@@ -199,9 +198,9 @@ class Heading:
 def _message_step(message: Message, rule_name: str) -> Step:
     call = message.channel == "voice"
     noun = "Call" if call else "Text"
-    if message.status in _DELIVERED:
+    if message.status in REACHED:
         return Step("delivered", "Call answered" if call else "Text delivered", message.created_at, rule=rule_name)
-    if message.status in _FAILED:
+    if message.status in UNREACHED:
         why = f"{message.error_code}: " if message.error_code else ""
         detail = f"{why}{message.error_message or message.status}"
         return Step("failed", f"{noun} not delivered", message.created_at, detail, rule_name)

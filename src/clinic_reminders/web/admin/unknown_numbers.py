@@ -14,13 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ... import audit
+from ... import patient_records
 from ...conversations import threads
 from ...conversations.lookup import link_number
-from ...models import Office, Patient, StaffUser
+from ...models import Patient, StaffUser
 from ...models.patients import SUPPORTED_LANGUAGES
+from ...patient_search import patient_search
 from ...phones import InvalidPhoneNumber, to_e164
-from ..api import patients as patients_api
 from ..api.schemas.patients import PatientCreate
 from ..deps import DbDep, audit_actor
 from .auth import PageUser
@@ -63,7 +63,7 @@ def _show(
         matches = list(
             db.scalars(
                 select(Patient)
-                .where(Patient.office_id == user.office_id, patients_api.patient_search(q.strip()))
+                .where(Patient.office_id == user.office_id, patient_search(q.strip()))
                 .options(selectinload(Patient.phones))
                 .order_by(Patient.last_name, Patient.first_name, Patient.id)
                 .limit(MATCHES)
@@ -94,8 +94,7 @@ def number_page(request: Request, number: str, db: DbDep, user: PageUser, q: str
 
 
 def _linked(request: Request, db: Session, user: StaffUser, patient: Patient, number: str, how: str) -> Response:
-    moved = link_number(db, patient, number)
-    audit.record(db, user.office_id, audit_actor(user), "link_number", "patient", patient.id, how=how, texts=moved)
+    link_number(db, patient, number, audit_actor(user), how)
     db.commit()
     flash(request, f"The number is now {patient.full_name}'s; its texts are in their conversation.")
     return RedirectResponse(f"/inbox/{patient.id}", status_code=303)
@@ -127,16 +126,12 @@ def new_patient(
     language: Annotated[str, Form(max_length=10)] = "en",
 ) -> Response:
     e164 = _number(number)
-    office = db.get(Office, user.office_id)
-    if e164 is None or office is None:
+    if e164 is None:
         return not_found(request, user)
     typed = {"first_name": first_name.strip(), "last_name": last_name.strip(), "language": language}
     body, errors = parse(PatientCreate, {**typed, "phones": [{"number": e164, "kind": "mobile"}]})
-    if body is None:
+    patient, errors = call(patient_records.add, db, user.office_id, body, user) if body else (None, errors)
+    if patient is None:
+        db.rollback()
         return _show(request, db, user, e164, new=typed, errors=errors)
-    created, errors = call(patients_api.create_patient, body, db, office, user)
-    if created is None:
-        return _show(request, db, user, e164, new=typed, errors=errors)
-    patient = db.scalar(select(Patient).where(Patient.id == created.id).options(selectinload(Patient.phones)))
-    assert patient is not None
     return _linked(request, db, user, patient, e164, "new")

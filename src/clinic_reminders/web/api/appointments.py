@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from ... import booking
 from ...models import Appointment, AppointmentKind, AppointmentStatus, Clinic, Office, Patient, Provider
+from ...refusals import referenced, sent_values
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
 from .appointment_filters import RANGE_DOC, STATUS_DOC, date_range, parse_bound, parse_statuses
 from .errors import CONFLICT, NOT_FOUND, conflict, invalid
-from .lookups import get_or_404, get_ref, patch_values
+from .lookups import get_or_404
 from .pagination import Page, PageDep, paginate
 from .schemas.appointments import AppointmentCreate, AppointmentRead, AppointmentUpdate, StatusChange, end_after_start
 from .schemas.common import RowId
@@ -71,20 +72,20 @@ def _resolve_refs(db: Session, office: Office, values: dict[str, Any]) -> dict[s
     """
     refs: dict[str, Any] = {}
     if "clinic_id" in values:
-        clinic = get_ref(db, Clinic, values.pop("clinic_id"), office, "clinic_id", "clinic")
+        clinic = referenced(db, Clinic, values.pop("clinic_id"), office.id, "clinic_id", "clinic")
         if not clinic.active:
             invalid("clinic_id", f"clinic {clinic.id} is deactivated")
         refs["clinic"] = clinic
     if "provider_id" in values:
         provider_id = values.pop("provider_id")
         provider = (
-            None if provider_id is None else get_ref(db, Provider, provider_id, office, "provider_id", "provider")
+            None if provider_id is None else referenced(db, Provider, provider_id, office.id, "provider_id", "provider")
         )
         if provider is not None and not provider.active:
             invalid("provider_id", f"provider {provider.id} is deactivated")
         refs["provider"] = provider
     if "patient_id" in values:
-        refs["patient"] = get_ref(db, Patient, values.pop("patient_id"), office, "patient_id", "patient")
+        refs["patient"] = referenced(db, Patient, values.pop("patient_id"), office.id, "patient_id", "patient")
     return refs
 
 
@@ -155,8 +156,6 @@ def create_appointment(
         booking.book(db, appointment, audit_actor(user), _accepted(force))
     except booking.NeedsConfirmation as exc:
         _refuse(exc)
-    except booking.BookingError as exc:
-        invalid(exc.field, exc.message)
     db.commit()
     return to_read(appointment)
 
@@ -198,7 +197,7 @@ def update_appointment(
     force: Force = False,
 ) -> AppointmentRead:
     appointment = get_or_404(db, Appointment, appointment_id, office, "appointment")
-    values = patch_values(body, nullable=frozenset({"provider_id", "external_id"}))
+    values = sent_values(body, nullable=frozenset({"provider_id", "external_id"}))
     for key in ("clinic_id", "provider_id", "patient_id"):  # unchanged links are kept even if now inactive
         if key in values and values[key] == getattr(appointment, key):
             del values[key]
@@ -210,17 +209,12 @@ def update_appointment(
         booking.move(db, appointment, values, audit_actor(user), _accepted(force))
     except booking.NeedsConfirmation as exc:
         _refuse(exc)
-    except booking.BookingError as exc:
-        invalid(exc.field, exc.message)
     db.commit()
     return to_read(appointment)
 
 
 def _set_status(db: Session, appointment: Appointment, status: AppointmentStatus, user: CurrentUser) -> None:
-    try:
-        booking.set_status(db, appointment, status, audit_actor(user))
-    except booking.BookingError as exc:
-        conflict(exc.field, exc.message)
+    booking.set_status(db, appointment, status, audit_actor(user))  # a move it cannot make is refused: 409
     db.commit()
 
 

@@ -1,4 +1,5 @@
-"""Clinics: the office's locations, each with its caller-ID phone and time zone."""
+"""Clinics: the office's locations, each with its caller-ID phone and time zone. Writes go through
+`clinic_records`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from ... import audit
+from ... import clinic_records
 from ...models import Clinic
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
 from .errors import NOT_FOUND
-from .lookups import apply, get_or_404, patch_values
+from .lookups import get_or_404
 from .pagination import Page, PageDep, paginate
 from .schemas.clinics import ClinicCreate, ClinicRead, ClinicUpdate
 from .schemas.common import RowId
@@ -34,10 +35,7 @@ def list_clinics(
 
 @router.post("", status_code=201, summary="Add a clinic")
 def create_clinic(body: ClinicCreate, db: DbDep, office: OfficeDep, user: CurrentUser) -> ClinicRead:
-    clinic = Clinic(office_id=office.id, **body.model_dump())
-    db.add(clinic)
-    db.flush()
-    audit.record(db, office.id, audit_actor(user), "create", "clinic", clinic.id)
+    clinic = clinic_records.add_clinic(db, office.id, body, audit_actor(user))
     db.commit()
     return ClinicRead.model_validate(clinic)
 
@@ -56,9 +54,7 @@ def get_clinic(clinic_id: RowId, db: DbDep, office: OfficeDep) -> ClinicRead:
 )
 def update_clinic(clinic_id: RowId, body: ClinicUpdate, db: DbDep, office: OfficeDep, user: CurrentUser) -> ClinicRead:
     clinic = get_or_404(db, Clinic, clinic_id, office, "clinic")
-    changed = apply(clinic, patch_values(body, nullable=frozenset({"twilio_number"})))
-    if changed:
-        audit.record(db, office.id, audit_actor(user), "update", "clinic", clinic.id, fields=changed)
+    clinic_records.change_clinic(db, clinic, body, audit_actor(user))
     db.commit()
     return ClinicRead.model_validate(clinic)
 
@@ -72,8 +68,6 @@ def update_clinic(clinic_id: RowId, body: ClinicUpdate, db: DbDep, office: Offic
 )
 def deactivate_clinic(clinic_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> ClinicRead:
     clinic = get_or_404(db, Clinic, clinic_id, office, "clinic")
-    if clinic.active:
-        clinic.active = False
-        audit.record(db, office.id, audit_actor(user), "deactivate", "clinic", clinic.id)
-        db.commit()
+    clinic_records.deactivate_clinic(db, clinic, audit_actor(user))
+    db.commit()
     return ClinicRead.model_validate(clinic)

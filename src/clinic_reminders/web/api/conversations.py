@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
-from ... import audit
 from ...conversations import staff_sms, threads
-from ...db import transaction
-from ...effective import NotConfigured, twilio_config
-from ...gateways import TwilioGateway
-from ...models import Message, Office, Patient, utcnow
+from ...models import Message, Patient
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor, shared_gateway
 from .errors import NOT_FOUND, TWILIO_FAILED
 from .lookups import get_or_404
@@ -61,37 +57,12 @@ def mark_read(patient_id: RowId, db: DbDep, office: OfficeDep) -> dict[str, int]
     summary="Text the patient",
 )
 async def send_text(patient_id: RowId, body: StaffText, request: Request, user: CurrentUser) -> MessageRead:
-    sessions = request.app.state.sessions
-    settings = request.app.state.settings
-
-    def prepare() -> tuple[staff_sms.Draft, TwilioGateway]:
-        with transaction(sessions) as db:
-            office = db.get(Office, user.office_id)
-            assert office is not None
-            patient = get_or_404(db, Patient, patient_id, office, "patient")
-            config = twilio_config(settings, office)
-            try:
-                gateway = shared_gateway(request.app, config)
-                outgoing = staff_sms.draft(db, office, config, patient, user, body.body, body.urgent, utcnow())
-            except (staff_sms.CannotSend, NotConfigured) as exc:
-                raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-            return outgoing, gateway
-
-    outgoing, gateway = await run_in_threadpool(prepare)
-    sid, error = await staff_sms.send(gateway, outgoing)
-
-    def record() -> MessageRead:
-        with transaction(sessions) as db:
-            message = db.get(Message, outgoing.message_id)
-            assert message is not None
-            staff_sms.record(db, message, sid, error, utcnow())
-            db.flush()
-            return MessageRead.model_validate(message)
-
-    result = await run_in_threadpool(record)
-    if error is not None:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=f"Twilio refused the text: {error.reason}")
-    return result
+    app = request.app
+    gateway_for = partial(shared_gateway, app)
+    sent = await staff_sms.text_patient(
+        app.state.sessions, app.state.settings, gateway_for, user, patient_id, body.body, body.urgent
+    )
+    return MessageRead.model_validate(sent)
 
 
 @router.get("/messages", summary="Messages, newest first")
@@ -121,8 +92,6 @@ def list_messages(
 @router.post("/messages/{message_id}/resolve", responses=NOT_FOUND, summary="A person has dealt with this answer")
 def resolve(message_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> MessageRead:
     message = get_or_404(db, Message, message_id, office, "message")
-    message.needs_person = False
-    message.unread = False
-    audit.record(db, office.id, audit_actor(user), "resolve", "message", message.id)
+    threads.resolve(db, message, audit_actor(user))
     db.commit()
     return MessageRead.model_validate(message)

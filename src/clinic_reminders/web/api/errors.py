@@ -3,8 +3,9 @@
 `{"detail": "clinic_id: no clinic 99", "errors": [{"field": "clinic_id", "message": "no clinic 99"}]}`: `detail`
 is for a person, `errors` names each field at fault (422) and is empty otherwise. Raising
 `RequestValidationError` (`invalid`) reuses the 422 handler, so a foreign key that points nowhere reads exactly
-like a malformed field. Messages carry ids and field names only, never what the user typed (it may be patient
-data).
+like a malformed field. A service's `Refused` is answered here too, in the same shape (`_refused`), so routers
+call the services without catching. Messages carry ids and field names only, never what the user typed (it may be
+patient data).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ...refusals import Refusal, Refused
 
 
 class FieldError(BaseModel):
@@ -87,6 +90,18 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return _answer(exc.status_code, str(exc.detail), [], exc.headers)
 
 
+_REFUSAL_STATUS = {Refusal.CONFLICT: 409, Refusal.NOT_FOUND: 404, Refusal.UPSTREAM: 502}
+
+
+async def _refused(_request: Request, exc: Exception) -> Response:
+    """A refusal as `invalid`, `conflict` and `not_found` answer it: 422 naming the field, or `detail` alone."""
+    assert isinstance(exc, Refused)
+    if exc.kind is Refusal.INVALID:
+        error = FieldError(field=exc.field or "body", message=exc.message)
+        return _answer(422, f"{error.field}: {error.message}", [error])
+    return _answer(_REFUSAL_STATUS[exc.kind], exc.detail, [])
+
+
 async def _server_error(request: Request, _exc: Exception) -> Response:
     """The answer to an unhandled error; the server still logs it (with SQL parameters hidden, see db.py)."""
     if request.url.path.startswith("/api/"):
@@ -97,6 +112,7 @@ async def _server_error(request: Request, _exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(Exception, _server_error)
 
 

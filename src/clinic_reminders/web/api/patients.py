@@ -1,47 +1,25 @@
-"""Patients: names, phones (E.164), language, preferred channel, consent and opt-outs."""
+"""Patients: names, phones (E.164), language, preferred channel, consent and opt-outs. Writes go through
+`patient_records`."""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ... import audit, patient_records
-from ...models import Appointment, Patient, PatientPhone
-from ...phones import InvalidPhoneNumber, to_e164
-from ...search_text import fold
-from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
-from .errors import CONFLICT, NOT_FOUND, conflict, invalid
+from ... import patient_records
+from ...models import Patient
+from ...patient_search import patient_search
+from ..deps import CurrentUser, DbDep, OfficeDep
+from .errors import CONFLICT, NOT_FOUND
 from .lookups import get_or_404
 from .pagination import Page, PageDep, paginate
 from .schemas.common import LanguageCode, RowId, Text
 from .schemas.patients import PatientCreate, PatientRead, PatientUpdate
 
 router = APIRouter(prefix="/patients", tags=["patients"])
-
-
-def patient_search(q: str) -> ColumnElement[bool]:
-    """Every word is in the first or last name, ignoring case and accents ("jose" finds "José"), or the text is
-    (part of) one of the patient's numbers."""
-    words = fold(q).split()
-    by_name = and_(*(Patient.search_name.contains(w, autoescape=True) for w in words)) if words else false()
-    digits = re.sub(r"\D", "", q)
-    if len(digits) < 4:
-        return by_name
-    try:
-        by_phone = Patient.phones.any(PatientPhone.number == to_e164(q))
-    except InvalidPhoneNumber:
-        by_phone = Patient.phones.any(PatientPhone.number.contains(digits, autoescape=True))
-    return or_(by_name, by_phone)
-
-
-def _refuse(exc: patient_records.PatientError) -> NoReturn:
-    if exc.conflict:
-        conflict(exc.field, exc.message)
-    invalid(exc.field, exc.message)
 
 
 @router.get("", summary="List and search patients")
@@ -69,10 +47,7 @@ def list_patients(
 
 @router.post("", status_code=201, responses=CONFLICT, summary="Add a patient")
 def create_patient(body: PatientCreate, db: DbDep, office: OfficeDep, user: CurrentUser) -> PatientRead:
-    try:
-        patient = patient_records.add(db, office.id, body, user)
-    except patient_records.PatientError as exc:
-        _refuse(exc)
+    patient = patient_records.add(db, office.id, body, user)
     db.commit()
     return PatientRead.model_validate(patient)
 
@@ -97,10 +72,7 @@ def update_patient(
     patient_id: RowId, body: PatientUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
 ) -> PatientRead:
     patient = get_or_404(db, Patient, patient_id, office, "patient")
-    try:
-        patient_records.change(db, patient, body, user)
-    except patient_records.PatientError as exc:
-        _refuse(exc)
+    patient_records.change(db, patient, body, user)
     db.commit()
     return PatientRead.model_validate(patient)
 
@@ -115,9 +87,6 @@ def update_patient(
 )
 def delete_patient(patient_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> Response:
     patient = get_or_404(db, Patient, patient_id, office, "patient")
-    if db.scalar(select(exists().where(Appointment.patient_id == patient.id))):
-        conflict("patient", f"patient {patient.id} has appointments and cannot be deleted; cancel them instead")
-    db.delete(patient)
-    audit.record(db, office.id, audit_actor(user), "delete", "patient", patient.id)
+    patient_records.delete(db, patient, user)
     db.commit()
     return Response(status_code=204)

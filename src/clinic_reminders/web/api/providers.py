@@ -1,4 +1,4 @@
-"""Providers: the people patients see, optionally attached to a clinic."""
+"""Providers: the people patients see, optionally attached to a clinic. Writes go through `clinic_records`."""
 
 from __future__ import annotations
 
@@ -6,23 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ... import audit
-from ...models import Clinic, Office, Provider
+from ... import clinic_records
+from ...models import Provider
 from ..deps import CurrentUser, DbDep, OfficeDep, audit_actor
 from .errors import NOT_FOUND
-from .lookups import apply, get_or_404, get_ref, patch_values
+from .lookups import get_or_404
 from .pagination import Page, PageDep, paginate
 from .schemas.clinics import ProviderCreate, ProviderRead, ProviderUpdate
 from .schemas.common import RowId
 
 router = APIRouter(prefix="/providers", tags=["providers"])
-
-
-def _check_clinic(db: Session, office: Office, clinic_id: int | None) -> None:
-    if clinic_id is not None:
-        get_ref(db, Clinic, clinic_id, office, "clinic_id", "clinic")
 
 
 @router.get("", summary="List providers")
@@ -43,11 +37,7 @@ def list_providers(
 
 @router.post("", status_code=201, summary="Add a provider")
 def create_provider(body: ProviderCreate, db: DbDep, office: OfficeDep, user: CurrentUser) -> ProviderRead:
-    _check_clinic(db, office, body.clinic_id)
-    provider = Provider(office_id=office.id, **body.model_dump())
-    db.add(provider)
-    db.flush()
-    audit.record(db, office.id, audit_actor(user), "create", "provider", provider.id)
+    provider = clinic_records.add_provider(db, office.id, body, audit_actor(user))
     db.commit()
     return ProviderRead.model_validate(provider)
 
@@ -62,11 +52,7 @@ def update_provider(
     provider_id: RowId, body: ProviderUpdate, db: DbDep, office: OfficeDep, user: CurrentUser
 ) -> ProviderRead:
     provider = get_or_404(db, Provider, provider_id, office, "provider")
-    values = patch_values(body, nullable=frozenset({"clinic_id"}))
-    _check_clinic(db, office, values.get("clinic_id"))
-    changed = apply(provider, values)
-    if changed:
-        audit.record(db, office.id, audit_actor(user), "update", "provider", provider.id, fields=changed)
+    clinic_records.change_provider(db, provider, body, audit_actor(user))
     db.commit()
     return ProviderRead.model_validate(provider)
 
@@ -79,8 +65,6 @@ def update_provider(
 )
 def deactivate_provider(provider_id: RowId, db: DbDep, office: OfficeDep, user: CurrentUser) -> ProviderRead:
     provider = get_or_404(db, Provider, provider_id, office, "provider")
-    if provider.active:
-        provider.active = False
-        audit.record(db, office.id, audit_actor(user), "deactivate", "provider", provider.id)
-        db.commit()
+    clinic_records.deactivate_provider(db, provider, audit_actor(user))
+    db.commit()
     return ProviderRead.model_validate(provider)

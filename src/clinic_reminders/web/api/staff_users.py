@@ -1,48 +1,23 @@
-"""Staff users: admins list them, add them, change their role, deactivate them.
-
-The office must always keep one active admin, so the last one can neither be demoted nor deactivated.
-"""
+"""Staff users: admins list them, add them, change their role, deactivate them (through `accounts`, which keeps
+the office one active admin)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from ... import audit
-from ...accounts import MIN_PASSWORD_LENGTH, AccountError, add_user
-from ...crypto import hash_password
+from ... import accounts
 from ...models import Role, StaffUser
 from ..deps import AdminUser, DbDep, OfficeDep, audit_actor
-from .errors import ADMIN_ONLY, CONFLICT, NOT_FOUND, conflict, invalid
-from .lookups import apply, get_or_404, patch_values
+from .errors import ADMIN_ONLY, CONFLICT, NOT_FOUND
+from .lookups import get_or_404
 from .pagination import Page, PageDep, paginate
 from .schemas.common import RowId
 from .schemas.staff_users import StaffUserCreate, StaffUserRead, StaffUserUpdate
 
 router = APIRouter(prefix="/staff-users", tags=["staff users"], responses=ADMIN_ONLY)
-
-
-def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        invalid("password", f"use at least {MIN_PASSWORD_LENGTH} characters")
-
-
-def _keeps_an_admin(db: Session, user: StaffUser) -> None:
-    others = db.scalar(
-        select(func.count())
-        .select_from(StaffUser)
-        .where(
-            StaffUser.office_id == user.office_id,
-            StaffUser.role == Role.ADMIN,
-            StaffUser.active.is_(True),
-            StaffUser.id != user.id,
-        )
-    )
-    if not others:
-        conflict("role", "the office needs at least one active admin; make someone else admin first")
 
 
 @router.get("", summary="List staff users (admins only)")
@@ -64,14 +39,8 @@ def list_staff_users(
 
 @router.post("", status_code=201, summary="Add a staff user (admins only)")
 def create_staff_user(body: StaffUserCreate, db: DbDep, office: OfficeDep, admin: AdminUser) -> StaffUserRead:
-    _check_password(body.password.get_secret_value())
-    try:
-        user = add_user(
-            db, office, body.email, body.role, body.password.get_secret_value(), body.name, actor=audit_actor(admin)
-        )
-    except AccountError as exc:
-        field, _, message = str(exc).partition(": ")
-        invalid(field, message)
+    password = body.password.get_secret_value()
+    user = accounts.add_user(db, office, body.email, body.role, password, body.name, actor=audit_actor(admin))
     db.commit()
     return StaffUserRead.model_validate(user)
 
@@ -90,17 +59,7 @@ def update_staff_user(
     user_id: RowId, body: StaffUserUpdate, db: DbDep, office: OfficeDep, admin: AdminUser
 ) -> StaffUserRead:
     user = get_or_404(db, StaffUser, user_id, office, "staff user")
-    values = patch_values(body)
-    values.pop("password", None)
-    if user.is_admin and (values.get("role", Role.ADMIN) != Role.ADMIN or values.get("active") is False):
-        _keeps_an_admin(db, user)
-    changed = apply(user, values)
-    if body.password is not None:
-        _check_password(body.password.get_secret_value())
-        user.password_hash = hash_password(body.password.get_secret_value())
-        changed.append("password")
-    if changed:
-        audit.record(db, office.id, audit_actor(admin), "update", "staff_user", user.id, fields=sorted(changed))
+    accounts.change_user(db, user, body, audit_actor(admin))
     db.commit()
     return StaffUserRead.model_validate(user)
 
@@ -113,10 +72,6 @@ def update_staff_user(
 )
 def deactivate_staff_user(user_id: RowId, db: DbDep, office: OfficeDep, admin: AdminUser) -> StaffUserRead:
     user = get_or_404(db, StaffUser, user_id, office, "staff user")
-    if user.active:
-        if user.is_admin:
-            _keeps_an_admin(db, user)
-        user.active = False
-        audit.record(db, office.id, audit_actor(admin), "deactivate", "staff_user", user.id)
-        db.commit()
+    accounts.deactivate_user(db, user, audit_actor(admin))
+    db.commit()
     return StaffUserRead.model_validate(user)

@@ -10,13 +10,12 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from ....office_config import SMTP_URL_FORM
 from .common import LocalTime, Phone, ReadSchema, Schema
 
-MASK = "••••"
 # A domain name or an IPv4 address (which the same pattern accepts): no scheme, port or path.
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
@@ -28,9 +27,6 @@ _WRITE_ONLY_DOC = (
 
 MAX_ALERT_EMAILS = 5
 _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$")
-_SMTP_URL_DOC = (
-    "smtp://user:password@host:587?starttls=1&from=alerts@clinic.example.com, or smtps:// for TLS from the start."
-)
 
 
 def _alert_emails(value: str | None) -> str | None:
@@ -47,18 +43,6 @@ def _alert_emails(value: str | None) -> str | None:
             which = "it" if len(addresses) == 1 else f"address {number} of {len(addresses)}"
             raise ValueError(f"{which} is not an email address such as office@clinic.example.com")
     return ", ".join(addresses)
-
-
-def smtp_url_problem(url: str) -> str | None:
-    """What is wrong with an SMTP URL, without repeating it (it holds a password); None when it will do."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        return f"give it as {_SMTP_URL_DOC}"
-    try:
-        port = parts.port
-    except ValueError:  # not a number, or out of range
-        port = 0
-    return "the port must be a number from 1 to 65535" if port == 0 else None
 
 
 def _host(value: str | None) -> str | None:
@@ -96,7 +80,7 @@ class OfficeUpdate(Schema):
     )
     smtp_url: SecretStr | None = Field(
         default=None,
-        description=f"The mail server for alert emails: {_SMTP_URL_DOC} REMINDERS_SMTP_URL wins when set. "
+        description=f"The mail server for alert emails: {SMTP_URL_FORM} REMINDERS_SMTP_URL wins when set. "
         + _WRITE_ONLY_DOC,
     )
     clear_smtp_url: bool = False
