@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .conversations.staff_sms import Draft
-from .dispatcher.content import render_reminder
-from .dispatcher.prepare import CAP_DAY, CONTACTED, usable_phone
+from .dispatcher.prepare import CAP_DAY, CONTACTED
 from .effective import TwilioConfig
 from .local_time import abbreviation, clock, display
 from .messaging.compose import TemplateRenderError
@@ -40,6 +39,7 @@ from .models import (
 )
 from .planning import patient_zone, window_of
 from .registration.holds import text_hold
+from .reminder_text import render_reminder
 from .scheduling.timing import next_allowed
 from .settings import Settings
 from .telehealth.links import make_patient_link
@@ -120,7 +120,7 @@ def draft(
         raise CannotRemind(f"the patient opted out of texts on {since}; call them instead")
     if not patient.sms_consent:
         raise CannotRemind("the patient has not agreed to texts; record their consent on their page first")
-    phone = usable_phone(patient, Channel.SMS)
+    phone = patient.usable_phone(Channel.SMS)
     if phone is None:
         raise CannotRemind("the patient has no number that can receive texts")
     zone = patient_zone(patient, clinic)

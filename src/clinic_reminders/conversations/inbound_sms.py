@@ -13,12 +13,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from .. import booking
 from ..booking import BookingError
-from ..dispatcher.content import reminder_context
 from ..messaging.compose import format_when
 from ..messaging.replies import Intent, Interpretation, interpret
 from ..messaging.reply_texts import ReplyKind, reply_text
 from ..models import Appointment, AppointmentStatus, Channel, Direction, Message, MessageStatus
 from ..phones import display
+from ..reminder_text import reminder_context
 from . import choices, consent
 from .lookup import Party, find_party
 from .params import integer

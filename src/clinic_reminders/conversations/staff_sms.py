@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..dispatcher.prepare import usable_phone
 from ..effective import TwilioConfig
 from ..gateways import TwilioError, TwilioGateway
 from ..messaging.segments import count_segments
@@ -54,7 +53,7 @@ def draft(
         raise CannotSend(f"body: at most {MAX_LENGTH} characters")
     if patient.sms_opted_out_at is not None:
         raise CannotSend("the patient opted out of texts; call them instead")
-    phone = usable_phone(patient, Channel.SMS)
+    phone = patient.usable_phone(Channel.SMS)
     if phone is None:
         raise CannotSend("the patient has no number that can receive texts")
     if not patient.sms_consent and not urgent:

@@ -25,8 +25,6 @@ from ..models import (
     MessageStatus,
     Office,
     Patient,
-    PatientPhone,
-    PhoneKind,
     Registration,
     Reminder,
     ReminderStatus,
@@ -34,10 +32,10 @@ from ..models import (
 )
 from ..planning import patient_zone, window_of
 from ..registration.senders import hold_reason
+from ..reminder_text import render_reminder
 from ..scheduling.timing import next_allowed, seconds_left_in_window
 from ..settings import Settings
 from ..telehealth.links import patient_links
-from .content import render_reminder
 from .leases import release
 from .pacing import Pacer, pace_key
 
@@ -117,16 +115,6 @@ def _defer(reminder: Reminder, until: datetime, reason: str) -> None:
     reminder.due_at = until
     reminder.reason = reason
     release(reminder)
-
-
-def usable_phone(patient: Patient, channel: str) -> PatientPhone | None:
-    for phone in patient.phones:
-        if phone.invalid_at is not None:
-            continue
-        if channel == Channel.SMS and phone.kind == PhoneKind.LANDLINE:
-            continue
-        return phone
-    return None
 
 
 class Preparer:
@@ -246,7 +234,7 @@ class Preparer:
         if reason := self._condition_unmet(reminder):
             stop(ReminderStatus.SKIPPED, reason)
             return None
-        phone = usable_phone(patient, reminder.channel)
+        phone = patient.usable_phone(reminder.channel)
         if phone is None:
             stop(ReminderStatus.SKIPPED, f"no phone number that can receive {reminder.channel}")
             return None
@@ -312,7 +300,7 @@ class Preparer:
         if answered is not None:
             return "the patient already answered"
         if condition == RuleCondition.UNANSWERED_AND_NO_SMS:
-            has_mobile = usable_phone(appointment.patient, Channel.SMS) is not None
+            has_mobile = appointment.patient.usable_phone(Channel.SMS) is not None
             sms_failed = self.db.scalar(
                 select(Message.id)
                 .where(
