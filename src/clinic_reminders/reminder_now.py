@@ -22,6 +22,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .conversations.delivery import callback_url
 from .conversations.staff_sms import Draft
 from .dispatcher.prepare import CAP_DAY, CONTACTED
 from .effective import TwilioConfig
@@ -168,5 +169,5 @@ def draft(
     action = "send-now-over-cap" if passed_over else "send-now"
     audit.record(db, office.id, f"user:{user.id}", action, "appointment", appointment.id, message_id=message.id)
     return Draft(
-        message.id, phone.number, sender, rendered.body, config.url("/twilio/status"), config.messaging_service_sid
+        message.id, phone.number, sender, rendered.body, callback_url(config, message.id), config.messaging_service_sid
     )

@@ -16,7 +16,7 @@ from ..models import Channel, Clinic, Direction, Message, MessageStatus, Office,
 from ..planning import patient_zone, window_of
 from ..registration.holds import text_hold
 from ..scheduling.timing import next_allowed
-from .delivery import act_on_error
+from .delivery import act_on_error, callback_url
 
 MAX_LENGTH = 1600  # Twilio's limit for one message body
 
@@ -98,7 +98,7 @@ def draft(
         patient.id,
         message_id=message.id,
     )
-    return Draft(message.id, phone.number, sender, body, config.url("/twilio/status"), config.messaging_service_sid)
+    return Draft(message.id, phone.number, sender, body, callback_url(config, message.id), config.messaging_service_sid)
 
 
 async def send(gateway: TwilioGateway, outgoing: Draft) -> tuple[str | None, TwilioError | None]:

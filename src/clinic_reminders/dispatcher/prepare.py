@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..conversations.delivery import callback_url
 from ..effective import TwilioConfig
 from ..models import (
     ACTIVE_STATUSES,
@@ -83,7 +84,6 @@ class SendJob:
 class _Ready:
     reminder: Reminder
     message: Message
-    callback: str | None
     seconds_left: float  # until the quiet-hours window closes: bounds ValidityPeriod
     not_before: float
 
@@ -167,7 +167,7 @@ class Preparer:
             to=message.to_number,
             from_=message.from_number,
             body=message.body if sms else self._call_url(message),
-            status_callback=ready.callback,
+            status_callback=callback_url(self.config, message.id),
             validity_period=max(MIN_VALIDITY, min(MAX_VALIDITY, int(ready.seconds_left))) if sms else None,
             not_before=ready.not_before,
             messaging_service_sid=self.config.messaging_service_sid if sms else None,
@@ -261,7 +261,6 @@ class Preparer:
 
         # A call shows the clinic's own number as caller ID: it must be verified at Twilio.
         sender = self._sms_sender(reminder) if reminder.channel == Channel.SMS else clinic.phone
-        callback = self.config.url("/twilio/status")
         if not sender:
             _defer(reminder, self.now + timedelta(minutes=15), "no sending number configured (TWILIO_PHONE_NUMBER)")
             return None
@@ -285,7 +284,7 @@ class Preparer:
         reminder.attempts += 1
         self._day_counts[patient.id] += 1
         self._week_counts[patient.id] += 1
-        return _Ready(reminder, pending, callback, left, not_before)
+        return _Ready(reminder, pending, left, not_before)
 
     def _condition_unmet(self, reminder: Reminder) -> str | None:
         condition = reminder.rule.condition
