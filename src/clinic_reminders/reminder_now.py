@@ -22,9 +22,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .conversations.delivery import callback_url
 from .conversations.staff_sms import Draft
-from .dispatcher.content import render_reminder
-from .dispatcher.prepare import CAP_DAY, usable_phone
+from .dispatcher.prepare import CAP_DAY
 from .effective import TwilioConfig
 from .local_time import abbreviation, clock, display
 from .messaging.compose import TemplateRenderError
@@ -41,6 +41,7 @@ from .models import (
 )
 from .planning import patient_zone, window_of
 from .registration.holds import text_hold
+from .reminder_text import render_reminder
 from .scheduling.timing import next_allowed
 from .settings import Settings
 from .telehealth.links import make_patient_link
@@ -121,7 +122,7 @@ def draft(
         raise CannotRemind(f"the patient opted out of texts on {since}; call them instead")
     if not patient.sms_consent:
         raise CannotRemind("the patient has not agreed to texts; record their consent on their page first")
-    phone = usable_phone(patient, Channel.SMS)
+    phone = patient.usable_phone(Channel.SMS)
     if phone is None:
         raise CannotRemind("the patient has no number that can receive texts")
     zone = patient_zone(patient, clinic)
@@ -169,5 +170,5 @@ def draft(
     action = "send-now-over-cap" if passed_over else "send-now"
     audit.record(db, office.id, f"user:{user.id}", action, "appointment", appointment.id, message_id=message.id)
     return Draft(
-        message.id, phone.number, sender, rendered.body, config.url("/twilio/status"), config.messaging_service_sid
+        message.id, phone.number, sender, rendered.body, callback_url(config, message.id), config.messaging_service_sid
     )

@@ -323,5 +323,5 @@ def test_an_automatic_reply_is_followed_until_delivered(
         return session.scalars(select(Message).where(Message.body == sent["body"])).one_or_none()
 
     wait_until(lambda: (r := reply()) is not None and r.status == "delivered")
-    assert "/twilio/status?reply=" in answer["body"]  # the TwiML answer names the row its callbacks are for
+    assert "/twilio/status?m=" in answer["body"]  # the TwiML answer names the row its callbacks are for
     assert reply().twilio_sid == sent["sid"]  # type: ignore[union-attr]

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.conversations.delivery import act_on_error
-from clinic_reminders.dispatcher.prepare import usable_phone
 from clinic_reminders.gateways.errors import error_for_code
 from clinic_reminders.models import (
     Appointment,
@@ -150,7 +149,7 @@ def test_ticking_the_box_clears_the_refusal_audits_it_and_plans_the_next_reminde
     reminder = reminder_of(session, appointment)
     assert (reminder.status, reminder.reason) == (ReminderStatus.PLANNED, None)
     assert datetime.now(UTC) < reminder.due_at < appointment.starts_at
-    assert usable_phone(patient, Channel.SMS) == phone  # what the dispatcher will text
+    assert patient.usable_phone(Channel.SMS) == phone  # what the dispatcher will text
     session.refresh(past_reminder)
     assert past_reminder.status == ReminderStatus.SKIPPED  # a past appointment is left alone
     page = staff_pages.get(f"/patients/{patient.id}").text
@@ -209,7 +208,7 @@ def test_the_api_retries_a_refused_number_and_plans_its_reminders_again(
     reminder = reminder_of(session, appointment)
     assert reminder.status == ReminderStatus.PLANNED
     session.refresh(patient)
-    assert usable_phone(patient, Channel.SMS) == second and first.invalid_at is not None
+    assert patient.usable_phone(Channel.SMS) == second and first.invalid_at is not None
 
 
 NOT_HERS = "not one of this patient's numbers yet; only a number Twilio refused can be tried again"

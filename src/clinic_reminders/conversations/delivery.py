@@ -1,7 +1,10 @@
 """Status callbacks at /twilio/status: forward-only, idempotent, and acting on what error codes teach.
 
-A callback can beat the dispatcher to its own bookkeeping (Twilio answers the create request, then calls back
-within milliseconds): such an event is kept with its SID and applied when the SID is recorded (`adopt`).
+Every text and call we send carries a StatusCallback URL that names its message row (`?m=ID`, see
+`callback_url`). Twilio signs the whole URL, query included, so the id is as trustworthy as the parameters. A
+callback can beat the dispatcher to its own bookkeeping (Twilio answers the create request, then calls back
+within milliseconds): it still finds its row by the id, and the row takes the SID it brings. A callback whose URL
+names no row (sent before URLs named them, or a Messaging Service's own callback) finds its message by SID.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import audit, events, reminder_states
 from ..accounts import the_office
+from ..effective import TwilioConfig
 from ..gateways import ErrorAction, TwilioError, error_for_code
 from ..gateways.errors import REGISTRATION_BLOCKS
 from ..messaging.delivery import FINAL, advances
@@ -52,14 +56,24 @@ _KEPT = (
 )
 
 
-def handle(db: Session, params: Mapping[str, str], now: datetime) -> None:
+STATUS_PATH = "/twilio/status"
+NAMED = "m"  # the query parameter of a status callback URL that names our message row
+
+
+def callback_url(config: TwilioConfig, message_id: int) -> str | None:
+    """The StatusCallback to give Twilio for one of our messages (None without a public URL)."""
+    return config.url(f"{STATUS_PATH}?{NAMED}={message_id}")
+
+
+def handle(db: Session, params: Mapping[str, str], now: datetime, named: str | None = None) -> None:
+    """`named`: the message id the callback's URL carries, if any."""
     sid = params.get("MessageSid") or params.get("SmsSid") or params.get("CallSid") or ""
     status = params.get("MessageStatus") or params.get("SmsStatus") or params.get("CallStatus") or ""
     if not sid or not status:
         return
     if db.scalar(select(DeliveryEvent.id).where(DeliveryEvent.twilio_sid == sid, DeliveryEvent.status == status)):
         return  # the same callback again: nothing new
-    message = db.scalar(select(Message).where(Message.twilio_sid == sid))
+    message = _message_for(db, named, sid)
     event = DeliveryEvent(
         office_id=message.office_id if message else the_office(db).id,
         message_id=message.id if message else None,
@@ -74,13 +88,26 @@ def handle(db: Session, params: Mapping[str, str], now: datetime) -> None:
         apply(db, message, event, now)
 
 
-def adopt(db: Session, message: Message, now: datetime) -> None:
-    """Apply callbacks that arrived before the message's SID was recorded."""
-    for event in db.scalars(
-        select(DeliveryEvent).where(DeliveryEvent.twilio_sid == message.twilio_sid, DeliveryEvent.message_id.is_(None))
-    ):
-        event.message_id = message.id
-        apply(db, message, event, now)
+def _message_for(db: Session, named: str | None, sid: str) -> Message | None:
+    """The row the URL names, when it is ours and this SID is (or can become) its own; else the row with the SID.
+
+    A row named but holding another SID was sent twice (an answer lost, the text not found at Twilio, sent again):
+    the other SID's callbacks are kept in the trail, unattached."""
+    message_id = integer(named)
+    message = db.get(Message, message_id) if message_id else None
+    if message is not None and message.direction == Direction.OUTBOUND:
+        if message.twilio_sid is None and db.scalar(select(Message.id).where(Message.twilio_sid == sid)) is None:
+            message.twilio_sid = sid  # the callback came before the sender recorded Twilio's answer
+        if message.twilio_sid == sid:
+            return message
+    return db.scalar(select(Message).where(Message.twilio_sid == sid))
+
+
+def settle_sent(db: Session, message: Message, now: datetime) -> None:
+    """The dispatcher recorded the send of `message`: a failure a callback reported before (while the reminder
+    was still being sent, so `apply` left the reminder alone) now has its consequence for the reminder."""
+    if message.error_code:
+        _retry_reminder(db, message, error_for_code(message.error_code), now)
 
 
 def apply(db: Session, message: Message, event: DeliveryEvent, now: datetime) -> None:

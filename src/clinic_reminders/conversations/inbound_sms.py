@@ -13,13 +13,13 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from .. import booking, events
 from ..booking import BookingError
-from ..dispatcher.content import reminder_context
 from ..messaging.compose import format_when
 from ..messaging.replies import Intent, Interpretation, interpret
 from ..messaging.reply_texts import ReplyKind, reply_text
 from ..models import Appointment, AppointmentStatus, Channel, Direction, EventType, Message, MessageStatus
 from ..phones import display
-from . import choices, consent
+from ..reminder_text import reminder_context
+from . import choices, consent, delivery
 from .lookup import Party, find_party
 from .params import integer
 
@@ -36,7 +36,7 @@ def handle(db: Session, params: Mapping[str, str], now: datetime, status_url: st
     """Returns the TwiML answer. A MessageSid seen before changes nothing and gets an empty answer.
 
     With `status_url` (the public `/twilio/status`), the automatic reply's delivery is followed like any text's:
-    its `<Message action>` names the reply's row (`?reply=ID`), whose SID Twilio's first callback brings.
+    its `<Message action>` names the reply's row (`?m=ID`), whose SID Twilio's first callback brings.
     """
     with db.no_autoflush:  # one flush at commit: the hot path of /app_confirm
         return _handle(db, params, now, status_url)
@@ -98,7 +98,7 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime, status_url: s
             response.message(answer.text)
         else:
             db.flush()  # the reply's id goes into its status callback URL
-            response.message(answer.text, action=f"{status_url}?reply={reply.id}", method="POST")
+            response.message(answer.text, action=f"{status_url}?{delivery.NAMED}={reply.id}", method="POST")
     return str(response)
 
 
@@ -114,18 +114,6 @@ def record_answer(db: Session, inbound: Message) -> None:
         channel=inbound.channel,
         interpretation=inbound.interpretation,
     )
-
-
-def adopt_reply(db: Session, reply_id: str, sid: str) -> None:
-    """A status callback for an automatic reply (`?reply=ID`): the reply's row takes the SID it brings, so the
-    callback and those after it find the row as any text's do. A row that already has a SID keeps it."""
-    if not reply_id.isdigit() or not sid:
-        return
-    reply = db.get(Message, int(reply_id))
-    unclaimed = reply is not None and reply.twilio_sid is None and reply.direction == Direction.OUTBOUND
-    if reply is not None and unclaimed and db.scalar(_SEEN, {"sid": sid}) is None:
-        reply.twilio_sid = sid
-        db.flush()
 
 
 @dataclass(frozen=True)

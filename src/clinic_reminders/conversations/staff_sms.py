@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import audit
 from ..db import transaction
-from ..dispatcher.prepare import usable_phone
 from ..effective import NotConfigured, TwilioConfig, twilio_config
 from ..gateways import TwilioError, TwilioGateway
 from ..messaging.segments import count_segments
@@ -24,7 +23,7 @@ from ..refusals import Refusal, Refused
 from ..registration.holds import text_hold
 from ..scheduling.timing import next_allowed
 from ..settings import Settings
-from .delivery import act_on_error
+from .delivery import act_on_error, callback_url
 
 MAX_LENGTH = 1600  # Twilio's limit for one message body
 
@@ -64,7 +63,7 @@ def draft(
         raise CannotSend(f"body: at most {MAX_LENGTH} characters")
     if patient.sms_opted_out_at is not None:
         raise CannotSend("the patient opted out of texts; call them instead")
-    phone = usable_phone(patient, Channel.SMS)
+    phone = patient.usable_phone(Channel.SMS)
     if phone is None:
         raise CannotSend("the patient has no number that can receive texts")
     if not patient.sms_consent and not urgent:
@@ -109,7 +108,7 @@ def draft(
         patient.id,
         message_id=message.id,
     )
-    return Draft(message.id, phone.number, sender, body, config.url("/twilio/status"), config.messaging_service_sid)
+    return Draft(message.id, phone.number, sender, body, callback_url(config, message.id), config.messaging_service_sid)
 
 
 async def send(gateway: TwilioGateway, outgoing: Draft) -> tuple[str | None, TwilioError | None]:

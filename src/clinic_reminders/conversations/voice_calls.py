@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from .. import booking
 from ..booking import BookingError
-from ..dispatcher.content import reminder_context
 from ..messaging.voice import (
     VoiceOutcome,
     answer_twiml,
@@ -25,6 +24,7 @@ from ..messaging.voice import (
     voicemail_twiml,
 )
 from ..models import Appointment, AppointmentStatus, Channel, Clinic, Direction, Message, MessageStatus, Office
+from ..reminder_text import reminder_context
 from . import consent
 from .inbound_sms import record_answer
 from .lookup import find_party

@@ -14,7 +14,7 @@ from .. import reminder_states
 from ..conversations import delivery
 from ..gateways import TwilioError
 from ..gateways.errors import CONFIGURATION_CODES, NOT_TAKEN
-from ..models import DeliveryEvent, Message, MessageStatus, Reminder, ReminderStatus
+from ..models import Message, MessageStatus, Reminder, ReminderStatus
 from . import metrics
 from .leases import Lease, prove
 from .prepare import SendJob
@@ -78,15 +78,14 @@ def record_all(db: Session, worker_id: str, results: list[Result], now: datetime
         results = _drop_lost(results, held)
     jobs = [job for _, job, _ in results]
     reminders = {r.id: r for r in db.scalars(select(Reminder).where(Reminder.id.in_([j.reminder_id for j in jobs])))}
-    messages = {m.id: m for m in db.scalars(select(Message).where(Message.id.in_([j.message_id for j in jobs])))}
-    sids = [outcome.sid for _, _, outcome in results if isinstance(outcome, Sent)]
-    # Status callbacks that arrived before we recorded the SID.
-    orphans = select(DeliveryEvent.twilio_sid).where(DeliveryEvent.message_id.is_(None))
-    early = set(db.scalars(orphans.where(DeliveryEvent.twilio_sid.in_(sids))))
+    # Locked (on PostgreSQL): a status callback naming one of these messages writes it before this reads it or
+    # after this commits, never in between (the answer's older status would overwrite the callback's).
+    named = select(Message).where(Message.id.in_([j.message_id for j in jobs])).with_for_update()
+    messages = {m.id: m for m in db.scalars(named)}
     for _, job, outcome in results:
         reminder, message = reminders[job.reminder_id], messages[job.message_id]
         if isinstance(outcome, Sent):
-            record_sent(db, reminder, message, outcome, now, callbacks_waiting=outcome.sid in early)
+            record_sent(db, reminder, message, outcome, now)
             metrics.SENT.labels(channel=job.channel).inc()
         elif isinstance(outcome, Failed):
             record_failure(db, reminder, message, outcome.error, now)
@@ -123,18 +122,16 @@ def ask_twilio_soon(reminder: Reminder, now: datetime, reason: str | None = None
         reminder.reason = reason
 
 
-def record_sent(
-    db: Session, reminder: Reminder, message: Message, outcome: Sent, now: datetime, *, callbacks_waiting: bool = True
-) -> None:
-    """`callbacks_waiting` False: the caller checked (in bulk) that no status callback beat us here."""
+def record_sent(db: Session, reminder: Reminder, message: Message, outcome: Sent, now: datetime) -> None:
+    """Status callbacks may have come first (they name the message): their status stands, and a failure they
+    reported now acts on the reminder."""
     message.twilio_sid = outcome.sid
     if message.status == MessageStatus.PENDING:
         message.status = outcome.status or MessageStatus.QUEUED
     if outcome.segments:
         message.num_segments = outcome.segments
     reminder_states.move(db, reminder, ReminderStatus.SENT, None, message_id=message.id)
-    if callbacks_waiting:
-        delivery.adopt(db, message, now)
+    delivery.settle_sent(db, message, now)
 
 
 def record_not_sent(db: Session, reminder: Reminder, now: datetime, reason: str) -> None:

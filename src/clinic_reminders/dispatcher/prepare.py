@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import reminder_states
+from ..conversations.delivery import callback_url
 from ..effective import TwilioConfig
 from ..messaging.delivery import CONTACTED, FAILED
 from ..models import (
@@ -27,7 +28,6 @@ from ..models import (
     Office,
     Patient,
     PatientPhone,
-    PhoneKind,
     Registration,
     Reminder,
     ReminderStatus,
@@ -35,11 +35,11 @@ from ..models import (
 )
 from ..planning import patient_zone, rule_facts, window_of
 from ..registration.senders import hold_reason
+from ..reminder_text import render_reminder
 from ..scheduling.plan import AppointmentFacts, NotWanted, applies, at_next_allowed
 from ..scheduling.timing import seconds_left_in_window
 from ..settings import Settings
 from ..telehealth.links import patient_links
-from .content import render_reminder
 from .pacing import Pacer, pace_key
 
 # Twilio keeps a queued message for at most 10 h; we ask for less when the quiet-hours window closes sooner.
@@ -73,7 +73,6 @@ class SendJob:
 class _Ready:
     reminder: Reminder
     message: Message
-    callback: str | None
     seconds_left: float  # until the quiet-hours window closes: bounds ValidityPeriod
     not_before: float
 
@@ -92,16 +91,6 @@ def load(db: Session, ids: list[int]) -> list[Reminder]:
             .order_by(Reminder.due_at, Reminder.id)
         )
     )
-
-
-def usable_phone(patient: Patient, channel: str) -> PatientPhone | None:
-    for phone in patient.phones:
-        if phone.invalid_at is not None:
-            continue
-        if channel == Channel.SMS and phone.kind == PhoneKind.LANDLINE:
-            continue
-        return phone
-    return None
 
 
 class Preparer:
@@ -154,7 +143,7 @@ class Preparer:
             to=message.to_number,
             from_=message.from_number,
             body=message.body if sms else self._call_url(message),
-            status_callback=ready.callback,
+            status_callback=callback_url(self.config, message.id),
             validity_period=max(MIN_VALIDITY, min(MAX_VALIDITY, int(ready.seconds_left))) if sms else None,
             not_before=ready.not_before,
             messaging_service_sid=self.config.messaging_service_sid if sms else None,
@@ -210,7 +199,7 @@ class Preparer:
             clinic_zone=ZoneInfo(clinic.timezone),
             patient_zone=zone,
         )
-        phone = usable_phone(patient, reminder.channel)
+        phone = patient.usable_phone(reminder.channel)
         left = seconds_left_in_window(self.now, zone, window)
         # A window about to close leaves Twilio no time to deliver (ValidityPeriod): wait for the next one.
         earliest = self.now + timedelta(seconds=MIN_VALIDITY) if 0 < left < MIN_VALIDITY else self.now
@@ -288,7 +277,7 @@ class Preparer:
         patient_id = reminder.appointment.patient_id
         self._day_counts[patient_id] += 1
         self._week_counts[patient_id] += 1
-        return _Ready(reminder, pending, self.config.url("/twilio/status"), left, not_before)
+        return _Ready(reminder, pending, left, not_before)
 
     def _condition_unmet(self, reminder: Reminder) -> str | None:
         condition = reminder.rule.condition
@@ -303,7 +292,7 @@ class Preparer:
         if answered is not None:
             return "the patient already answered"
         if condition == RuleCondition.UNANSWERED_AND_NO_SMS:
-            has_mobile = usable_phone(appointment.patient, Channel.SMS) is not None
+            has_mobile = appointment.patient.usable_phone(Channel.SMS) is not None
             sms_failed = self.db.scalar(
                 select(Message.id)
                 .where(

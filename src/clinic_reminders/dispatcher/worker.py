@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..accounts import the_office
 from ..db import transaction
 from ..effective import NotConfigured, TwilioConfig, twilio_config
-from ..gateways import ErrorAction, TwilioError, TwilioGateway
+from ..gateways import ErrorAction, TwilioError
+from ..gateways.dispatching import DispatchGateway
 from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
@@ -59,7 +60,9 @@ class Worker:
         poll_interval: float = 1.0,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        gateway: DispatchGateway | None = None,
     ) -> None:
+        """`gateway`: Twilio to use instead of the configured account's (tests: `gateways.fake.FakeGateway`)."""
         self.settings = settings
         self.clock = clock  # tests pin "now"; everything time-dependent reads it
         self.sessions = sessions
@@ -77,7 +80,8 @@ class Worker:
         self._held: set[Lease] = set()  # the heartbeat renews these, and only these
         self._fence = Fence(self._prove_for_send, fresh_for=settings.lease_seconds / 2)
         self._results: list[Result] = []
-        self._config: tuple[float, TwilioConfig, TwilioGateway | None] | None = None
+        self._given_gateway = gateway
+        self._config: tuple[float, TwilioConfig, DispatchGateway | None] | None = None
         self._last_reconcile = 0.0
         self._paused: NotConfigured | None = None  # why there is no gateway, when there is none
         self._stopping = asyncio.Event()
@@ -190,12 +194,13 @@ class Worker:
         with transaction(self.sessions) as db:
             return work(db)
 
-    async def _twilio(self) -> tuple[TwilioConfig, TwilioGateway | None]:
+    async def _twilio(self) -> tuple[TwilioConfig, DispatchGateway | None]:
         if self._config is None or time.monotonic() - self._config[0] > CONFIG_TTL:
             config = await self._db(lambda db: twilio_config(self.settings, the_office(db)))
             old = self._config[2] if self._config else None
+            gateway: DispatchGateway | None
             try:
-                gateway = config.gateway(
+                gateway = self._given_gateway or config.gateway(
                     timeout=self.settings.twilio_timeout, max_connections=self.settings.twilio_concurrency
                 )
                 self._paused = None
@@ -225,7 +230,7 @@ class Worker:
 
         return await self._db(work)
 
-    async def _send(self, gateway: TwilioGateway, lease: Lease, job: SendJob) -> None:
+    async def _send(self, gateway: DispatchGateway, lease: Lease, job: SendJob) -> None:
         delay = job.not_before - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -247,7 +252,7 @@ class Worker:
             metrics.TWILIO_LATENCY.observe(time.monotonic() - started)
         self._results.append((lease, job, outcome))
 
-    async def _call_twilio(self, gateway: TwilioGateway, job: SendJob) -> Outcome:
+    async def _call_twilio(self, gateway: DispatchGateway, job: SendJob) -> Outcome:
         try:
             if job.channel == Channel.SMS:
                 sms = await gateway.send_sms(
@@ -286,7 +291,7 @@ class Worker:
             raise
         self._held.difference_update(lease for lease, _, _ in batch)
 
-    async def _reconcile(self, gateway: TwilioGateway) -> bool:
+    async def _reconcile(self, gateway: DispatchGateway) -> bool:
         def take_over(db: Session) -> list[tuple[Lease, reconcile.Lookup]]:
             now = self.clock()
             taken = take_over_abandoned(db, self.worker_id, now, self.lease, self.batch_size, self.longest_request)
@@ -328,7 +333,7 @@ class Worker:
         else:
             metrics.RECONCILED.labels(found="no").inc()
 
-    async def _look_up(self, gateway: TwilioGateway, lookup: reconcile.Lookup) -> list[Sent] | None:
+    async def _look_up(self, gateway: DispatchGateway, lookup: reconcile.Lookup) -> list[Sent] | None:
         async with self._semaphore:
             try:
                 return await reconcile.find_at_twilio(gateway, lookup)

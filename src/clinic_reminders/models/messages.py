@@ -69,9 +69,9 @@ class Message(OfficeOwned, Timestamps, Base):
 
 
 class DeliveryEvent(OfficeOwned, Base):
-    """A status callback as received. One that arrives before its message's SID is recorded (Twilio can be
-    faster than our own bookkeeping) waits here with `message_id` unset until the SID is known. A status is kept
-    once per SID, however often Twilio reports it (also when the reports arrive at the same instant)."""
+    """A status callback as received, with the message its URL named (or whose SID it brought); `message_id` is
+    unset when there is none of ours, and the event stays in the trail only. A status is kept once per SID,
+    however often Twilio reports it (also when the reports arrive at the same instant)."""
 
     __tablename__ = "delivery_events"
     __table_args__ = (Index("uq_delivery_events_sid_status", "twilio_sid", "status", unique=True),)

@@ -84,6 +84,17 @@ class Patient(OfficeOwned, Timestamps, Base):
             return self.sms_consent and self.sms_opted_out_at is None
         return self.voice_consent and self.voice_opted_out_at is None
 
+    def usable_phone(self, channel: str) -> PatientPhone | None:
+        """The first number (by `position`) that can take `channel`: not known to be invalid, and for texts not a
+        landline. Reminders, texts sent at once and staff texts all go to this one."""
+        for phone in self.phones:
+            if phone.invalid_at is not None:
+                continue
+            if channel == Channel.SMS and phone.kind == PhoneKind.LANDLINE:
+                continue
+            return phone
+        return None
+
 
 class PatientPhone(OfficeOwned, Base):
     __tablename__ = "patient_phones"

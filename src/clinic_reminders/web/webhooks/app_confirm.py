@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ...conversations import inbound_sms, voice_calls
+from ...conversations import delivery, inbound_sms, voice_calls
 from ...models import utcnow
 from .database import in_transaction
 from .signed import TwilioRequest, verified
@@ -22,6 +22,6 @@ async def app_confirm(request: Request, twilio: TwilioRequest = Depends(verified
         if is_voice:
             assert twilio.config.public_url is not None  # signature validation needed it
             return voice_calls.handle(db, twilio.params, twilio.query, twilio.config.public_url, utcnow())
-        return inbound_sms.handle(db, twilio.params, utcnow(), twilio.config.url("/twilio/status"))
+        return inbound_sms.handle(db, twilio.params, utcnow(), twilio.config.url(delivery.STATUS_PATH))
 
     return Response(content=await in_transaction(request, work), media_type="text/xml")

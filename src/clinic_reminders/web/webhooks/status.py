@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ...conversations import delivery, inbound_sms
+from ...conversations import delivery
 from ...models import utcnow
 from .database import in_transaction
 from .signed import TwilioRequest, verified
@@ -14,12 +14,13 @@ from .signed import TwilioRequest, verified
 router = APIRouter(include_in_schema=False)
 
 
-@router.post("/twilio/status")
+@router.post(delivery.STATUS_PATH)
 async def twilio_status(request: Request, twilio: TwilioRequest = Depends(verified)) -> Response:
+    # `reply`: what automatic replies' URLs named their row with before `m` (callbacks still on their way).
+    named = twilio.query.get(delivery.NAMED) or twilio.query.get("reply")
+
     def work(db: Session) -> None:
-        if "reply" in twilio.query:  # an automatic reply's first news: its SID (see inbound_sms.handle)
-            inbound_sms.adopt_reply(db, twilio.query["reply"], twilio.params.get("MessageSid", ""))
-        delivery.handle(db, twilio.params, utcnow())
+        delivery.handle(db, twilio.params, utcnow(), named)
 
     await in_transaction(request, work)
     return Response(status_code=204)

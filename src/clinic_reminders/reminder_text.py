@@ -1,12 +1,13 @@
-"""What a reminder says: the office's template (or the default) filled in from the appointment."""
+"""What a reminder says: the office's template (or the default) filled in from the appointment, for the dispatcher,
+a text sent at once from the schedule, and the answers to texts and calls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..messaging.compose import ReminderContext, normalize_language, render_sms
-from ..models import Appointment, Office
-from ..phones import display
+from .messaging.compose import ReminderContext, normalize_language, render_sms
+from .models import Appointment, Office
+from .phones import display
 
 
 @dataclass(frozen=True)
