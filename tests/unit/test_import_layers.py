@@ -1,5 +1,6 @@
 """The import graph between the package's parts (subpackages and top-level modules) runs one way where it must:
-read from the source with `ast`, so an import inside a function counts as much as one at the top."""
+read from the source with `ast`, so an import inside a function counts as much as one at the top (one under
+`if TYPE_CHECKING:`, for annotations only, does not)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,26 @@ import clinic_reminders
 ROOT = Path(clinic_reminders.__file__).parent
 
 
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return isinstance(test, ast.Name | ast.Attribute) and ast.unparse(test).endswith("TYPE_CHECKING")
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node but those under `if TYPE_CHECKING:` (imports for annotations only never run)."""
+    found, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        todo.extend(child for child in ast.iter_child_nodes(node) if not _is_type_checking(child))
+    return found
+
+
 def _imported_parts(path: Path) -> set[str]:
-    """The parts of the package that the module at `path` imports."""
+    """The parts of the package that the module at `path` imports when it runs."""
     package = list(path.relative_to(ROOT).parts[:-1])  # an __init__.py's package is its folder, as a module's is
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         targets: list[list[str]] = []
         if isinstance(node, ast.ImportFrom) and node.level:
             base = package[: len(package) - (node.level - 1)]
