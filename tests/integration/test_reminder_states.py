@@ -77,7 +77,7 @@ def test_it_refuses_a_move_the_table_does_not_allow_and_changes_nothing(
 
 
 ALLOWED = [(current, to) for current, targets in reminder_states.ALLOWED.items() for to in sorted(targets)]
-MOVED = [(current, to) for current, to in ALLOWED if to != S.SENDING]  # into SENDING only by a claim
+MOVED = sorted((current, to) for current, to in ALLOWED if to != S.SENDING)  # into SENDING only by a claim
 
 
 def test_the_table_has_every_state_and_every_move_the_flows_make() -> None:
