@@ -52,8 +52,10 @@ typecheck: $(VENV)/.installed-test
 unit: $(VENV)/.installed-test
 	$(BIN)/pytest tests/unit -q
 
+# Two pytest workers: most tests wait on a server, a browser or a database, so two share a 2-core machine well.
+TEST_WORKERS ?= 2
 test: install-test postgres chromium lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from . import audit, events, planning
+from . import audit, events, planning, refusals
 from .local_time import display
 from .models import Appointment, AppointmentStatus, Clinic, EventType, Office, Provider, utcnow
 from .refusals import Refusal, Refused
@@ -207,7 +207,7 @@ def create(db: Session, appointment: Appointment, actor: str) -> Appointment:
 
 def update(db: Session, appointment: Appointment, changes: dict[str, Any], actor: str) -> Appointment:
     """Apply field changes (start, duration, clinic, provider, kind...); a move re-plans its reminders."""
-    changed = _apply(appointment, changes)
+    changed = refusals.apply(appointment, changes)
     if changed:
         _record(db, appointment, actor, "update", fields=changed)
         replan(db, appointment, moved=_reassigned(changed))
@@ -234,13 +234,6 @@ def set_status(db: Session, appointment: Appointment, status: AppointmentStatus,
 
 def cancel(db: Session, appointment: Appointment, actor: str) -> Appointment:
     return set_status(db, appointment, AppointmentStatus.CANCELLED, actor)
-
-
-def _apply(appointment: Appointment, changes: dict[str, Any]) -> list[str]:
-    changed = sorted(k for k, v in changes.items() if getattr(appointment, k) != v)
-    for key in changed:
-        setattr(appointment, key, changes[key])
-    return changed
 
 
 def _reassigned(changed: list[str]) -> bool:
@@ -318,7 +311,7 @@ class Batch:
 
     def update(self, appointment: Appointment, changes: dict[str, Any], actor: str) -> list[str]:
         """As `update`; returns the names of the fields that changed."""
-        changed = _apply(appointment, changes)
+        changed = refusals.apply(appointment, changes)
         if changed:
             self._audit.append((appointment, actor, "update", {"fields": changed}))
             self._touched[id(appointment)] = appointment
