@@ -92,7 +92,8 @@ def read(data: bytes, region: str) -> Items:
             items.append(Rejection(where, "columns", f"{len(row.values)} values for {len(columns)} columns"))
         else:
             try:
-                items.append(_record(dict(zip(columns, row.values, strict=True)), where, phones))
+                values = {name: value.strip() for name, value in zip(columns, row.values, strict=True)}
+                items.append(_record(values, where, phones))
             except RecordError as exc:
                 items.append(Rejection(where, exc.field, exc.message))
     return items
@@ -159,24 +160,20 @@ def _columns(header: list[str]) -> list[str]:
 
 
 def _record(row: dict[str, str], where: str, phones: fields.Phones) -> Record:
-    def value(name: str) -> str:
-        return row.get(name, "").strip()
-
+    """`row`: the line's values by column name, without surrounding spaces."""
+    value = row.get
+    birth, language = value("date_of_birth", ""), value("language", "")
     patient = PatientRecord(
         external_id=fields.required(value("patient_id"), "patient_id"),
         first_name=fields.required(value("first_name"), "first_name"),
         last_name=fields.required(value("last_name"), "last_name"),
-        date_of_birth=(
-            fields.birth_date(fields.iso_date(value("date_of_birth"), "date_of_birth"), "date_of_birth")
-            if value("date_of_birth")
-            else None
-        ),
-        language=fields.language(value("language"), "language") if value("language") else None,
-        phones=fields.phones(phones.read(value(name), use, name) for name, use in _PHONES if value(name)),
+        date_of_birth=(fields.birth_date(fields.iso_date(birth, "date_of_birth"), "date_of_birth") if birth else None),
+        language=fields.language(language, "language") if language else None,
+        phones=fields.phones(phones.read(number, use, name) for name, use in _PHONES if (number := value(name))),
     )
     if not any(value(name) for name in _APPOINTMENT):
         return Record(where, patient=patient)
-    duration = value("duration_minutes")
+    duration = value("duration_minutes", "")
     appointment = AppointmentRecord(
         external_id=fields.required(value("appointment_id"), "appointment_id"),
         patient_external_id=patient.external_id,
@@ -186,7 +183,7 @@ def _record(row: dict[str, str], where: str, phones: fields.Phones) -> Record:
         duration_minutes=(
             fields.minutes(fields.number(duration, "duration_minutes"), "duration_minutes") if duration else None
         ),
-        kind=fields.kind(value("kind"), "kind"),
-        status=fields.status(value("status"), "status"),
+        kind=fields.kind(value("kind", ""), "kind"),
+        status=fields.status(value("status", ""), "status"),
     )
     return Record(where, patient=patient, appointment=appointment)

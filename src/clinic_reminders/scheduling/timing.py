@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -34,8 +35,11 @@ class Window:
     end: time = time(21, 0)
 
 
+@lru_cache(maxsize=4096)
 def local_datetime(day: date, clock: time, zone: ZoneInfo) -> datetime:
-    """A wall-clock time on a date in a zone, as UTC. A time skipped by DST moves forward by the gap."""
+    """A wall-clock time on a date in a zone, as UTC. A time skipped by DST moves forward by the gap.
+
+    Cached: planning an import's thousands of appointments asks for the same few days, hours and zones."""
     naive = datetime.combine(day, clock)
     aware = naive.replace(tzinfo=zone)
     # zoneinfo accepts non-existent local times; a round trip through UTC reveals and normalises them.
