@@ -214,7 +214,12 @@ def update(db: Session, appointment: Appointment, changes: dict[str, Any], actor
     return appointment
 
 
-def check_status(appointment: Appointment, status: AppointmentStatus) -> None:
+class HasStatus(Protocol):
+    @property
+    def status(self) -> str: ...
+
+
+def check_status(appointment: HasStatus, status: AppointmentStatus) -> None:
     """Raises `BookingError` unless the appointment may take this status (keeping its own always may)."""
     current = appointment.status
     if status != current and status not in _ALLOWED.get(current, set()):

@@ -26,6 +26,7 @@ from clinic_reminders.imports.records import (
 from clinic_reminders.models import (
     Appointment,
     AppointmentStatus,
+    AuditEntry,
     Channel,
     ConsentEvent,
     Patient,
@@ -257,3 +258,51 @@ def test_a_rejected_record_leaves_the_good_ones_of_its_batch_in(session_factory:
     with session_factory() as db:
         assert sorted(db.scalars(select(Patient.external_id))) == ["P1", "P2"]  # P2 from line 4 alone
         assert db.scalar(select(func.count()).select_from(Appointment)) == 1
+
+
+def updates(db: Session) -> list[tuple[str, dict[str, object]]]:
+    entries = db.execute(select(AuditEntry.entity, AuditEntry.detail).where(AuditEntry.action == "update"))
+    return sorted((entity, detail) for entity, detail in entries)
+
+
+def test_it_applies_a_change_that_follows_an_unchanged_line_of_the_same_batch(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Stored rows a batch only compares stay plain rows; one that a later line changes is loaded to change."""
+    run(session_factory, Record("line 2", ANA, VISIT))
+    summary = run(
+        session_factory,
+        Record("line 2", ANA, VISIT),
+        Record("line 3", replace(ANA, last_name="Lopez-Diaz"), replace(VISIT, starts_at=datetime(2040, 6, 12, 11))),
+    )
+    assert summary.patients == {"P1": upsert.Outcome.UPDATED}
+    assert (summary.appointments[upsert.Outcome.UNCHANGED], summary.appointments[upsert.Outcome.UPDATED]) == (1, 1)
+    with session_factory() as db:
+        assert visit(db).patient.last_name == "Lopez-Diaz"
+        assert visit(db).starts_at == datetime(2040, 6, 12, 11, 0, tzinfo=DENVER).astimezone(UTC)
+        planned = db.scalars(select(Reminder.planned_for).where(Reminder.status == ReminderStatus.PLANNED)).all()
+        assert set(planned) == {visit(db).starts_at}
+        assert updates(db) == [("appointment", {"fields": ["starts_at"]}), ("patient", {"fields": ["last_name"]})]
+
+
+def test_it_audits_a_change_undone_by_a_later_line_of_the_same_batch(session_factory: sessionmaker[Session]) -> None:
+    run(session_factory, Record("line 2", ANA, VISIT))
+    renamed = replace(ANA, last_name="Lopez-Diaz")
+    summary = run(session_factory, Record("line 2", renamed), Record("line 3", ANA))
+    assert summary.patients == {"P1": upsert.Outcome.UPDATED}
+    with session_factory() as db:
+        assert visit(db).patient.last_name == "Lopez"
+        assert updates(db) == [("patient", {"fields": ["last_name"]})] * 2
+
+
+def test_it_takes_a_stored_appointments_clinic_when_the_record_names_none(
+    session_factory: sessionmaker[Session],
+) -> None:
+    run(session_factory, Record("line 2", ANA, VISIT))
+    same = AppointmentRecord("A1", "P1", VISIT.starts_at)
+    later = AppointmentRecord("A1", "P1", datetime(2040, 6, 12, 10, 0))
+    assert run(session_factory, Record("line 2", appointment=same)).appointments[upsert.Outcome.UNCHANGED] == 1
+    assert run(session_factory, Record("line 2", appointment=later)).appointments[upsert.Outcome.UPDATED] == 1
+    with session_factory() as db:
+        assert visit(db).starts_at == datetime(2040, 6, 12, 10, 0, tzinfo=DENVER).astimezone(UTC)  # Riverside's
+        assert updates(db) == [("appointment", {"fields": ["starts_at"]})]

@@ -59,3 +59,14 @@ def test_it_refuses_a_naive_datetime_on_both_databases() -> None:
         bind = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
         with pytest.raises(ValueError, match="naive datetime"):
             bind(naive) if bind else UTCDateTime().process_bind_param(naive, dialect)
+
+
+def test_it_tells_apart_the_two_instants_of_a_repeated_hour() -> None:
+    """1:30 happens twice when Chicago falls back; the two compare equal as Chicago times, not as instants."""
+    bind = UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)
+    assert bind is not None
+    chicago = ZoneInfo("America/Chicago")
+    first, second = (datetime(2030, 11, 3, 1, 30, fold=fold, tzinfo=chicago) for fold in (0, 1))
+    assert bind(first) == "2030-11-03 06:30:00.000000"
+    assert bind(second) == "2030-11-03 07:30:00.000000"
+    assert bind(first.astimezone(UTC)) == bind(first)

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DataError, IntegrityError
@@ -45,7 +46,7 @@ from ..models import (
     Provider,
 )
 from ..patient_changes import set_phones
-from .known import Known
+from .known import Known, StoredAppointment, StoredPatient, StoredPhone
 from .new_patients import NewPatient, NewPatients, NewPhone
 from .records import AppointmentRecord, ImportStatus, Items, PatientRecord, Record, RecordError, Rejection
 
@@ -169,8 +170,10 @@ class _Upsert:
     """A batch of records applied in one session, each checked in full before any of it is applied.
 
     New patients and appointments stay out of the session until the end of the batch, where each kind is
-    inserted in one statement (`NewPatients`, `booking.Batch`). The batch ends early, before a record that
-    comes back to an appointment the batch created: that record goes first in the next batch.
+    inserted in one statement (`NewPatients`, `booking.Batch`). Stored patients and appointments are compared
+    as plain rows, and only those that a record may change are loaded as ORM objects (`_may_change`). The batch
+    ends early, before a record that comes back to an appointment the batch created: that record goes first in
+    the next batch.
     """
 
     def __init__(self, db: Session, records: Sequence[Record], actor: str, default_clinic: str | None) -> None:
@@ -179,10 +182,45 @@ class _Upsert:
         self.default_clinic = default_clinic
         self.office = accounts.the_office(db)
         self.known = Known(db, self.office, records)
+        self.known.load_for_change(*self._may_change(records))
         self.new_patients = NewPatients(db, actor)
         self.bookings = booking.Batch(db, self.office)
         self._created: set[str] = set()  # external ids of the appointments created
         self._updates: list[tuple[Patient | NewPatient, list[str]]] = []  # patients changed, for the audit trail
+
+    def _may_change(self, records: Sequence[Record]) -> tuple[set[str], set[str]]:
+        """The stored patients and appointments (by external id) that a record of the batch may change: those
+        with a record that differs from what is stored. The others stay plain rows: each of their records finds
+        what is stored, and so changes nothing, whatever the batch's earlier records did."""
+        patients: set[str] = set()
+        appointments: set[str] = set()
+        for record in records:
+            if record.patient is not None and self._may_change_patient(record.patient):
+                patients.add(record.patient.external_id)
+            if record.appointment is not None and self._may_change_appointment(record):
+                appointments.add(record.appointment.external_id)
+        return patients, appointments
+
+    def _may_change_patient(self, record: PatientRecord) -> bool:
+        stored = self.known.patients.get(record.external_id)
+        if not isinstance(stored, StoredPatient):
+            return False  # new: made as plain data
+        return bool(_changed_values(stored, record)) or (
+            bool(record.phones) and not _same_phones(stored, _phones(stored, record))
+        )
+
+    def _may_change_appointment(self, item: Record) -> bool:
+        assert item.appointment is not None
+        if not isinstance(self.known.appointments.get(item.appointment.external_id), StoredAppointment):
+            return False  # new: made as plain data
+        try:
+            visit = self._check_appointment(item)
+        except (RecordError, booking.BookingError):
+            return True  # checked again in its turn, after the batch's earlier records (a patient they create)
+        patient = self.known.patients.get(item.appointment.patient_external_id)
+        if not isinstance(patient, StoredPatient):
+            return True  # a patient the batch creates
+        return visit.status is not None or bool(_changes(visit, patient.id))
 
     def apply(self, items: Items) -> list[_Imported | Rejection]:
         """The results of the leading items applied (all of them, unless the batch ended early)."""
@@ -224,18 +262,16 @@ class _Upsert:
             self.new_patients.add(new)
             self.known.patients[record.external_id] = new
             return Outcome.CREATED
-        given = {
-            "first_name": record.first_name,
-            "last_name": record.last_name,
-            "date_of_birth": record.date_of_birth,
-            "language": record.language,
-        }
-        values = {k: v for k, v in given.items() if v is not None}
-        changed = sorted(k for k, v in values.items() if getattr(patient, k) != v)
+        values = _changed_values(patient, record)
+        phones = _phones(patient, record)
+        new_phones = bool(record.phones) and not _same_phones(patient, phones)
+        if not values and not new_phones:
+            return Outcome.UNCHANGED
+        assert not isinstance(patient, StoredPatient), "loaded by `Known.load_for_change`: a record changes it"
+        changed = sorted(values)
         for key in changed:
             setattr(patient, key, values[key])
-        phones = _phones(patient, record)
-        if record.phones and not _same_phones(patient, phones):
+        if new_phones:
             changed_phones = (
                 patient.set_phones(phones) if isinstance(patient, NewPatient) else set_phones(patient, phones)
             )
@@ -294,21 +330,42 @@ class _Upsert:
             return Outcome.CREATED
         if isinstance(patient, NewPatient):  # rare: a stored appointment moved to a patient new in this batch
             patient = self.known.patients[record.patient_external_id] = self.new_patients.insert_now(patient)
-        given = {
-            "clinic_id": visit.clinic.id,
-            "patient_id": patient.id,
-            "starts_at": visit.starts_at,
-            "provider_id": visit.provider.id if visit.provider else None,
-            "duration_minutes": record.duration_minutes,
-            "kind": record.kind,
-        }
-        changes = {k: v for k, v in given.items() if v is not None and getattr(appointment, k) != v}
+        changes = _changes(visit, patient.id)
+        if not changes and visit.status is None:
+            return Outcome.UNCHANGED
+        assert isinstance(appointment, Appointment), "loaded by `Known.load_for_change`: a record changes it"
         self.bookings.update(appointment, changes, self.actor)
         if visit.status is not None:
             self.bookings.set_status(appointment, visit.status, self.actor)
         if visit.status == AppointmentStatus.CANCELLED:
             return Outcome.CANCELLED
-        return Outcome.UPDATED if changes or visit.status else Outcome.UNCHANGED
+        return Outcome.UPDATED
+
+
+def _changed_values(patient: Patient | StoredPatient | NewPatient, record: PatientRecord) -> dict[str, Any]:
+    """The values the record gives that differ from the patient's, by attribute name."""
+    given = {
+        "first_name": record.first_name,
+        "last_name": record.last_name,
+        "date_of_birth": record.date_of_birth,
+        "language": record.language,
+    }
+    return {k: v for k, v in given.items() if v is not None and getattr(patient, k) != v}
+
+
+def _changes(visit: _Visit, patient_id: int | None) -> dict[str, Any]:
+    """What the record changes of its stored appointment (`patient_id`: its patient's, once known)."""
+    record, appointment = visit.record, visit.appointment
+    assert appointment is not None
+    given = {
+        "clinic_id": visit.clinic.id,
+        "patient_id": patient_id,
+        "starts_at": visit.starts_at,
+        "provider_id": visit.provider.id if visit.provider else None,
+        "duration_minutes": record.duration_minutes,
+        "kind": record.kind,
+    }
+    return {k: v for k, v in given.items() if v is not None and getattr(appointment, k) != v}
 
 
 @dataclass
@@ -316,7 +373,7 @@ class _Visit:
     """A record's appointment, checked: the existing appointment (None: new) and what it is to become."""
 
     record: AppointmentRecord
-    appointment: Appointment | None
+    appointment: Appointment | StoredAppointment | None
     clinic: Clinic
     provider: Provider | None
     starts_at: datetime  # UTC
@@ -329,26 +386,28 @@ class _Phone:
     kind: PhoneKind | None
 
 
-def _usable(phone: PatientPhone | NewPhone) -> bool:
-    return not isinstance(phone, PatientPhone) or phone.invalid_at is None
+def _usable(phone: PatientPhone | StoredPhone | NewPhone) -> bool:
+    return isinstance(phone, NewPhone) or phone.invalid_at is None
 
 
-def _phones(patient: Patient | NewPatient, record: PatientRecord) -> list[_Phone]:
+def _phones(patient: Patient | StoredPatient | NewPatient, record: PatientRecord) -> list[_Phone]:
     """The record's phones for `set_phones`; a kind already known (a landline learned from Twilio) is kept."""
     known = {phone.number for phone in patient.phones if phone.kind != PhoneKind.UNKNOWN}
     return [_Phone(phone.number, None if phone.number in known else phone.kind) for phone in record.phones]
 
 
-def _same_phones(patient: Patient | NewPatient, phones: list[_Phone]) -> bool:
+def _same_phones(patient: Patient | StoredPatient | NewPatient, phones: list[_Phone]) -> bool:
     """Whether `set_phones` would change nothing (checked first: it guesses each number's kind, which is slow)."""
-    stored: Sequence[PatientPhone | NewPhone] = patient.phones
+    stored: Sequence[PatientPhone | StoredPhone | NewPhone] = patient.phones
     return len(stored) == len(phones) and all(
         row.number == phone.number and row.position == position and phone.kind in (None, row.kind)
         for position, (row, phone) in enumerate(zip(stored, phones, strict=True))
     )
 
 
-def _new_status(appointment: Appointment, status: ImportStatus, moved: bool) -> AppointmentStatus | None:
+def _new_status(
+    appointment: Appointment | StoredAppointment, status: ImportStatus, moved: bool
+) -> AppointmentStatus | None:
     """The status to set, or None to keep it (see the module's rules)."""
     wanted = _STATUSES[status]
     if status is ImportStatus.SCHEDULED:

@@ -59,12 +59,30 @@ _SQLITE_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # SQLAlchemy's storage form
 
 
 def _to_sqlite_text(value: datetime | None) -> str | None:
+    """Remembers the last few thousand instants: the rows of a batch repeat theirs (a reminder's creation time,
+    its appointment's start, the same due time for a day's appointments)."""
     if value is None:
         return None
     if value.tzinfo is None:
         raise ValueError(_NAIVE)
-    utc = value.astimezone(UTC)
-    return _SQLITE_TEXT % (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
+    utc = value.astimezone(UTC)  # the key: one instant is one text, whatever zone or fold it was given in
+    text = _TEXTS.get(utc)
+    if text is None:
+        if len(_TEXTS) >= 4096:
+            _TEXTS.clear()
+        text = _TEXTS[utc] = _SQLITE_TEXT % (
+            utc.year,
+            utc.month,
+            utc.day,
+            utc.hour,
+            utc.minute,
+            utc.second,
+            utc.microsecond,
+        )
+    return text
+
+
+_TEXTS: dict[datetime, str] = {}
 
 
 def _from_sqlite_text(value: str | None) -> datetime | None:
