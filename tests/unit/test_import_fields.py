@@ -63,3 +63,14 @@ def test_it_takes_the_kind_from_appointment_types_that_say_how_the_visit_happens
     texts: list[str], kind: AppointmentKind | None
 ) -> None:
     assert fields.kind_of(texts) == kind
+
+
+@pytest.mark.parametrize("value", ["2030-01-15", "20300115", "2030-W03-2", "2030W03", " 2030-01-15 "])
+def test_it_refuses_a_start_that_is_a_date_alone(value: str) -> None:
+    with pytest.raises(RecordError, match="a date without a time"):
+        fields.iso_datetime(value, "starts_at")
+
+
+@pytest.mark.parametrize("value", ["2030-01-15T09:30", "20300115T0930", "2030-01-15 09:30:00-05:00", "2030-01-15T09"])
+def test_it_takes_a_start_with_its_time(value: str) -> None:
+    assert fields.iso_datetime(value, "starts_at").hour == 9

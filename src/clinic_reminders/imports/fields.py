@@ -93,16 +93,23 @@ def iso_date(value: str, field: str) -> date:
 def iso_datetime(value: str, field: str) -> datetime:
     """ISO 8601 with a time; without a UTC offset it is the clinic's local time."""
     text = value.strip()
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        pass
-    else:
+    if len(text) <= _LONGEST_DATE and _is_date(text):  # a longer text has a time (and is spared a raise)
         raise RecordError(field, "a date without a time; use e.g. 2030-01-15T09:30 or 2030-01-15T09:30:00-05:00")
     try:
         return datetime.fromisoformat(text)
     except ValueError:
         raise RecordError(field, "not an ISO 8601 date and time, e.g. 2030-01-15T09:30:00-05:00") from None
+
+
+_LONGEST_DATE = len("2030-01-15")  # the longest text `date.fromisoformat` takes (also 2030-W03-2)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 @cache

@@ -67,7 +67,7 @@ class Outcome(StrEnum):
 
 
 _STRONGER = [Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED]
-BATCH_SIZE = 500  # records per transaction: a SQLite writer holds the database for a fraction of a second
+BATCH_SIZE = 1000  # records per transaction: a SQLite writer holds the database for a fraction of a second
 
 
 @dataclass
