@@ -118,11 +118,16 @@ def test_a_worker_whose_connections_were_cut_reconnects_and_goes_on(
             await asyncio.to_thread(eventually, lambda: heartbeat(sessions))
             await asyncio.to_thread(cut_connections, url, name)
             await asyncio.to_thread(make_due, url, utcnow())
-            await asyncio.to_thread(eventually, lambda: reminder_sent(sessions))
+            # Read on an engine of our own: the worker's pool still holds cut connections, and the worker (not
+            # this probe) is the one that must meet them.
+            await asyncio.to_thread(eventually, lambda: reminder_sent(probe))
             dispatcher.stop()
             await running
 
+        probe_engine = make_engine(url)
+        probe = make_sessionmaker(probe_engine)
         asyncio.run(scenario())
+        probe_engine.dispose()
         assert len(simulator.messages(to=PATIENT_NUMBER)) == 1
         assert "the database failed: OperationalError" in caplog.text
         assert_no_patient_data(caplog.text, sessions)
