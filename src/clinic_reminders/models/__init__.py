@@ -20,6 +20,7 @@ from .registrations import (
 from .reminders import Reminder, ReminderRule, ReminderStatus, RuleCondition
 from .staff import ApiToken, Role, StaffUser
 from .telehealth import PatientLink, VideoEvent, VideoPurpose, VideoRoomStatus, VideoVisit
+from .writeback import Delivery, DeliveryStatus, Destination, DestinationKind
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -35,7 +36,11 @@ __all__ = [
     "Clinic",
     "ConsentAction",
     "ConsentEvent",
+    "Delivery",
     "DeliveryEvent",
+    "DeliveryStatus",
+    "Destination",
+    "DestinationKind",
     "Direction",
     "Event",
     "EventType",
