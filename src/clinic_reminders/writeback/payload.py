@@ -1,0 +1,77 @@
+"""An outbox event as destinations receive it (`transports.Payload`, version 1).
+
+The event's own facts win: an appointment's status is the one the event tells of, so a retry days later still
+says "confirmed" after the visit was completed. The identifiers the receiver matches on (its own appointment and
+patient ids, the clinic and provider) come from the rows as they are now.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from ..models import Appointment, Event, Patient
+from .transports import AppointmentData, PatientData, Payload
+
+VERSION = 1
+_APPOINTMENT_STATUS_EVENT = "appointment."
+
+
+def build(db: Session, event: Event) -> Payload:
+    appointment = db.get(Appointment, event.appointment_id) if event.appointment_id is not None else None
+    patient_id = event.patient_id if event.patient_id is not None else getattr(appointment, "patient_id", None)
+    patient = db.get(Patient, patient_id) if patient_id is not None else None
+    return {
+        "id": event_id(event.id),
+        "type": event.type,
+        "version": VERSION,
+        "created_at": _iso(event.created_at),
+        "office_id": event.office_id,
+        "data": {
+            "appointment": _appointment(appointment, event) if appointment is not None else None,
+            "patient": _patient(patient) if patient is not None else None,
+            "reminder_id": event.reminder_id,
+            "message_id": event.message_id,
+            "details": dict(event.payload),
+        },
+    }
+
+
+def event_id(event_pk: int) -> str:
+    """The id receivers de-duplicate on (`webhook-id`, HL7 MSH-10, FHIR meta tag): one per event, every retry."""
+    return f"evt_{event_pk}"
+
+
+def _appointment(appointment: Appointment, event: Event) -> AppointmentData:
+    status = appointment.status
+    if event.type.startswith(_APPOINTMENT_STATUS_EVENT):
+        told = event.type.removeprefix(_APPOINTMENT_STATUS_EVENT)
+        if told not in {"created", "moved", "updated"}:
+            status = told
+    provider = appointment.provider
+    return {
+        "id": appointment.id,
+        "external_id": appointment.external_id,
+        "status": status,
+        "starts_at": _iso(appointment.starts_at),
+        "duration_minutes": appointment.duration_minutes,
+        "kind": appointment.kind,
+        "clinic": {"id": appointment.clinic.id, "name": appointment.clinic.name},
+        "provider": {"id": provider.id, "name": provider.name} if provider is not None else None,
+    }
+
+
+def _patient(patient: Patient) -> PatientData:
+    return {
+        "id": patient.id,
+        "external_id": patient.external_id,
+        "family_name": patient.last_name,
+        "given_name": patient.first_name,
+        "sms_opted_out": patient.sms_opted_out_at is not None,
+        "voice_opted_out": patient.voice_opted_out_at is not None,
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
