@@ -22,6 +22,7 @@ from clinic_reminders.writeback.hl7_out import (
     Hl7Transport,
     build,
 )
+from clinic_reminders.writeback.registry import transport_for
 from clinic_reminders.writeback.transports import DeliveryFailed, DestinationConfig, Payload
 
 SETTINGS: dict[str, Any] = {
@@ -255,3 +256,8 @@ def test_unusable_settings_fail_until_corrected(settings: dict[str, Any], reason
     with pytest.raises(DeliveryFailed) as failed:
         Hl7Settings.of({**SETTINGS, **settings})
     assert failed.value.reason == reason and not failed.value.permanent
+
+
+def test_the_registry_finds_the_transport_for_hl7_destinations() -> None:
+    transport = transport_for("hl7")
+    assert isinstance(transport, Hl7Transport) and transport.kind == "hl7"

@@ -5,7 +5,7 @@
     appointment.reschedule-requested  SIU^S14  SCH-25 Pending  (SCH-6 "reschedule-requested": the slot waits for
                                                                 the front desk to move it)
     appointment.cancelled             SIU^S15  SCH-25 Cancelled
-    appointment.no-show               SIU^S26  SCH-25 Noshow
+    appointment.no-show               SIU^S26  SCH-25 Noshow   (not yet in 2.4's table: sent as a local code)
     patient.opted-out / opted-in      ADT^A31  PD1-11 publicity code, PD1-18 its date; nothing when the
                                                destination's opt_out_message is "none"
     anything else                     nothing ("not sent: ..."), which counts as delivered
@@ -21,7 +21,8 @@ reminder/recall consent (CDC's implementation guide for table 0215): 01 no remin
 and a local NOTEXT for a patient who takes calls but no texts.
 
 Messages are built and validated (structure, required fields, data types) by hl7apy at its strict level, for the
-versions in `VERSIONS` (TQ1 from 2.5 on).
+versions in `VERSIONS` (TQ1 from 2.5 on). In HL7's own terms a system that does not own the schedule would send
+SRM requests; interface engines take SIU notifications for write-back, and that is what PMS integrations send.
 """
 
 from __future__ import annotations
