@@ -213,18 +213,20 @@ def clean(kind: DestinationKind, raw: Mapping[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def check_secret(kind: DestinationKind, settings: Mapping[str, Any], secret: str | None) -> None:
-    """Refuses a secret the destination cannot use (or a missing one it needs). A webhook's is generated."""
+def check_secret(kind: DestinationKind, settings: Mapping[str, Any], secret: str | None) -> str | None:
+    """The secret as stored (a PEM key ends in a line break); refuses one the destination cannot use, or a missing
+    one it needs. A webhook's is generated, an HL7 destination has none: theirs pass as they are."""
     if kind is not DestinationKind.FHIR:
-        return
+        return secret
     if not secret:
         what = "access token" if settings["auth"] == "bearer" else "private key (PEM)"
         raise Refused("secret", f"give the {what}")
     if settings["auth"] == "bearer":
         if len(secret) > 4000 or any(c.isspace() or ord(c) < 32 for c in secret):
             raise Refused("secret", "an access token is one word of at most 4000 characters, without spaces")
-        return
+        return secret
     _check_private_key(secret, settings["alg"])
+    return secret.strip() + "\n"
 
 
 def _check_private_key(pem: str, alg: str) -> None:

@@ -94,7 +94,7 @@ def create(
     _no_typed_secret(the_kind, secret)
     if the_kind is DestinationKind.WEBHOOK:
         secret = new_webhook_secret()
-    check_secret(the_kind, cleaned, secret)
+    secret = check_secret(the_kind, cleaned, secret)
     destination = Destination(
         office_id=office_id,
         name=name,
@@ -130,8 +130,10 @@ def change(
     changed += sorted(f"settings.{k}" for k in set(cleaned) | set(stored) if cleaned.get(k) != stored.get(k))
     secret = (secret or "").strip() or None
     _no_typed_secret(kind, secret)
-    if secret is not None or any(c.startswith("settings.") for c in changed):
-        check_secret(kind, cleaned, secret or _stored_secret(destination, box))
+    if secret is not None:
+        secret = check_secret(kind, cleaned, secret)
+    elif any(c.startswith("settings.") for c in changed):
+        check_secret(kind, cleaned, _stored_secret(destination, box))
     if secret is not None and secret != _stored_secret(destination, box):
         changed.append("secret")
     if enabled is not None and enabled != destination.enabled:
