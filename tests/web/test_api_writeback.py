@@ -72,6 +72,7 @@ def test_the_office_lists_its_destinations_without_secrets(admin_client: TestCli
             "kind": "webhook",
             "target": "https://pms.example.com/hooks",
             "status": "active",
+            "paused_reason": None,
             "last_result": None,
             "last_result_at": None,
         }

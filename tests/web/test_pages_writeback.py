@@ -143,6 +143,7 @@ def test_a_paused_destination_is_shown_with_its_reason_and_resumed(
     session.commit()
     listing = admin_pages.get("/config/writeback").text
     assert "Paused" in listing and "no answer for 3 days: HTTP 503" in listing
+    assert "Paused: no answer for 3 days: HTTP 503" in admin_pages.get("/config").text
     deliveries = admin_pages.get("/deliveries").text
     assert "“Practice system” is paused" in deliveries
     response = admin_pages.post(f"/config/writeback/{destination.id}/resume", {"retry_failed": "on"})

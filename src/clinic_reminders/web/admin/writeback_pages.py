@@ -177,8 +177,11 @@ def _typed(data: dict[str, str], event_types: list[str]) -> dict[str, Any]:
     return {**values, "event_types": event_types, "enabled": checkbox(data, "enabled"), "tls": checkbox(data, "tls")}
 
 
-def _secret_page(request: Request, db: Session, user: StaffUser, destination: Destination, secret: str) -> Response:
+def _secret_page(
+    request: Request, db: Session, user: StaffUser, destination: Destination, secret: str, *, rotated: bool
+) -> Response:
     context = {"title": "The webhook's signing secret", "section": "config", "destination": destination}
+    context["rotated"] = rotated
     response = render(request, "writeback_secret.html", {**context, "secret": secret}, user=user, db=db)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -207,7 +210,7 @@ async def create_destination(request: Request, db: DbDep, user: AdminPage) -> Re
         return _show_form(request, db, user, kind, None, _typed(data, event_types), _form_errors(errors, data))
     db.commit()
     if saved.secret is not None:
-        return _secret_page(request, db, user, saved.destination, saved.secret)
+        return _secret_page(request, db, user, saved.destination, saved.secret, rotated=False)
     flash(request, f"Destination “{saved.destination.name}” added. Send it a test event to check the connection.")
     return RedirectResponse(f"{HOME}#destination-{saved.destination.id}", status_code=303)
 
@@ -270,7 +273,7 @@ def rotate_secret(request: Request, destination_id: int, db: DbDep, settings: Se
         flash(request, next(iter(errors.values())), "error")
         return RedirectResponse(f"{HOME}#destination-{destination.id}", status_code=303)
     db.commit()
-    return _secret_page(request, db, user, destination, secret)
+    return _secret_page(request, db, user, destination, secret, rotated=True)
 
 
 @router.post(HOME + "/{destination_id:int}/enabled")

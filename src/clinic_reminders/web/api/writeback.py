@@ -50,6 +50,7 @@ def _summary_fields(destination: Destination) -> dict[str, Any]:
         "kind": destination.kind,
         "target": target(destination.kind, destination.settings),
         "status": destinations.status_of(destination),
+        "paused_reason": destination.paused_reason,
         "last_result": destination.last_result,
         "last_result_at": destination.last_result_at,
     }
@@ -63,7 +64,6 @@ def destination_read(destination: Destination, counts: dict[str, int]) -> Destin
             "secret_saved": destination.secret_encrypted is not None,
             "enabled": destination.enabled,
             "paused_at": destination.paused_at,
-            "paused_reason": destination.paused_reason,
             "pending": counts.get(DeliveryStatus.PENDING, 0),
             "failed": counts.get(DeliveryStatus.FAILED, 0),
             "created_at": destination.created_at,

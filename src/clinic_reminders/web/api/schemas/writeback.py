@@ -55,6 +55,7 @@ class DestinationSummary(ReadSchema):
     status: DestinationStatus = Field(
         description="paused: its deliveries failed for the whole retry window; it sends nothing until resumed."
     )
+    paused_reason: str | None = Field(description="Why it was paused, while it is.")
     last_result: str | None = Field(description='The last test or delivery: "OK: ..." or "Failed: ...".')
     last_result_at: datetime | None
 
@@ -64,7 +65,6 @@ class DestinationRead(DestinationSummary):
     secret_saved: bool = Field(description="Whether a secret is stored; the secret itself is never returned.")
     enabled: bool
     paused_at: datetime | None
-    paused_reason: str | None
     pending: int = Field(description="Deliveries waiting to be sent.")
     failed: int = Field(description="Deliveries given up after the retry window.")
     created_at: datetime
