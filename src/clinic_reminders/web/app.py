@@ -20,6 +20,7 @@ from .admin import error_pages
 from .admin import install as install_pages
 from .api import errors as api_errors
 from .api import router as api_router
+from .api import writeback as writeback_api
 from .portal import install as install_portal
 from .webhooks import app_confirm, doctor_ping, status
 from .webhooks import database as webhook_database
@@ -75,6 +76,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api")
     install_pages(app)  # staff pages (session login) and /static
     install_portal(app)  # patient links /p/..., video visits and their status callbacks
+    writeback_api.install_docs(app)  # the payload receivers get, as /openapi.json's webhooks
     api_errors.document(app)
     if settings.demo and settings.twilio_api_base_url and "/simulator" in settings.twilio_api_base_url:
         lifecycle.mount_demo_simulator(app, settings)

@@ -12,12 +12,14 @@ from . import (
     config_page,
     config_rules,
     dashboard,
+    deliveries_page,
     inbox,
     patients_pages,
     registration_page,
     schedule,
     setup_page,
     unknown_numbers,
+    writeback_pages,
 )
 from .rendering import STATIC_DIR
 
@@ -34,6 +36,8 @@ ROUTERS = (
     config_rules.router,
     registration_page.router,
     setup_page.router,
+    writeback_pages.router,
+    deliveries_page.router,
 )
 
 

@@ -40,6 +40,7 @@ NAV = (
     NavItem("schedule", "/schedule", "Schedule", False),
     NavItem("inbox", "/inbox", "Inbox", False),
     NavItem("patients", "/patients", "Patients", False),
+    NavItem("deliveries", "/deliveries", "Deliveries", False),
     NavItem("dashboard", "/dashboard", "Dashboard", True),
     NavItem("clinics", "/clinics", "Clinics", True),
     NavItem("config", "/config", "Configuration", True),

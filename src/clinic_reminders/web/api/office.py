@@ -7,6 +7,7 @@ the Auth Token, API Secret and SMTP URL before they reach the database; they are
 from __future__ import annotations
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from ... import office_config
 from ...crypto import SecretBox
@@ -14,19 +15,27 @@ from ...models import Office
 from ..deps import AdminUser, CurrentUser, DbDep, OfficeDep, SettingsDep, audit_actor
 from .errors import ADMIN_ONLY
 from .schemas.office import MAX_ALERT_EMAILS, OfficeRead, OfficeUpdate
+from .writeback import office_destinations
 
 router = APIRouter(prefix="/office", tags=["office"])
 
 
-def _read(office: Office, box: SecretBox) -> OfficeRead:
-    data = {k: getattr(office, k) for k in OfficeRead.model_fields if k not in office_config.SECRET_COLUMNS}
+def _read(db: Session, office: Office, box: SecretBox) -> OfficeRead:
+    computed = {*office_config.SECRET_COLUMNS, "writeback_destinations"}
+    data = {k: getattr(office, k) for k in OfficeRead.model_fields if k not in computed}
     data.update(office_config.masked(box, office))
+    data["writeback_destinations"] = office_destinations(db, office)
     return OfficeRead.model_validate(data)
 
 
-@router.get("", summary="The office configuration", description="Secrets are masked: '••••' and their last 4.")
-def get_office(office: OfficeDep, settings: SettingsDep, _user: CurrentUser) -> OfficeRead:
-    return _read(office, SecretBox(settings.secret_key_value))
+@router.get(
+    "",
+    summary="The office configuration",
+    description="Secrets are masked: '••••' and their last 4. `writeback_destinations` lists where the office's "
+    "events are written back (no secrets); /api/writeback/destinations changes them.",
+)
+def get_office(db: DbDep, office: OfficeDep, settings: SettingsDep, _user: CurrentUser) -> OfficeRead:
+    return _read(db, office, SecretBox(settings.secret_key_value))
 
 
 def update_office(
@@ -35,7 +44,7 @@ def update_office(
     box = SecretBox(settings.secret_key_value)
     office_config.change(db, office, body, box, audit_actor(user))
     db.commit()
-    return _read(office, box)
+    return _read(db, office, box)
 
 
 _UPDATE_DOC = (

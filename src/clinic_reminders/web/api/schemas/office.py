@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from ....office_config import SMTP_URL_FORM
 from .common import LocalTime, Phone, ReadSchema, Schema
+from .writeback import DestinationSummary
 
 # A domain name or an IPv4 address (which the same pattern accepts): no scheme, port or path.
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -119,3 +120,6 @@ class OfficeRead(ReadSchema):
     sms_price_per_segment: Decimal
     low_balance_threshold: Decimal
     updated_at: datetime
+    writeback_destinations: list[DestinationSummary] = Field(
+        description="Where the office's events are written back (no secrets): see /api/writeback/destinations."
+    )
