@@ -13,6 +13,7 @@ from clinic_reminders.imports import hl7, hl7_messages
 from clinic_reminders.imports.hl7_messages import timestamp
 from clinic_reminders.imports.records import (
     AppointmentRecord,
+    Code,
     ImportStatus,
     PhoneRecord,
     PhoneUse,
@@ -59,16 +60,18 @@ def test_it_reads_the_sample_messages() -> None:
         external_id="A1",
         patient_external_id="P1",
         starts_at=datetime(2040, 6, 12, 9, 0),
-        clinic="Riverside",
         provider="Maria Chen",
         duration_minutes=30,
         kind=AppointmentKind.IN_PERSON,
         status=ImportStatus.SCHEDULED,
+        location=Code("Riverside", "AIL-3"),
+        provider_code=Code("D1", "AIP-3", "Maria Chen", "Dr."),
+        start_field="SCH-11.4",
     )
     assert isinstance(second, Record) and second.patient is not None and second.appointment is not None
     assert second.appointment.starts_at == datetime(2040, 6, 13, 14, 30, tzinfo=timezone(timedelta(hours=-4)))
-    assert second.appointment.clinic == "Downtown Clinic"  # AIL-3.4, the facility
-    assert second.appointment.provider is None
+    assert second.appointment.location == Code("Downtown Clinic", "AIL-3")  # AIL-3.4, the facility
+    assert second.appointment.provider is second.appointment.provider_code is None
     assert (second.appointment.duration_minutes, second.appointment.kind) == (45, AppointmentKind.TELEHEALTH)
     assert [p.use for p in second.patient.phones] == [PhoneUse.MOBILE, PhoneUse.HOME]
 
@@ -163,11 +166,7 @@ def test_it_takes_the_start_and_duration_from_ais_when_sch_11_is_empty() -> None
         (("SIU^S12^SIU_S12", "ADT^A01^ADT_A01"), "MSH-9"),  # an admission: not a patient update
         (("SIU^S12^SIU_S12", "ORM^O01^ORM_O01"), "MSH-9"),
         (("SIU^S12^SIU_S12", "SIU^S99"), "MSH-9"),
-        (("|19800115|", "|1980-01-15|"), "PID-7"),
-        (("^^1^303^5550142", "^^1^303^555"), "PID-13"),
         (("^^^204006120900^", "^^^20400612^"), "SCH-11.4"),
-        (("|30|MIN|", "|30|DAYS|"), "SCH-10"),
-        (("SPA^Spanish^ISO639-2", "DEU^German"), "PID-15"),
         (("P1^^^PMS^MR", ""), "PID-3"),
         (("|López^Ana|", "|López|"), "PID-5.2"),
         (("MSH|^~\\&|", "MSH||"), "MSH-2"),
@@ -206,9 +205,42 @@ def test_it_names_the_missing_segment_of_a_message_without_pid() -> None:
     assert (rejection(without_pid).field, rejection(without_pid).message) == ("PID", "segment missing")
 
 
-def test_it_does_not_repeat_patient_data_in_errors() -> None:
-    bad = rejection(FIRST.replace("|19800115|", "|19801315|"))
-    assert bad.field == "PID-7" and "1980" not in bad.message
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (("|19800115|", "|1980-01-15|"), "PID-7", "not an HL7 date (YYYYMMDD); dropped"),
+        (
+            ("SPA^Spanish^ISO639-2", "DEU^German"),
+            "PID-15",
+            "not a supported language; use one of en, es, fr, pt, zh, vi, ko, ru, ar, ht, tl; dropped",
+        ),
+        (
+            ("^^1^303^5550142", "^^1^303^555"),
+            "PID-13",
+            "not a valid phone number for its country; this number is dropped",
+        ),
+        (
+            ("|30|MIN|", "|30|DAYS|"),
+            "SCH-9",
+            "not a whole number of minutes from 1 to 1440; the duration is taken from SCH-11.5",
+        ),
+    ],
+)
+def test_it_drops_an_optional_value_that_does_not_read_with_a_warning(
+    change: tuple[str, str], field: str, message: str
+) -> None:
+    [item] = read(FIRST.replace(*change, 1))
+    assert isinstance(item, Record) and item.appointment is not None, item
+    assert [(n.where, n.field, n.message) for n in item.notices] == [("message 1 (control id MSG0001)", field, message)]
+    assert item.appointment.duration_minutes == 30
+
+
+def test_it_does_not_repeat_patient_data_in_errors_or_warnings() -> None:
+    bad = rejection(FIRST.replace("P1^^^PMS^MR", "").replace("|19800115|", "|19801315|"))
+    assert bad.field == "PID-3"
+    [item] = read(FIRST.replace("|19800115|", "|19801315|"))
+    assert isinstance(item, Record) and [n.field for n in item.notices] == ["PID-7"]
+    assert "1980" not in str(item.notices[0])
 
 
 def test_it_reads_latin_1_when_the_file_is_not_utf_8() -> None:
