@@ -10,6 +10,7 @@ from . import (
     booking_pages,
     clinics_pages,
     config_page,
+    config_pms_codes,
     config_rules,
     dashboard,
     inbox,
@@ -32,6 +33,7 @@ ROUTERS = (
     clinics_pages.router,
     config_page.router,
     config_rules.router,
+    config_pms_codes.router,
     registration_page.router,
     setup_page.router,
 )

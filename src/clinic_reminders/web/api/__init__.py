@@ -11,6 +11,7 @@ from . import (
     events,
     office,
     patients,
+    pms_codes,
     providers,
     registration,
     rules,
@@ -38,5 +39,6 @@ for _module in (
     events,
     rules,
     setup,
+    pms_codes,
 ):
     router.include_router(_module.router, generate_unique_id_function=_operation_id)
