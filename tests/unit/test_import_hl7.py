@@ -300,3 +300,51 @@ def test_it_refuses_a_control_character_in_a_name_naming_the_field() -> None:
         "PID-5.2",
         "holds a control character (such as NUL, a tab or a line break)",
     )
+
+
+V28 = (Path(__file__).parent.parent / "fixtures" / "imports" / "siu_v28.hl7").read_text()
+NO_TQ1_END = V28.replace("|20400612090000-0600|20400612093000-0600", "|20400612090000-0600|")
+
+
+@pytest.mark.parametrize(
+    ("ais_duration", "minutes"),
+    [
+        ("1800|s", 30),  # UCUM seconds, as HL7 2.8 samples send them
+        ("1800|S", 30),
+        ("90|SEC", 2),  # whole minutes, rounded up
+        ("45|min", 45),
+        ("45|M", 45),
+        ("45|MIN^Minutes^ANS+", 45),
+        ("1|h", 60),
+        ("1.5|HR", 90),
+        ("45|", 45),  # no unit: minutes
+    ],
+)
+def test_it_reads_ais_durations_in_any_unit_hl7_versions_use(ais_duration: str, minutes: int) -> None:
+    record = appointment(NO_TQ1_END.replace("|0|s|1800|s\nAIL", f"|0|s|{ais_duration}\nAIL"))
+    assert record.duration_minutes == minutes
+
+
+@pytest.mark.parametrize(
+    ("tq1", "minutes"),
+    [("TQ1|1|||||30^min&minute&UCUM|20400612090000-0600", 30), ("TQ1|1|||||1^H|20400612090000-0600", 60)],
+)
+def test_it_takes_the_service_duration_of_tq1_first(tq1: str, minutes: int) -> None:
+    message = "\n".join(tq1 if line.startswith("TQ1") else line for line in V28.splitlines()) + "\n"
+    assert appointment(message).duration_minutes == minutes
+
+
+def test_it_falls_back_to_the_next_start_when_tq1_does_not_read_and_says_so() -> None:
+    [item] = read(V28.replace("|20400612090000-0600|20400612093000-0600", "|next week|20400612093000-0600"))
+    assert isinstance(item, Record) and item.appointment is not None
+    assert (item.appointment.start_field, item.appointment.starts_at.hour) == ("AIS-4", 9)
+    assert [(n.field, n.message) for n in item.notices] == [
+        ("TQ1-7", "not an HL7 date and time (YYYYMMDDHHMM[SS][+/-ZZZZ]); the start is taken from AIS-4")
+    ]
+
+
+def test_it_takes_a_provider_from_a_person_aig_when_there_is_no_aip_or_pv1_7() -> None:
+    v24 = (Path(__file__).parent.parent / "fixtures" / "imports" / "siu_v24.hl7").read_text()
+    lines = [line for line in v24.splitlines() if not line.startswith(("AIP", "PV1"))]
+    record = appointment("\n".join(lines) + "\n")
+    assert record.provider_code == Code("1", "AIG-3", "Maria Chen") and record.provider == "Maria Chen"

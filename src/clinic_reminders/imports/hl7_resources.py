@@ -3,7 +3,7 @@
     location  AIL-3 (PL: point of care 3.1, else facility 3.4, else room 3.2; its description 3.9), else PV1-3,
               else an AIG whose resource type (AIG-4) is a location or room
     provider  AIP-3 (XCN: id 3.1, family name 3.2, given name 3.3, prefix 3.6), else PV1-7 (attending doctor),
-              else an AIG whose resource type is a person (AIG-3: id^name)
+              else an AIG whose resource type is a person (AIG-3: id^name, also "Family, Given")
 
 A code is looked up in the office's mapping of PMS codes, then as a clinic's or provider's name (`imports.known`);
 a provider without an id is known by their name. Names come in a readable case (`fields.readable_case`).
@@ -45,7 +45,8 @@ def provider(message: Message) -> Code | None:
     aig = _resource(message, _PERSONS)
     if aig is None:
         return None
-    name = _label(fields.readable_case(aig.value(3, 2)))
+    family, comma, given = aig.value(3, 2).partition(",")  # "CHEN, MARIA": family name first
+    name = _label(fields.readable_case(f"{given.strip()} {family.strip()}" if comma else family.strip()))
     return Code(fields.required(aig.value(3, 1) or name, "AIG-3"), "AIG-3", name=name)
 
 
