@@ -125,7 +125,7 @@ def record(message: Message, where: str, phones: fields.Phones) -> Record:
         patient_external_id=patient.external_id,
         starts_at=timing.start,
         start_field=timing.start_field,
-        provider=provider.name or None if provider else None,
+        provider=(provider.name or None) if provider else None,
         duration_minutes=timing.duration,
         kind=fields.kind_of([sch.value(8, 1), sch.value(8, 2), *([ais.value(3, 1), ais.value(3, 2)] if ais else [])]),
         status=EVENTS[event],
