@@ -174,7 +174,8 @@ def test_it_reads_back_through_the_inbound_importer(version: str, event: EventTy
     assert visit is not None and patient is not None
     assert (visit.external_id, visit.status, visit.duration_minutes) == ("A1", status, 30)
     assert visit.starts_at == datetime(2040, 6, 12, 15, 0, tzinfo=UTC)
-    assert (visit.clinic, visit.provider) == ("Riverside", "Maria Chen")
+    assert visit.location is not None and visit.location.value == "Riverside"
+    assert visit.provider == "Maria Chen"
     assert (patient.external_id, patient.last_name, patient.first_name) == ("P1", "O'Brien|^~\\&", "Zoë")
     assert Message(text).segments[0].value(12) == version
     assert [segment.name for segment in Message(text).segments if segment.name == "TQ1"] == (

@@ -74,3 +74,23 @@ def test_it_refuses_a_start_that_is_a_date_alone(value: str) -> None:
 @pytest.mark.parametrize("value", ["2030-01-15T09:30", "20300115T0930", "2030-01-15 09:30:00-05:00", "2030-01-15T09"])
 def test_it_takes_a_start_with_its_time(value: str) -> None:
     assert fields.iso_datetime(value, "starts_at").hour == 9
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        ("HANA", "Hana"),
+        ("LÓPEZ", "López"),
+        ("MCDONALD", "McDonald"),
+        ("O'BRIEN", "O'Brien"),
+        ("VAN DER BERG", "van der Berg"),
+        ("MARIA DEL CARMEN", "Maria del Carmen"),
+        ("SMITH-JONES", "Smith-Jones"),
+        ("ana lópez", "Ana López"),
+        ("McDonald", "McDonald"),  # mixed case is the owner's spelling
+        ("DeShawn", "DeShawn"),
+        ("de la Cruz", "de la Cruz"),
+    ],
+)
+def test_it_writes_a_name_sent_in_one_case_in_a_readable_one(sent: str, shown: str) -> None:
+    assert fields.person_name(sent, "PID-5.1") == shown

@@ -13,6 +13,7 @@ from clinic_reminders.imports import hl7, hl7_messages
 from clinic_reminders.imports.hl7_messages import timestamp
 from clinic_reminders.imports.records import (
     AppointmentRecord,
+    Code,
     ImportStatus,
     PhoneRecord,
     PhoneUse,
@@ -59,16 +60,18 @@ def test_it_reads_the_sample_messages() -> None:
         external_id="A1",
         patient_external_id="P1",
         starts_at=datetime(2040, 6, 12, 9, 0),
-        clinic="Riverside",
         provider="Maria Chen",
         duration_minutes=30,
         kind=AppointmentKind.IN_PERSON,
         status=ImportStatus.SCHEDULED,
+        location=Code("Riverside", "AIL-3"),
+        provider_code=Code("D1", "AIP-3", "Maria Chen", "Dr."),
+        start_field="SCH-11.4",
     )
     assert isinstance(second, Record) and second.patient is not None and second.appointment is not None
     assert second.appointment.starts_at == datetime(2040, 6, 13, 14, 30, tzinfo=timezone(timedelta(hours=-4)))
-    assert second.appointment.clinic == "Downtown Clinic"  # AIL-3.4, the facility
-    assert second.appointment.provider is None
+    assert second.appointment.location == Code("Downtown Clinic", "AIL-3")  # AIL-3.4, the facility
+    assert second.appointment.provider is second.appointment.provider_code is None
     assert (second.appointment.duration_minutes, second.appointment.kind) == (45, AppointmentKind.TELEHEALTH)
     assert [p.use for p in second.patient.phones] == [PhoneUse.MOBILE, PhoneUse.HOME]
 
@@ -163,11 +166,7 @@ def test_it_takes_the_start_and_duration_from_ais_when_sch_11_is_empty() -> None
         (("SIU^S12^SIU_S12", "ADT^A01^ADT_A01"), "MSH-9"),  # an admission: not a patient update
         (("SIU^S12^SIU_S12", "ORM^O01^ORM_O01"), "MSH-9"),
         (("SIU^S12^SIU_S12", "SIU^S99"), "MSH-9"),
-        (("|19800115|", "|1980-01-15|"), "PID-7"),
-        (("^^1^303^5550142", "^^1^303^555"), "PID-13"),
         (("^^^204006120900^", "^^^20400612^"), "SCH-11.4"),
-        (("|30|MIN|", "|30|DAYS|"), "SCH-10"),
-        (("SPA^Spanish^ISO639-2", "DEU^German"), "PID-15"),
         (("P1^^^PMS^MR", ""), "PID-3"),
         (("|López^Ana|", "|López|"), "PID-5.2"),
         (("MSH|^~\\&|", "MSH||"), "MSH-2"),
@@ -206,9 +205,42 @@ def test_it_names_the_missing_segment_of_a_message_without_pid() -> None:
     assert (rejection(without_pid).field, rejection(without_pid).message) == ("PID", "segment missing")
 
 
-def test_it_does_not_repeat_patient_data_in_errors() -> None:
-    bad = rejection(FIRST.replace("|19800115|", "|19801315|"))
-    assert bad.field == "PID-7" and "1980" not in bad.message
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (("|19800115|", "|1980-01-15|"), "PID-7", "not an HL7 date (YYYYMMDD); dropped"),
+        (
+            ("SPA^Spanish^ISO639-2", "DEU^German"),
+            "PID-15",
+            "not a supported language; use one of en, es, fr, pt, zh, vi, ko, ru, ar, ht, tl; dropped",
+        ),
+        (
+            ("^^1^303^5550142", "^^1^303^555"),
+            "PID-13",
+            "not a valid phone number for its country; this number is dropped",
+        ),
+        (
+            ("|30|MIN|", "|30|DAYS|"),
+            "SCH-9",
+            "not a whole number of minutes from 1 to 1440; the duration is taken from SCH-11.5",
+        ),
+    ],
+)
+def test_it_drops_an_optional_value_that_does_not_read_with_a_warning(
+    change: tuple[str, str], field: str, message: str
+) -> None:
+    [item] = read(FIRST.replace(*change, 1))
+    assert isinstance(item, Record) and item.appointment is not None, item
+    assert [(n.where, n.field, n.message) for n in item.notices] == [("message 1 (control id MSG0001)", field, message)]
+    assert item.appointment.duration_minutes == 30
+
+
+def test_it_does_not_repeat_patient_data_in_errors_or_warnings() -> None:
+    bad = rejection(FIRST.replace("P1^^^PMS^MR", "").replace("|19800115|", "|19801315|"))
+    assert bad.field == "PID-3"
+    [item] = read(FIRST.replace("|19800115|", "|19801315|"))
+    assert isinstance(item, Record) and [n.field for n in item.notices] == ["PID-7"]
+    assert "1980" not in str(item.notices[0])
 
 
 def test_it_reads_latin_1_when_the_file_is_not_utf_8() -> None:
@@ -268,3 +300,51 @@ def test_it_refuses_a_control_character_in_a_name_naming_the_field() -> None:
         "PID-5.2",
         "holds a control character (such as NUL, a tab or a line break)",
     )
+
+
+V28 = (Path(__file__).parent.parent / "fixtures" / "imports" / "siu_v28.hl7").read_text()
+NO_TQ1_END = V28.replace("|20400612090000-0600|20400612093000-0600", "|20400612090000-0600|")
+
+
+@pytest.mark.parametrize(
+    ("ais_duration", "minutes"),
+    [
+        ("1800|s", 30),  # UCUM seconds, as HL7 2.8 samples send them
+        ("1800|S", 30),
+        ("90|SEC", 2),  # whole minutes, rounded up
+        ("45|min", 45),
+        ("45|M", 45),
+        ("45|MIN^Minutes^ANS+", 45),
+        ("1|h", 60),
+        ("1.5|HR", 90),
+        ("45|", 45),  # no unit: minutes
+    ],
+)
+def test_it_reads_ais_durations_in_any_unit_hl7_versions_use(ais_duration: str, minutes: int) -> None:
+    record = appointment(NO_TQ1_END.replace("|0|s|1800|s\nAIL", f"|0|s|{ais_duration}\nAIL"))
+    assert record.duration_minutes == minutes
+
+
+@pytest.mark.parametrize(
+    ("tq1", "minutes"),
+    [("TQ1|1|||||30^min&minute&UCUM|20400612090000-0600", 30), ("TQ1|1|||||1^H|20400612090000-0600", 60)],
+)
+def test_it_takes_the_service_duration_of_tq1_first(tq1: str, minutes: int) -> None:
+    message = "\n".join(tq1 if line.startswith("TQ1") else line for line in V28.splitlines()) + "\n"
+    assert appointment(message).duration_minutes == minutes
+
+
+def test_it_falls_back_to_the_next_start_when_tq1_does_not_read_and_says_so() -> None:
+    [item] = read(V28.replace("|20400612090000-0600|20400612093000-0600", "|next week|20400612093000-0600"))
+    assert isinstance(item, Record) and item.appointment is not None
+    assert (item.appointment.start_field, item.appointment.starts_at.hour) == ("AIS-4", 9)
+    assert [(n.field, n.message) for n in item.notices] == [
+        ("TQ1-7", "not an HL7 date and time (YYYYMMDDHHMM[SS][+/-ZZZZ]); the start is taken from AIS-4")
+    ]
+
+
+def test_it_takes_a_provider_from_a_person_aig_when_there_is_no_aip_or_pv1_7() -> None:
+    v24 = (Path(__file__).parent.parent / "fixtures" / "imports" / "siu_v24.hl7").read_text()
+    lines = [line for line in v24.splitlines() if not line.startswith(("AIP", "PV1"))]
+    record = appointment("\n".join(lines) + "\n")
+    assert record.provider_code == Code("1", "AIG-3", "Maria Chen") and record.provider == "Maria Chen"

@@ -41,6 +41,9 @@ def test_it_fills_in_the_defaults_of_each_kind() -> None:
         "receiving_facility": "",
         "opt_out_message": "ADT^A31",
         "ack_timeout": 30,
+        "version": "2.5.1",
+        "assigning_authority": "",
+        "filler_status": None,
     }
     assert clean(FHIR, FHIR_BASE) == {**FHIR_BASE, "auth": "bearer", "event_types": None}
     assert clean(FHIR, SMART) == {**SMART, "event_types": None, "alg": "RS384"}

@@ -28,7 +28,9 @@ def import_group() -> None:
     Patients and appointments are matched by their id in that system: re-importing a file changes nothing,
     a new start time moves the appointment and its reminders, a cancellation cancels them. Each record is
     imported or rejected on its own. Exit status: 0 all imported, 1 some records rejected (each is listed
-    with its line, message or entry), 2 unusable input (unreadable, or not the format).
+    with its line, message or entry), 2 unusable input (unreadable, or not the format). Warnings about
+    records imported (a value dropped, a PMS code not mapped yet, a start in the past) are listed too;
+    map the codes on the configuration page (PMS codes).
 
     \b
     A file cut short (a transfer that broke off) is told by its end: every CSV line and every plain HL7
@@ -139,6 +141,8 @@ def _import(source: str, file: BinaryIO, clinic: str | None, phone_region: str, 
         ) from None
     for rejection in summary.rejections:
         click.echo(f"{name}: {rejection}", err=True)
+    for notice in summary.warnings:
+        click.echo(f"{name}: {notice}", err=True)
     for line in summary.lines():
         click.echo(line)
     if summary.rejections:
@@ -203,10 +207,12 @@ def import_hl7(
     or - : one after another, or MLLP-framed; or listen for them with --listen.
 
     \b
-    Read: SCH-1/2 appointment id, SCH-11.4 start, SCH-9/10 duration, AIL-3 clinic, AIP-3 provider,
-    PID-3 patient id, PID-5 name, PID-7 birth date, PID-13/14 phones, PID-15 language.
-    A live feed is answered AA (imported), AE (rejected: MSA-3 and ERR name the field) or AR (unreadable,
-    cut short by the start of another frame, or the database failed: send it again).
+    Read: SCH-1/2 appointment id, TQ1-7 start (else AIS-4, SCH-11.4), TQ1-6 duration (else AIS-7/8,
+    SCH-9/10), AIL-3 or PV1-3 location code, AIP-3 or PV1-7 provider code (mapped on the configuration
+    page, else taken as a name), PID-3 patient id, PID-5 name, PID-7 birth date, PID-13/14 phones, PID-15
+    language. An optional value that does not read is dropped with a warning. A live feed is answered AA
+    (imported; ERR of severity W for each warning), AE (rejected: MSA-3 and ERR name the field) or AR
+    (unreadable, cut short by the start of another frame, or the database failed: send it again).
     """
     ctx = click.get_current_context()
     given = ctx.get_parameter_source("listen")

@@ -3,7 +3,7 @@
 Columns (names are case-insensitive; order is free; unknown names are refused so a typo loses nothing):
 
     patient_id        the patient's id in the practice-management system (required)
-    first_name        required
+    first_name        required; a name in capitals (LÓPEZ) is taken in a readable case (López)
     last_name         required
     date_of_birth     YYYY-MM-DD
     language          en, es, fr... (also es-MX, SPA, Spanish); empty keeps the stored one (new: en)
@@ -165,8 +165,8 @@ def _record(row: dict[str, str], where: str, phones: fields.Phones) -> Record:
     birth, language = value("date_of_birth", ""), value("language", "")
     patient = PatientRecord(
         external_id=fields.required(value("patient_id"), "patient_id"),
-        first_name=fields.required(value("first_name"), "first_name"),
-        last_name=fields.required(value("last_name"), "last_name"),
+        first_name=fields.person_name(value("first_name"), "first_name"),
+        last_name=fields.person_name(value("last_name"), "last_name"),
         date_of_birth=(fields.birth_date(fields.iso_date(birth, "date_of_birth"), "date_of_birth") if birth else None),
         language=fields.language(language, "language") if language else None,
         phones=fields.phones(phones.read(number, use, name) for name, use in _PHONES if (number := value(name))),

@@ -190,8 +190,8 @@ def _patient(resource: dict[str, Any], phones: fields.Phones) -> PatientRecord:
     birth = _text(resource, "birthDate")
     return PatientRecord(
         external_id=_external_id(resource),
-        first_name=fields.required(given, "name.given"),
-        last_name=fields.required(family, "name.family"),
+        first_name=fields.person_name(given, "name.given"),
+        last_name=fields.person_name(family, "name.family"),
         date_of_birth=fields.birth_date(fields.iso_date(birth, "birthDate"), "birthDate") if birth else None,
         language=_language(resource),
         phones=fields.phones(

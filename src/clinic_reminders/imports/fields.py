@@ -24,7 +24,7 @@ MAX_DURATION = 24 * 60  # minutes, as the API allows
 # C0 and C1 controls (NUL, tab, line breaks, escape...), Unicode line and paragraph separators, and surrogates
 # (a lone one can come from a JSON escape): none belongs in a name, an id or a number, and a database either
 # stores them (SQLite) or refuses the whole row (PostgreSQL and NUL).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 # ISO 639-2 codes (HL7 feeds often send "SPA" or "ENG"); two-letter codes, BCP 47 tags and English names are
 # understood without a table.
@@ -58,7 +58,7 @@ _USE_ORDER = {PhoneUse.MOBILE: 0, PhoneUse.HOME: 1, PhoneUse.WORK: 2}
 
 
 def no_controls(value: str, field: str) -> str:
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise RecordError(field, "holds a control character (such as NUL, a tab or a line break)")
     return value
 
@@ -75,6 +75,33 @@ def required(value: str | None, field: str) -> str:
 
 def optional(value: str | None, field: str) -> str | None:
     return required(value, field) if value and value.strip() else None
+
+
+def person_name(value: str | None, field: str) -> str:
+    """A required name, in a readable case when it came all in capitals or all in lowercase (as many
+    practice-management systems store names): "LÓPEZ" -> "López", "MCDONALD" -> "McDonald", "O'BRIEN" ->
+    "O'Brien", "VAN DER BERG" -> "van der Berg". A name that mixes cases is its owner's spelling and is kept."""
+    return readable_case(required(value, field))
+
+
+_PARTICLES = frozenset(
+    {"da", "das", "de", "del", "della", "den", "der", "di", "do", "dos", "du", "la", "le", "ten", "ter", "van", "von"}
+)
+_WORD_BREAKS = re.compile(r"([-'’])")
+
+
+def readable_case(name: str) -> str:
+    if not (name.isupper() or name.islower()):
+        return name
+    words = name.lower().split(" ")
+    last = len(words) - 1
+    return " ".join(w if w in _PARTICLES and n < last else _capitalized(w) for n, w in enumerate(words))
+
+
+def _capitalized(word: str) -> str:
+    """Each part between hyphens and apostrophes capitalised (Smith-Jones, O'Brien), and Mc names (McDonald)."""
+    parts = _WORD_BREAKS.split(word)
+    return "".join(f"Mc{p[2:].capitalize()}" if p.startswith("mc") and len(p) > 2 else p.capitalize() for p in parts)
 
 
 def birth_date(value: date, field: str) -> date:

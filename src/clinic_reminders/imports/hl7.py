@@ -6,26 +6,35 @@ alone: a new phone number or language reaches the reminders before the next appo
 events (admissions, transfers, merges) are not imported. Where each value is read:
 
     appointment id  SCH-2 (filler id), else SCH-1 (placer id)
-    start           SCH-11.4, else AIS-4, AIL-6, AIP-6: YYYYMMDDHHMM[SS][+/-ZZZZ], the clinic's clock without
-                    an offset
-    duration        SCH-9 in SCH-10 units (minutes by default), else SCH-11.5 (the end), else AIS-7, AIL-9, AIP-9
+    start           TQ1-7, else AIS-4, SCH-11.4, AIL-6, AIP-6, AIG-8 (`hl7_timing`): YYYYMMDDHHMM[SS][+/-ZZZZ],
+                    the clinic's clock without an offset
+    duration        TQ1-6, TQ1-8, AIS-7/8, SCH-9/10, SCH-11.3, SCH-11.5, AIL-9/10, AIP-9/10, AIG-11/12
     kind            SCH-8 (type) or AIS-3 (service): a word such as telehealth, video or virtual makes it telehealth
-    clinic          AIL-3.1 (point of care), else AIL-3.4 (facility); by the clinic's name or id
-    provider        AIP-3: given name (3.3) and family name (3.2)
-    patient         PID-3 (the MR identifier, else the first), PID-5 name, PID-7 birth date, PID-15 language,
-                    phones from PID-13 (home) and PID-14 (work); equipment CP (cellular) makes a number a mobile
+    clinic          the location code of AIL-3, else PV1-3 (`hl7_resources`): the office's mapping of PMS codes,
+                    else a clinic of that name or id
+    provider        the code of AIP-3, else PV1-7 or AIG-3: the mapping, else a provider named as AIP-3 names them
+    patient         PID-3 (the MR identifier, else the first), PID-5 name (in a readable case when sent in
+                    capitals), PID-7 birth date, PID-15 language, phones from PID-13 (home) and PID-14 (work);
+                    equipment CP (cellular) makes a number a mobile
+
+Required: SCH-2 (or SCH-1), a start, PID-3 and PID-5. Any other value that does not read is dropped with a
+warning on the import's report (a work number in a local format, a birth date with dashes, an unknown duration
+unit), and the appointment is imported without it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from typing import TypeVar
 
-from . import fields, truncation
-from .hl7_messages import Message, Segment, cut_field, day, split_messages, timestamp
+from . import fields, hl7_resources, hl7_timing, truncation
+from .hl7_messages import Message, Segment, cut_field, day, split_messages
+from .hl7_timing import Note
 from .records import (
     AppointmentRecord,
     ImportStatus,
     Items,
+    Notice,
     PatientRecord,
     PhoneRecord,
     PhoneUse,
@@ -43,7 +52,6 @@ EVENTS = {
     "S26": ImportStatus.NO_SHOW,
 }
 ADT_EVENTS = ("A04", "A05", "A08", "A28", "A31")  # register, pre-admit, update; add and update person
-_UNITS = {"": 1, "MIN": 1, "M": 1, "MINUTES": 1, "H": 60, "HR": 60, "HOUR": 60, "HOURS": 60}
 _NOT_PHONES = frozenset({"INTERNET", "X.400", "FX", "BP"})  # XTN-3 equipment: email, fax, beeper
 
 
@@ -87,7 +95,13 @@ def _decode_file(data: bytes) -> str:
 
 
 def record(message: Message, where: str, phones: fields.Phones) -> Record:
-    """One parsed message as a record; raises `RecordError` naming the field at fault."""
+    """One parsed message as a record; raises `RecordError` naming the field at fault. Optional values that do not
+    read are dropped with a warning (`Record.notices`) rather than costing the appointment."""
+    notices: list[Notice] = []
+
+    def note(field: str, text: str) -> None:
+        notices.append(Notice(where, field, text))
+
     msh = message.segments[0]
     kind, event = msh.value(9, 1), msh.value(9, 2)
     if kind == "ADT":
@@ -95,28 +109,30 @@ def record(message: Message, where: str, phones: fields.Phones) -> Record:
             raise RecordError(
                 "MSH-9", f"ADT event {event or '(none)'} is not imported; these are: {', '.join(ADT_EVENTS)}"
             )
-        return Record(where, patient=_patient(_segment(message, "PID"), phones))
+        patient = _patient(_segment(message, "PID"), phones, note)
+        return Record(where, patient=patient, notices=tuple(notices))
     if kind != "SIU":
         raise RecordError("MSH-9", "not an SIU or ADT message")
     if event not in EVENTS:
         raise RecordError("MSH-9", f"event {event or '(none)'} is not imported; these are: {', '.join(EVENTS)}")
     sch, pid = _segment(message, "SCH"), _segment(message, "PID")
-    patient = _patient(pid, phones)
-    aip = next((s for s in message.all("AIP") if s.value(3, 2) or s.value(3, 3)), None)
-    ail = message.first("AIL")
+    patient = _patient(pid, phones, note)
     ais = message.first("AIS")
-    start_field, start = _start(sch, ais, ail, aip)
+    timing = hl7_timing.read(message, sch, note)
+    provider = hl7_resources.provider(message)
     appointment = AppointmentRecord(
         external_id=fields.required(sch.value(2) or sch.value(1), "SCH-2"),
         patient_external_id=patient.external_id,
-        starts_at=start,
-        clinic=fields.optional(ail.value(3, 1) or ail.value(3, 4), "AIL-3") if ail else None,
-        provider=fields.optional(f"{aip.value(3, 3)} {aip.value(3, 2)}", "AIP-3") if aip else None,
-        duration_minutes=_duration(sch, ais, ail, aip, start_field, start),
+        starts_at=timing.start,
+        start_field=timing.start_field,
+        provider=(provider.name or None) if provider else None,
+        duration_minutes=timing.duration,
         kind=fields.kind_of([sch.value(8, 1), sch.value(8, 2), *([ais.value(3, 1), ais.value(3, 2)] if ais else [])]),
         status=EVENTS[event],
+        location=hl7_resources.location(message),
+        provider_code=provider,
     )
-    return Record(where, patient=patient, appointment=appointment)
+    return Record(where, patient=patient, appointment=appointment, notices=tuple(notices))
 
 
 def _segment(message: Message, name: str) -> Segment:
@@ -126,50 +142,29 @@ def _segment(message: Message, name: str) -> Segment:
     return segment
 
 
-def _start(sch: Segment, *others: Segment | None) -> tuple[str, datetime]:
-    candidates = [("SCH-11.4", sch.value(11, 4))]
-    for segment in others:
-        if segment is not None:
-            n = 4 if segment.name == "AIS" else 6
-            candidates.append((f"{segment.name}-{n}", segment.value(n)))
-    for field, value in candidates:
-        if value:
-            return field, timestamp(value, field)
-    raise RecordError("SCH-11.4", "missing: no start time in SCH-11, AIS, AIL or AIP")
-
-
-def _duration(
-    sch: Segment, ais: Segment | None, ail: Segment | None, aip: Segment | None, start_field: str, start: datetime
-) -> int | None:
-    if sch.value(9):
-        return _minutes(sch, 9, 10)
-    end = sch.value(11, 5)
-    if end and start_field == "SCH-11.4":
-        minutes = (timestamp(end, "SCH-11.5") - start).total_seconds() / 60
-        return fields.minutes(minutes, "SCH-11.5")
-    for segment, n in ((ais, 7), (ail, 9), (aip, 9)):
-        if segment is not None and segment.value(n):
-            return _minutes(segment, n, n + 1)
-    return None
-
-
-def _minutes(segment: Segment, n: int, units_field: int) -> int:
-    field = f"{segment.name}-{n}"
-    units = segment.value(units_field).upper()
-    if units not in _UNITS:
-        raise RecordError(f"{segment.name}-{units_field}", "use minutes (MIN) or hours (H)")
-    return fields.minutes(fields.number(segment.value(n), field) * _UNITS[units], field)
-
-
-def _patient(pid: Segment, phones: fields.Phones) -> PatientRecord:
+def _patient(pid: Segment, phones: fields.Phones, note: Note) -> PatientRecord:
     return PatientRecord(
         external_id=fields.required(_patient_id(pid), "PID-3"),
-        first_name=fields.required(pid.value(5, 2), "PID-5.2"),
-        last_name=fields.required(pid.value(5, 1), "PID-5.1"),
-        date_of_birth=fields.birth_date(day(pid.value(7), "PID-7"), "PID-7") if pid.value(7) else None,
-        language=_language(pid),
-        phones=fields.phones(_phones(pid, phones)),
+        first_name=fields.person_name(pid.value(5, 2), "PID-5.2"),
+        last_name=fields.person_name(pid.value(5, 1), "PID-5.1"),
+        date_of_birth=_optional(lambda: fields.birth_date(day(pid.value(7), "PID-7"), "PID-7"), note)
+        if pid.value(7)
+        else None,
+        language=_optional(lambda: _language(pid), note),
+        phones=fields.phones(_phones(pid, phones, note)),
     )
+
+
+_T = TypeVar("_T")
+
+
+def _optional(read_value: Callable[[], _T], note: Note) -> _T | None:
+    """An optional value, or None (the stored one is kept) with a warning when it does not read."""
+    try:
+        return read_value()
+    except RecordError as exc:
+        note(exc.field, f"{exc.message}; dropped")
+        return None
 
 
 def _patient_id(pid: Segment) -> str:
@@ -191,8 +186,11 @@ def _language(pid: Segment) -> str | None:
         raise
 
 
-def _phones(pid: Segment, phones: fields.Phones) -> list[PhoneRecord]:
+def _phones(pid: Segment, phones: fields.Phones, note: Note) -> list[PhoneRecord]:
+    """The numbers that read; one that does not (a work number in a local format, another country's number
+    without its country code) is dropped with a warning, and a patient left without one is said to be."""
     found: list[PhoneRecord] = []
+    dropped = 0
     for n, use in ((13, PhoneUse.HOME), (14, PhoneUse.WORK)):
         for rep in pid.repetitions(n):
             use_code, equipment = pid.part(rep, 2).upper(), pid.part(rep, 3).upper()
@@ -200,7 +198,13 @@ def _phones(pid: Segment, phones: fields.Phones) -> list[PhoneRecord]:
             if use_code == "NET" or equipment in _NOT_PHONES or not number:
                 continue
             kind = PhoneUse.MOBILE if equipment == "CP" else PhoneUse.WORK if use_code == "WPN" else use
-            found.append(phones.read(number, kind, f"PID-{n}"))
+            try:
+                found.append(phones.read(number, kind, f"PID-{n}"))
+            except RecordError as exc:
+                dropped += 1
+                note(exc.field, f"{exc.message}; this number is dropped")
+    if dropped and not found:
+        note("PID-13", "no usable phone number: a new patient has no number to text (a known one keeps its numbers)")
     return found
 
 

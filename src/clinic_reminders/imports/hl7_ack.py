@@ -1,6 +1,7 @@
 """HL7 v2 acknowledgements (original mode): the answer a sender waits for before it sends its next message.
 
-AA: imported. AE: the record was rejected; MSA-3 and the ERR segment name the field at fault. AR: the message
+AA: imported; an ERR segment of severity W for each warning of the import's report (a value dropped, a code
+not mapped yet). AE: the record was rejected; MSA-3 and the ERR segment name the field at fault. AR: the message
 could not be read at all, or the database failed (HL7's "reasons unrelated to the content": send it again).
 The texts come from `RecordError`, which never repeats a value, so an ACK carries no patient data of its own.
 """
@@ -8,6 +9,7 @@ The texts come from `RecordError`, which never repeats a value, so an ACK carrie
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -52,11 +54,21 @@ class AckError:
             return "101", "Required field missing"
         if self.text == "segment missing":
             return "100", "Segment sequence error"
+        if self.text.startswith("unknown"):
+            return "103", "Table value not found"  # a PMS code not mapped yet
+        if "dropped" in self.text or "taken from" in self.text:
+            return "102", "Data type error"
         return "207", "Application internal error"  # HL7 tools' usual code for a receiving application's rule
 
 
 def build_ack(
-    incoming: Message | None, code: AckCode, error: AckError | None = None, *, control_id: str, now: datetime
+    incoming: Message | None,
+    code: AckCode,
+    error: AckError | None = None,
+    *,
+    control_id: str,
+    now: datetime,
+    warnings: Sequence[AckError] = (),
 ) -> str:
     """The ACK to `incoming` (None: a message whose MSH could not be read), segments ended by CR.
 
@@ -84,10 +96,10 @@ def build_ack(
     ]
     segments = [header, ["MSA", code.value, raw(10)]]  # MSH-1 is the separator between "MSH" and MSH-2
     if error is not None:
-        text = str(error)
-        segments[1].append(sep.escaped(text[:MSA_TEXT_LENGTH]))
-        location = sep.component.join(sep.escaped(part) for part in error.location)
-        hl7_code = sep.component.join([*error.hl7_code, "HL70357"])
-        # ERR-2 location, ERR-3 HL7 error code, ERR-4 severity (E: error), ERR-8 user message
-        segments.append(["ERR", "", location, hl7_code, "E", "", "", "", sep.escaped(text)])
+        segments[1].append(sep.escaped(str(error)[:MSA_TEXT_LENGTH]))
+    for problem, severity in [*([(error, "E")] if error is not None else []), *((w, "W") for w in warnings)]:
+        location = sep.component.join(sep.escaped(part) for part in problem.location)
+        hl7_code = sep.component.join([*problem.hl7_code, "HL70357"])
+        # ERR-2 location, ERR-3 HL7 error code, ERR-4 severity (E: error, W: warning), ERR-8 user message
+        segments.append(["ERR", "", location, hl7_code, severity, "", "", "", sep.escaped(str(problem))])
     return "".join(f"{sep.field.join(fields)}\r" for fields in segments)

@@ -1,8 +1,9 @@
 """What a batch of import records is checked against, loaded in a few queries for the whole batch.
 
-The office's clinics and providers, and the patients (with their phones) and appointments that the records name
-by external id. The upsert adds what it creates, so that a later record of the batch finds a patient or an
-appointment an earlier one made, as it would in the database.
+The office's clinics and providers with its mapping of PMS codes to them, and the patients (with their phones)
+and appointments that the records name by external id. The upsert adds what it creates, so that a later record
+of the batch finds a patient or an appointment an earlier one made, as it would in the database. The codes that
+nothing stands for are counted as the records meet them, and written with the batch (`saw`).
 
 The patients and appointments are read as plain rows (`StoredPatient`, `StoredAppointment`: the attributes the
 upsert compares, under the names of the models), since most records of a nightly export change nothing and an
@@ -12,7 +13,7 @@ objects (`load_for_change`), in one query per kind, and replace their rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,9 +22,9 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Appointment, Clinic, Office, Patient, PatientPhone, Provider
+from ..models import Appointment, Clinic, Office, Patient, PatientPhone, PmsCode, PmsCodeKind, Provider
 from .new_patients import NewPatient
-from .records import Record, RecordError
+from .records import AppointmentRecord, Record, RecordError
 
 _CHUNK = 500  # external ids per IN (...): well within every database's limit on bound parameters
 
@@ -65,6 +66,7 @@ class StoredAppointment:
 class Known:
     def __init__(self, db: Session, office: Office, records: Iterable[Record]) -> None:
         self.db = db
+        self.office = office
         patient_ids: set[str] = set()
         appointment_ids: set[str] = set()
         for record in records:
@@ -79,9 +81,14 @@ class Known:
             self._clinics[clinic.name.casefold()].append(clinic)
             self._clinic_ids[str(clinic.id)] = clinic
         self._providers: dict[str, list[Provider]] = defaultdict(list)
+        self._provider_ids: dict[int, Provider] = {}
         for provider in db.scalars(select(Provider).where(Provider.office_id == office.id).order_by(Provider.id)):
+            self._provider_ids[provider.id] = provider
             for name in {provider.name.casefold(), provider.display_name.casefold()}:
                 self._providers[name].append(provider)
+        self._codes = {(c.kind, c.code): c for c in db.scalars(select(PmsCode).where(PmsCode.office_id == office.id))}
+        self._sightings: Counter[tuple[str, str]] = Counter()
+        self._sent_names: dict[tuple[str, str], tuple[str, str]] = {}
         self.patients: dict[str, Patient | StoredPatient | NewPatient] = {}
         for chunk in _chunks(patient_ids):
             self.patients.update(_stored_patients(db, office, chunk))
@@ -108,14 +115,80 @@ class Known:
             self.appointments.update((a.external_id, a) for a in self.db.scalars(appointments) if a.external_id)
 
     def clinic(self, ref: str, current_id: int | None) -> Clinic:
-        """By name (case does not matter), else by id; a deactivated clinic only for an appointment already there."""
+        """By the PMS code's mapping, else by name (case does not matter), else by id; a deactivated clinic only
+        for an appointment already there."""
+        found = self.find_clinic(ref, current_id)
+        if found is None:
+            raise RecordError("clinic", f"no clinic named {ref!r}")
+        return found
+
+    def find_clinic(self, ref: str, current_id: int | None) -> Clinic | None:
+        """As `clinic`, None when nothing has that code, name or id."""
+        mapped = self._codes.get((PmsCodeKind.LOCATION, ref))
+        if mapped is not None and mapped.clinic_id is not None:
+            return _the_one("clinic", ref, [self._clinic_ids[str(mapped.clinic_id)]], current_id)
         by_id = self._clinic_ids.get(ref)
         found = self._clinics.get(ref.casefold()) or ([by_id] if by_id else [])
-        return _the_one("clinic", ref, found, current_id, hint="; use the clinic's id")
+        return _the_one("clinic", ref, found, current_id, hint="; use the clinic's id") if found else None
+
+    def only_clinic(self) -> Clinic | None:
+        """The office's clinic when it has one active clinic only."""
+        active = [clinic for clinic in self._clinic_ids.values() if clinic.active]
+        return active[0] if len(active) == 1 else None
 
     def provider(self, ref: str, current_id: int | None) -> Provider:
-        """By name, with or without title ("Maria Chen", "Dr. Maria Chen"); active ones first."""
-        return _the_one("provider", ref, self._providers.get(ref.casefold(), []), current_id)
+        """By the PMS code's mapping, else by name, with or without title ("Maria Chen", "Dr. Maria Chen");
+        active ones first."""
+        found = self.find_provider(ref, current_id)
+        if found is None:
+            raise RecordError("provider", f"no provider named {ref!r}")
+        return found
+
+    def find_provider(self, ref: str, current_id: int | None) -> Provider | None:
+        mapped = self._codes.get((PmsCodeKind.PROVIDER, ref))
+        if mapped is not None and mapped.provider_id is not None:
+            return _the_one("provider", ref, [self._provider_ids[mapped.provider_id]], current_id)
+        found = self._providers.get(ref.casefold(), [])
+        return _the_one("provider", ref, found, current_id) if found else None
+
+    def saw(self, record: AppointmentRecord) -> None:
+        """Counts the record's location and provider codes (or CSV and FHIR names) that nothing stands for: the
+        configuration page lists them to be mapped. Whether or not the record is then imported."""
+        location = record.location.value if record.location else record.clinic
+        if location and not self._knows(PmsCodeKind.LOCATION, location):
+            self._count(PmsCodeKind.LOCATION, location, record.location.name if record.location else "", "")
+        code = record.provider_code
+        provider = code.value if code else record.provider
+        names = [provider, record.provider]
+        if provider and not any(n and self._knows(PmsCodeKind.PROVIDER, n) for n in names):
+            self._count(PmsCodeKind.PROVIDER, provider, code.name if code else provider, code.title if code else "")
+
+    def _knows(self, kind: PmsCodeKind, ref: str) -> bool:
+        mapped = self._codes.get((kind, ref))
+        if mapped is not None and mapped.mapped:
+            return True
+        if kind is PmsCodeKind.LOCATION:
+            return ref in self._clinic_ids or ref.casefold() in self._clinics
+        return ref.casefold() in self._providers
+
+    def _count(self, kind: PmsCodeKind, code: str, name: str, title: str) -> None:
+        self._sightings[kind, code] += 1
+        if name:
+            self._sent_names[kind, code] = (name, title)
+
+    def write_sightings(self, now: datetime) -> None:
+        """The codes counted by `saw`, added to the office's list of codes to map (in the batch's transaction)."""
+        for (kind, code), times in self._sightings.items():
+            row = self._codes.get((kind, code))
+            if row is None:
+                row = self._codes[kind, code] = PmsCode(office_id=self.office.id, kind=kind, code=code, seen_count=0)
+                self.db.add(row)
+            row.seen_count += times
+            row.last_seen_at = now
+            if (kind, code) in self._sent_names:
+                name, title = self._sent_names[kind, code]
+                row.name, row.title = name[:200], title[:50]
+        self._sightings.clear()
 
 
 _Id = TypeVar("_Id", str, int)

@@ -272,10 +272,11 @@ class Listener:
         if len(message.all("MSH")) > 1:
             several = AckError("MSH", "a frame holds one message; this one holds several")
             return _reply(message, codec, AckCode.REJECT, several)
-        code, error = self._import(message)
-        return _reply(message, codec, code, error)
+        code, error, warnings = self._import(message)
+        return _reply(message, codec, code, error, warnings)
 
-    def _import(self, message: Message) -> tuple[AckCode, AckError | None]:
+    def _import(self, message: Message) -> tuple[AckCode, AckError | None, list[AckError]]:
+        """The answer to the message once imported: its code, the rejection, and the warnings of an import."""
         where = f"control id {message.segments[0].value(10) or '(none)'}"
         try:
             item: Record | Rejection = hl7.record(message, where, fields.Phones(self.phone_region))
@@ -285,15 +286,23 @@ class Listener:
             summary = upsert.run(self.sessions, [item], "hl7", default_clinic=self.default_clinic)
         except Exception as exc:  # the database failed; its error text may quote patient data
             logger.error("mllp: %s: import failed (%s)", where, type(exc).__name__)
-            return AckCode.REJECT, AckError("record", "not imported; send it again")
+            return AckCode.REJECT, AckError("record", "not imported; send it again"), []
         if summary.rejections:
             rejection = summary.rejections[0]
-            return AckCode.ERROR, AckError(rejection.field, rejection.message)
-        return AckCode.ACCEPT, None
+            return AckCode.ERROR, AckError(rejection.field, rejection.message), []
+        return AckCode.ACCEPT, None, [AckError(notice.field, notice.message) for notice in summary.warnings]
 
 
-def _reply(message: Message | None, codec: str, code: AckCode, error: AckError | None = None) -> Answer:
-    ack = build_ack(message, code, error, control_id=uuid.uuid4().hex[:20], now=datetime.now(UTC))
+def _reply(
+    message: Message | None,
+    codec: str,
+    code: AckCode,
+    error: AckError | None = None,
+    warnings: list[AckError] | None = None,
+) -> Answer:
+    ack = build_ack(
+        message, code, error, control_id=uuid.uuid4().hex[:20], now=datetime.now(UTC), warnings=warnings or ()
+    )
     msh = message.segments[0] if message is not None else None
     return Answer(
         START + ack.encode(codec) + TRAILER,

@@ -2,8 +2,9 @@
 
 Readers return their records in file order, each with `where` (e.g. "line 4", "message 2", "entry 3") so that
 an operator can find it. Values are already checked and normalised (E.164 phones, supported languages); what
-needs the database (the clinic by name, the provider, the patient of an appointment-only record) is checked by
-`upsert`.
+needs the database (the clinic by name or by the PMS's code, the provider, the patient of an appointment-only
+record) is checked by `upsert`. A record that is imported may carry `Notice`s: warnings on the import's report
+(an optional value dropped, a code not mapped yet, a start in the past).
 """
 
 from __future__ import annotations
@@ -55,6 +56,18 @@ class PatientRecord:
 
 
 @dataclass(frozen=True)
+class Code:
+    """How the practice-management system names a location or a provider (HL7 AIL-3, PV1-3, AIP-3, PV1-7, AIG-3),
+    where the record gave it, and the name sent with it: shown to the admin who maps the code, and the name of a
+    provider created from it."""
+
+    value: str
+    field: str
+    name: str = ""
+    title: str = ""  # a provider's prefix (Dr.)
+
+
+@dataclass(frozen=True)
 class AppointmentRecord:
     external_id: str
     patient_external_id: str
@@ -65,6 +78,23 @@ class AppointmentRecord:
     duration_minutes: int | None = None
     kind: AppointmentKind | None = None
     status: ImportStatus = ImportStatus.SCHEDULED
+    # The PMS's codes (HL7): looked up in the office's mapping, then as a clinic's or provider's name.
+    location: Code | None = None
+    provider_code: Code | None = None
+    start_field: str = "starts_at"  # where the start was read, for the report
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning on the import's report about a record that was imported. Like a rejection, it names the field
+    and never repeats a patient's value."""
+
+    where: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: warning: {self.field}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,7 @@ class Record:
     where: str
     patient: PatientRecord | None = None
     appointment: AppointmentRecord | None = None
+    notices: tuple[Notice, ...] = ()  # what the reader took otherwise than sent
 
 
 class RecordError(ValueError):

@@ -46,9 +46,10 @@ from ..models import (
     Provider,
 )
 from ..patient_changes import set_phones
+from . import placing
 from .known import Known, StoredAppointment, StoredPatient, StoredPhone
 from .new_patients import NewPatient, NewPatients, NewPhone
-from .records import AppointmentRecord, ImportStatus, Items, PatientRecord, Record, RecordError, Rejection
+from .records import AppointmentRecord, ImportStatus, Items, Notice, PatientRecord, Record, RecordError, Rejection
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Summary:
     appointments: Counter[Outcome] = field(default_factory=Counter)
     patients: dict[str, Outcome] = field(default_factory=dict)  # by external id: a patient on ten lines is one
     rejections: list[Rejection] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)  # about records imported (`placing`, the readers)
 
     def count_patient(self, external_id: str, outcome: Outcome) -> None:
         earlier = self.patients.get(external_id, Outcome.UNCHANGED)
@@ -87,6 +89,7 @@ class Summary:
             f"appointments: {appointments}",
             f"patients: {', '.join(f'{patients[o]} {o}' for o in _STRONGER)}",
             f"rejected: {len(self.rejections)} record{'' if len(self.rejections) == 1 else 's'}",
+            *([f"warnings: {len(self.warnings)}"] if self.warnings else []),
         ]
 
 
@@ -107,6 +110,9 @@ def run(
                     logger.warning("import %s: %s rejected (field %s)", source, result.where, result.field)
                     summary.rejections.append(result)
                     continue
+                for notice in result.notices:
+                    logger.warning("import %s: %s warned (field %s)", source, notice.where, notice.field)
+                summary.warnings += result.notices
                 if result.patient is not None:
                     summary.count_patient(*result.patient)
                 if result.appointment is not None:
@@ -135,6 +141,7 @@ def _spared_by_the_collector(large: bool) -> Iterator[None]:
 class _Imported:
     patient: tuple[str, Outcome] | None  # (external id, outcome)
     appointment: Outcome | None
+    notices: tuple[Notice, ...] = ()
 
 
 def _batches(
@@ -231,10 +238,13 @@ class _Upsert:
             if isinstance(item, Rejection):
                 results.append(item)
                 continue
+            if item.appointment is not None:
+                self.known.saw(item.appointment)
             try:
                 results.append(self._record(item))
             except (RecordError, booking.BookingError) as exc:
                 results.append(Rejection(item.where, exc.field, exc.message))
+        self.known.write_sightings(datetime.now(UTC))
         self.db.flush()
         self.new_patients.insert()
         audit.record_all(
@@ -250,8 +260,8 @@ class _Upsert:
         if item.patient is not None:
             counted = (item.patient.external_id, self._upsert_patient(item.patient))
         if visit is None:
-            return _Imported(counted, None)
-        return _Imported(counted, self._upsert_appointment(visit))
+            return _Imported(counted, None, item.notices)
+        return _Imported(counted, self._upsert_appointment(visit), item.notices + tuple(visit.notices))
 
     def _upsert_patient(self, record: PatientRecord) -> Outcome:
         patient = self.known.patients.get(record.external_id)
@@ -290,17 +300,10 @@ class _Upsert:
         if item.patient is None and record.patient_external_id not in self.known.patients:
             raise RecordError("patient", "no patient with this id in the file or in the office")
         appointment = self.known.appointments.get(record.external_id)
-        clinic_ref = record.clinic or (None if appointment else self.default_clinic)
-        if clinic_ref:
-            clinic = self.known.clinic(clinic_ref, appointment.clinic_id if appointment else None)
-        elif appointment is not None:
-            clinic = appointment.clinic
-        else:
-            raise RecordError("clinic", "missing; name it in the file, or give the import a default clinic")
-        provider = None
-        if record.provider:
-            provider = self.known.provider(record.provider, appointment.provider_id if appointment else None)
-        visit = _Visit(record, appointment, clinic, provider, _utc(record.starts_at, clinic))
+        placed = placing.place(self.known, item.where, record, appointment, self.default_clinic)
+        visit = _Visit(record, appointment, placed.clinic, placed.provider, _utc(record.starts_at, placed.clinic))
+        past = placing.past_start(item.where, record, appointment, visit.starts_at)
+        visit.notices = [*placed.notices, *([past] if past else [])]
         if appointment is not None:
             visit.status = _new_status(appointment, record.status, moved=appointment.starts_at != visit.starts_at)
             if visit.status is not None:
@@ -378,6 +381,7 @@ class _Visit:
     provider: Provider | None
     starts_at: datetime  # UTC
     status: AppointmentStatus | None = None  # to set; None keeps it
+    notices: list[Notice] = field(default_factory=list)  # warnings for the import's report
 
 
 @dataclass(frozen=True)

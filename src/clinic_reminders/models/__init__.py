@@ -8,6 +8,7 @@ from .events import Event, EventType
 from .messages import DeliveryEvent, Direction, Message, MessageStatus
 from .offices import Office, WorkerHeartbeat
 from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
+from .pms_codes import PmsCode, PmsCodeKind
 from .registrations import (
     BusinessProfile,
     BusinessType,
@@ -53,6 +54,8 @@ __all__ = [
     "PatientLink",
     "PatientPhone",
     "PhoneKind",
+    "PmsCode",
+    "PmsCodeKind",
     "Provider",
     "Registration",
     "RegistrationKind",

@@ -5,7 +5,8 @@ The stored settings are what the transports read, with defaults filled in:
   values, or None for every event). Its signing secret is made here (`new_webhook_secret`), never typed in.
 - hl7: `host`, `port`, `tls`, `ca_certificate` (PEM, or None for the system's CAs), `sending_application`,
   `sending_facility`, `receiving_application`, `receiving_facility` (MSH-3 to MSH-6), `opt_out_message`
-  ("ADT^A31" or "none"), `ack_timeout` (seconds). No secret.
+  ("ADT^A31" or "none"), `ack_timeout` (seconds), `version` (`hl7_out.VERSIONS`), `assigning_authority` (PID-3.4),
+  `filler_status` (the PMS's own SCH-25 codes by status, or None). No secret.
 - fhir: `base_url`, `auth` ("bearer": the secret is the token; "smart": SMART backend services, the secret is the
   private key PEM, with `client_id`, `token_url`, `key_id` and `alg` "RS384" or "ES384"), `event_types`.
 
@@ -28,6 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..models import DestinationKind, EventType
 from ..refusals import Refused
+from .hl7_out import DEFAULT_VERSION as DEFAULT_HL7_VERSION
+from .hl7_out import FILLER_STATUS
+from .hl7_out import VERSIONS as HL7_VERSIONS
 
 EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -156,6 +160,20 @@ def _ca_certificate(value: Any, field: str) -> str | None:
     return pem + "\n"
 
 
+def _filler_status(value: Any, field: str) -> dict[str, str] | None:
+    """A PMS's own SCH-25 codes for some appointment statuses, e.g. {"confirmed": "Confirmed"}."""
+    if value in (None, "", {}):
+        return None
+    if not isinstance(value, Mapping):
+        raise Refused(field, "give a table of appointment status to filler status code")
+    table: dict[str, str] = {}
+    for status, code in value.items():
+        if status not in FILLER_STATUS:
+            raise Refused(field, f"the statuses it can name are {', '.join(FILLER_STATUS)}")
+        table[str(status)] = _hl7_name(code, field, required=True)
+    return table
+
+
 Field = Callable[[Any, str], Any]
 _WEBHOOK: dict[str, Field] = {"url": _url, "event_types": _event_types}
 _HL7: dict[str, Field] = {
@@ -169,6 +187,9 @@ _HL7: dict[str, Field] = {
     "receiving_facility": lambda v, f: _hl7_name(v, f, required=False),
     "opt_out_message": lambda v, f: _choice(v, f, OPT_OUT_MESSAGES, "ADT^A31"),
     "ack_timeout": lambda v, f: _whole(v, f, 1, 300, default=30),
+    "version": lambda v, f: _choice(v, f, HL7_VERSIONS, DEFAULT_HL7_VERSION),
+    "assigning_authority": lambda v, f: _hl7_name(v, f, required=False),
+    "filler_status": _filler_status,
 }
 _FHIR: dict[str, Field] = {
     "base_url": _url,

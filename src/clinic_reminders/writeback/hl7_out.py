@@ -39,7 +39,7 @@ from hl7apy.exceptions import ChildNotFound, HL7apyException, MaxChildLimitReach
 
 from ..models import DestinationKind, EventType
 from . import mllp_client
-from .transports import AppointmentData, DeliveryFailed, DestinationConfig, PatientData, Payload
+from .transports import TEST_EVENT, AppointmentData, DeliveryFailed, DestinationConfig, PatientData, Payload
 
 # hl7apy 1.3.5 writes the fields after a withdrawn one (SCH-11 in 2.7, EVN-1 in 2.8) one place too early, and has
 # no ADT_A05 structure for 2.3.1: these are the versions it builds right.
@@ -97,7 +97,10 @@ class Hl7Settings:
             raise DeliveryFailed("the filler_status setting is not a table of status to code")
         try:
             endpoint = mllp_client.Endpoint(
-                str(settings["host"]), int(settings["port"]), bool(settings.get("tls")), settings.get("ca_pem") or None
+                str(settings["host"]),
+                int(settings["port"]),
+                bool(settings.get("tls")),
+                settings.get("ca_certificate") or None,
             )
             ack_timeout = float(settings.get("ack_timeout") or DEFAULT_ACK_TIMEOUT)
         except (KeyError, TypeError, ValueError):
@@ -117,6 +120,8 @@ class Hl7Transport:
 
     def send(self, destination: DestinationConfig, payload: Payload, *, timeout: float) -> str:
         event = payload["type"]
+        if event == TEST_EVENT:
+            return mllp_client.check(Hl7Settings.of(destination.settings).endpoint, timeout=timeout)
         if event not in SIU_EVENTS and event not in CONSENT_EVENTS:
             return f"not sent: no HL7 message for {event}"
         settings = Hl7Settings.of(destination.settings)

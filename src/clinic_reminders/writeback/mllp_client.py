@@ -16,7 +16,8 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ def client_context(ca_pem: str | None) -> ssl.SSLContext:
         try:
             context.load_verify_locations(cadata=ca_pem)
         except (ssl.SSLError, ValueError):
-            raise DeliveryFailed("TLS: the CA certificate (ca_pem) is not a PEM certificate") from None
+            raise DeliveryFailed("TLS: the CA certificate is not a PEM certificate") from None
     return context
 
 
@@ -75,11 +76,25 @@ def send(
     values that must not reach the failure's reason (the patient's names and ids)."""
     deadline = time.monotonic() + timeout
     frame = START + message.encode("utf-8") + TRAILER
+    with _failures(endpoint, timeout), _connect(endpoint, deadline) as sock:
+        sock.settimeout(_left(deadline))
+        sock.sendall(frame)
+        ack = _read_ack(sock, endpoint, min(deadline, time.monotonic() + ack_timeout))
+    return _outcome(ack, control_id, list(redact))
+
+
+def check(endpoint: Endpoint, *, timeout: float) -> str:
+    """Connect (with the TLS handshake, when TLS is on) and hang up without sending: a destination's test."""
+    with _failures(endpoint, timeout), _connect(endpoint, time.monotonic() + timeout):
+        pass
+    return f"connected to {endpoint}{' over TLS' if endpoint.tls else ''} (no message sent)"
+
+
+@contextmanager
+def _failures(endpoint: Endpoint, timeout: float) -> Iterator[None]:
+    """Network and TLS errors as `DeliveryFailed` with a short reason."""
     try:
-        with _connect(endpoint, deadline) as sock:
-            sock.settimeout(_left(deadline))
-            sock.sendall(frame)
-            ack = _read_ack(sock, endpoint, min(deadline, time.monotonic() + ack_timeout))
+        yield
     except DeliveryFailed:
         raise
     except ssl.SSLCertVerificationError as exc:
@@ -92,7 +107,6 @@ def send(
         raise DeliveryFailed(f"{endpoint} refused the connection") from None
     except OSError as exc:
         raise DeliveryFailed(f"connection to {endpoint} failed ({exc.strerror or type(exc).__name__})") from None
-    return _outcome(ack, control_id, list(redact))
 
 
 def _connect(endpoint: Endpoint, deadline: float) -> socket.socket:

@@ -26,7 +26,7 @@ def build(db: Session, event: Event) -> Payload:
         "id": event_id(event.id),
         "type": event.type,
         "version": VERSION,
-        "created_at": _iso(event.created_at),
+        "created_at": iso(event.created_at),
         "office_id": event.office_id,
         "data": {
             "appointment": _appointment(appointment, event) if appointment is not None else None,
@@ -54,7 +54,7 @@ def _appointment(appointment: Appointment, event: Event) -> AppointmentData:
         "id": appointment.id,
         "external_id": appointment.external_id,
         "status": status,
-        "starts_at": _iso(appointment.starts_at),
+        "starts_at": iso(appointment.starts_at),
         "duration_minutes": appointment.duration_minutes,
         "kind": appointment.kind,
         "clinic": {"id": appointment.clinic.id, "name": appointment.clinic.name},
@@ -73,5 +73,5 @@ def _patient(patient: Patient) -> PatientData:
     }
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -6,14 +6,8 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from .payload import VERSION
-from .transports import Payload
-
-TEST_EVENT_TYPE = "writeback.test"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+from .payload import VERSION, iso
+from .transports import TEST_EVENT, Payload
 
 
 def payload(office_id: int, now: datetime | None = None) -> Payload:
@@ -22,16 +16,16 @@ def payload(office_id: int, now: datetime | None = None) -> Payload:
     starts = (now + timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
     return {
         "id": f"evt_test_{secrets.token_hex(8)}",
-        "type": TEST_EVENT_TYPE,
+        "type": TEST_EVENT,
         "version": VERSION,
-        "created_at": _iso(now),
+        "created_at": iso(now),
         "office_id": office_id,
         "data": {
             "appointment": {
                 "id": 0,
                 "external_id": "TEST-APPOINTMENT",
                 "status": "confirmed",
-                "starts_at": _iso(starts),
+                "starts_at": iso(starts),
                 "duration_minutes": 30,
                 "kind": "in-person",
                 "clinic": {"id": 0, "name": "Test clinic"},

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypedDict
 
+# "Send a test event": a transport checks that it reaches the destination and changes nothing there.
+TEST_EVENT = "writeback.test"
+
 
 class DeliveryFailed(Exception):
     """The destination did not take the payload. `reason` is shown on the deliveries page and in logs, so it never

@@ -38,6 +38,7 @@ from ...settings import Settings
 from ..api.schemas.office import OfficeUpdate
 from ..deps import DbDep, SettingsDep, audit_actor
 from .auth import AdminPage
+from .config_pms_codes import pms_codes_context
 from .config_rules import rules_context
 from .csrf import check_csrf
 from .forms import FieldErrors, call, checkbox, form_fields, parse
@@ -198,6 +199,7 @@ def show_config(
         "variables": TEMPLATE_VARIABLES,
         **rules_context(db, office, rule_editing),
         **writeback_summary(db, office.id),
+        **pms_codes_context(db, office.id),
     }
     status = 422 if errors or (rule_editing and rule_editing[2]) else 200
     return render(request, "config.html", context, user=user, db=db, status_code=status)

@@ -27,6 +27,7 @@ from ...writeback.destination_settings import (
     SMART_FIELDS,
     target,
 )
+from ...writeback.hl7_out import VERSIONS as HL7_VERSIONS
 from ..api.writeback import summary
 from ..deps import DbDep, SettingsDep, audit_actor
 from .auth import AdminPage
@@ -56,6 +57,8 @@ PLAIN_FIELDS = {
         "receiving_facility",
         "opt_out_message",
         "ack_timeout",
+        "version",
+        "assigning_authority",
     ),
     DestinationKind.FHIR: ("base_url", "auth", *SMART_FIELDS),
 }
@@ -124,6 +127,7 @@ def _show_form(
         "errors": errors,
         "event_types": EVENT_TYPES,
         "opt_out_messages": OPT_OUT_MESSAGES,
+        "hl7_versions": [(version, version) for version in HL7_VERSIONS],
         "fhir_auth": FHIR_AUTH,
         "algorithms": SMART_ALGORITHMS,
     }
@@ -145,11 +149,15 @@ def edit_destination(request: Request, destination_id: int, db: DbDep, user: Adm
     return _show_form(request, db, user, DestinationKind(destination.kind), destination, _form_values(destination), {})
 
 
-def _settings_of(kind: DestinationKind, data: dict[str, str], event_types: list[str]) -> dict[str, Any]:
-    """The form as the service takes settings: boxes as typed, ticks as booleans, no ticked event type = every."""
+def _settings_of(
+    kind: DestinationKind, data: dict[str, str], event_types: list[str], saved: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The form as the service takes settings: boxes as typed, ticks as booleans, no ticked event type = every.
+    An HL7 destination's `filler_status` table is set through the API only; the form keeps the saved one."""
     settings: dict[str, Any] = {name: data.get(name, "") for name in PLAIN_FIELDS[kind]}
     if kind is DestinationKind.HL7:
         settings["tls"] = checkbox(data, "tls")
+        settings["filler_status"] = (saved or {}).get("filler_status")
     else:
         settings["event_types"] = event_types or None
     if kind is DestinationKind.FHIR and settings["auth"] != "smart":
@@ -231,7 +239,7 @@ async def save_destination(request: Request, destination_id: int, db: DbDep, use
         box=_box(request),
         actor=audit_actor(user),
         name=data.get("name", ""),
-        settings=_settings_of(kind, data, event_types),
+        settings=_settings_of(kind, data, event_types, saved=destination.settings),
         secret=_secret_of(kind, data),
         enabled=checkbox(data, "enabled"),
     )

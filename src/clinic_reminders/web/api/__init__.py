@@ -11,6 +11,7 @@ from . import (
     events,
     office,
     patients,
+    pms_codes,
     providers,
     registration,
     rules,
@@ -40,5 +41,6 @@ for _module in (
     rules,
     setup,
     writeback,
+    pms_codes,
 ):
     router.include_router(_module.router, generate_unique_id_function=_operation_id)
