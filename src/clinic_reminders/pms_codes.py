@@ -35,6 +35,19 @@ def listed(db: Session, office_id: int, *, mapped: bool | None = None) -> list[P
     return [*unknown, *known]
 
 
+def code_of(db: Session, office_id: int, *, clinic_id: int | None = None, provider_id: int | None = None) -> str | None:
+    """The PMS's code for one of our clinics or providers, as write-back names it to the PMS; the code met most
+    recently when several stand for it, None when none does."""
+    target = PmsCode.clinic_id == clinic_id if clinic_id is not None else PmsCode.provider_id == provider_id
+    stmt = (
+        select(PmsCode.code)
+        .where(PmsCode.office_id == office_id, target)
+        .order_by(PmsCode.last_seen_at.desc().nulls_last(), PmsCode.id)
+        .limit(1)
+    )
+    return db.scalar(stmt)
+
+
 def add(
     db: Session,
     office_id: int,

@@ -67,8 +67,8 @@ def payload(
                 "starts_at": "2040-06-12T15:00:00Z",
                 "duration_minutes": 30,
                 "kind": "in-person",
-                "clinic": {"id": 1, "name": "Riverside"},
-                "provider": {"id": 3, "name": provider} if provider else None,
+                "clinic": {"id": 1, "name": "Riverside", "code": None},
+                "provider": {"id": 3, "name": provider, "code": None} if provider else None,
             }
             if appointment
             else None,
@@ -196,6 +196,19 @@ def test_a_destination_can_use_filler_status_codes_of_its_own() -> None:
     assert er7(message.sch.sch_25) == "CONF^CONF"
     cancelled = strict(built(payload(EventType.APPOINTMENT_CANCELLED), filler_status={"confirmed": "CONF"}))
     assert er7(cancelled.sch.sch_25) == "Cancelled^Cancelled^HL70278"
+
+
+def test_it_names_the_clinic_and_provider_by_the_pms_codes_mapped_to_them() -> None:
+    event = payload(EventType.APPOINTMENT_CONFIRMED)
+    visit = event["data"]["appointment"]
+    assert visit is not None and visit["provider"] is not None
+    visit["clinic"]["code"], visit["provider"]["code"] = "RIV", "D123"
+    text = built(event)
+    strict(text)
+    ail = next(line for line in text.split("\r") if line.startswith("AIL|"))
+    aip = next(line for line in text.split("\r") if line.startswith("AIP|"))
+    assert ail.split("|")[3].split("^")[0] == "RIV"
+    assert aip.split("|")[3].split("^")[:3] == ["D123", "Chen", "Maria"]
 
 
 def test_without_the_pms_ids_it_names_ours() -> None:

@@ -15,10 +15,10 @@ codes of its own. MSH-10 is the event's id (`evt_N`), the same on every retry, s
 SCH-1 is our appointment id (namespace: the sending application), SCH-2 the PMS's own (`external_id`); PID-3 the
 PMS's patient id (type MR, assigning authority from the `assigning_authority` setting), else ours (type PI).
 Times are UTC with their offset (+0000): SCH-11, TQ1 (2.5 and later), AIL and AIP; the length in minutes.
-SCH-16 and SCH-20, which the standard requires, name this application as the one that entered the change; AIL-3
-is the clinic's name, AIP-3 the provider's. The opt-out uses the publicity code as immunization registries do for
-reminder/recall consent (CDC's implementation guide for table 0215): 01 no reminders, 02 any method, 03 no calls,
-and a local NOTEXT for a patient who takes calls but no texts.
+SCH-16 and SCH-20, which the standard requires, name this application as the one that entered the change; AIL-3 is
+the PMS's location code mapped to the clinic (else its name), AIP-3 the provider's code and name. The opt-out uses
+the publicity code as immunization registries do for reminder/recall consent (CDC's implementation guide for table
+0215): 01 no reminders, 02 any method, 03 no calls, and a local NOTEXT for a patient who takes calls but no texts.
 
 Messages are built and validated (structure, required fields, data types) by hl7apy at its strict level, for the
 versions in `VERSIONS` (TQ1 from 2.5 on). In HL7's own terms a system that does not own the schedule would send
@@ -201,13 +201,15 @@ def _siu(
     _put(resources.rgs, "1", "1")
     ail = resources.add_group(f"{message.name}_LOCATION_RESOURCE").ail
     _put(ail, "1", "1")
-    _put(ail, "3.1", appointment["clinic"]["name"])
+    _put(ail, "3.1", appointment["clinic"]["code"] or appointment["clinic"]["name"])
     _coded(ail, "4", "C", "Clinic", "HL70305")
     _timing(ail, start, minutes)
     if appointment["provider"] is not None:
         aip = resources.add_group(f"{message.name}_PERSONNEL_RESOURCE").aip
         _put(aip, "1", "1")
         given, _, family = appointment["provider"]["name"].rpartition(" ")
+        if appointment["provider"]["code"]:
+            _put(aip, "3.1", appointment["provider"]["code"])
         _put(aip, "3.2", family)
         _put(aip, "3.3", given)
         _coded(aip, "4", "AT", "Attending", "")  # required in 2.4; the role of tables 0182 and 0443

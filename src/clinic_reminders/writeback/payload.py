@@ -8,9 +8,11 @@ patient ids, the clinic and provider) come from the rows as they are now.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy.orm import Session
 
+from .. import pms_codes
 from ..models import Appointment, Event, Patient
 from .transports import AppointmentData, PatientData, Payload
 
@@ -29,7 +31,7 @@ def build(db: Session, event: Event) -> Payload:
         "created_at": iso(event.created_at),
         "office_id": event.office_id,
         "data": {
-            "appointment": _appointment(appointment, event) if appointment is not None else None,
+            "appointment": _appointment(db, appointment, event) if appointment is not None else None,
             "patient": _patient(patient) if patient is not None else None,
             "reminder_id": event.reminder_id,
             "message_id": event.message_id,
@@ -43,13 +45,14 @@ def event_id(event_pk: int) -> str:
     return f"evt_{event_pk}"
 
 
-def _appointment(appointment: Appointment, event: Event) -> AppointmentData:
+def _appointment(db: Session, appointment: Appointment, event: Event) -> AppointmentData:
     status = appointment.status
     if event.type.startswith(_APPOINTMENT_STATUS_EVENT):
         told = event.type.removeprefix(_APPOINTMENT_STATUS_EVENT)
         if told not in {"created", "moved", "updated"}:
             status = told
-    provider = appointment.provider
+    provider, clinic_id = appointment.provider, appointment.clinic_id
+    code_of = partial(pms_codes.code_of, db, appointment.office_id)
     return {
         "id": appointment.id,
         "external_id": appointment.external_id,
@@ -57,8 +60,12 @@ def _appointment(appointment: Appointment, event: Event) -> AppointmentData:
         "starts_at": iso(appointment.starts_at),
         "duration_minutes": appointment.duration_minutes,
         "kind": appointment.kind,
-        "clinic": {"id": appointment.clinic.id, "name": appointment.clinic.name},
-        "provider": {"id": provider.id, "name": provider.name} if provider is not None else None,
+        "clinic": {"id": appointment.clinic.id, "name": appointment.clinic.name, "code": code_of(clinic_id=clinic_id)},
+        "provider": (
+            {"id": provider.id, "name": provider.name, "code": code_of(provider_id=provider.id)}
+            if provider is not None
+            else None
+        ),
     }
 
 

@@ -28,8 +28,8 @@ def payload(office_id: int, now: datetime | None = None) -> Payload:
                 "starts_at": iso(starts),
                 "duration_minutes": 30,
                 "kind": "in-person",
-                "clinic": {"id": 0, "name": "Test clinic"},
-                "provider": {"id": 0, "name": "Dr. Test Provider"},
+                "clinic": {"id": 0, "name": "Test clinic", "code": None},
+                "provider": {"id": 0, "name": "Dr. Test Provider", "code": None},
             },
             "patient": {
                 "id": 0,

@@ -38,11 +38,13 @@ class DestinationConfig:
 class ClinicRef(TypedDict):
     id: int
     name: str
+    code: str | None  # the PMS's location code mapped to this clinic (configuration page, "PMS codes")
 
 
 class ProviderRef(TypedDict):
     id: int
     name: str
+    code: str | None  # the PMS's provider code mapped to this provider
 
 
 class AppointmentData(TypedDict):

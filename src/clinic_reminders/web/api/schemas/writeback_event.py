@@ -15,11 +15,13 @@ class _Doc(BaseModel):
 class WritebackClinic(_Doc):
     id: int
     name: str
+    code: str | None = Field(description="The PMS's location code mapped to this clinic, if any.")
 
 
 class WritebackProvider(_Doc):
     id: int
     name: str
+    code: str | None = Field(description="The PMS's provider code mapped to this provider, if any.")
 
 
 class WritebackAppointment(_Doc):
