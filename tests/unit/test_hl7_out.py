@@ -211,6 +211,13 @@ def test_it_names_the_clinic_and_provider_by_the_pms_codes_mapped_to_them() -> N
     assert aip.split("|")[3].split("^")[:3] == ["D123", "Chen", "Maria"]
 
 
+def test_a_change_the_pms_import_made_is_not_sent_back() -> None:
+    event = payload(EventType.APPOINTMENT_CANCELLED, details={"by": "import:hl7", "previous": "scheduled"})
+    destination = DestinationConfig(id=1, office_id=1, kind="hl7", name="PMS", settings=SETTINGS)
+    result = Hl7Transport().send(destination, event, timeout=1)  # no listener: sending would fail
+    assert result == "not sent: appointment.cancelled came from the PMS's own import"
+
+
 def test_without_the_pms_ids_it_names_ours() -> None:
     event = payload(EventType.APPOINTMENT_CANCELLED, external_id=None, patient_external_id=None, provider=None)
     message = strict(built(event))

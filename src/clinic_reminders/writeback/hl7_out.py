@@ -39,7 +39,15 @@ from hl7apy.exceptions import ChildNotFound, HL7apyException, MaxChildLimitReach
 
 from ..models import DestinationKind, EventType
 from . import mllp_client
-from .transports import TEST_EVENT, AppointmentData, DeliveryFailed, DestinationConfig, PatientData, Payload
+from .transports import (
+    TEST_EVENT,
+    AppointmentData,
+    DeliveryFailed,
+    DestinationConfig,
+    PatientData,
+    Payload,
+    from_the_pms,
+)
 
 # hl7apy 1.3.5 writes the fields after a withdrawn one (SCH-11 in 2.7, EVN-1 in 2.8) one place too early, and has
 # no ADT_A05 structure for 2.3.1: these are the versions it builds right.
@@ -124,6 +132,8 @@ class Hl7Transport:
             return mllp_client.check(Hl7Settings.of(destination.settings).endpoint, timeout=timeout)
         if event not in SIU_EVENTS and event not in CONSENT_EVENTS:
             return f"not sent: no HL7 message for {event}"
+        if from_the_pms(payload):
+            return f"not sent: {event} came from the PMS's own import"
         settings = Hl7Settings.of(destination.settings)
         if event in CONSENT_EVENTS and settings.opt_out_message == "none":
             return f"not sent: this destination takes no opt-out messages ({event})"

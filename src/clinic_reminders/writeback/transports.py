@@ -13,6 +13,12 @@ from typing import Any, ClassVar, Protocol, TypedDict
 TEST_EVENT = "writeback.test"
 
 
+def from_the_pms(payload: Payload) -> bool:
+    """A change an import made: the PMS it came from knows it already, and an echo could undo a newer answer."""
+    by = payload["data"]["details"].get("by")
+    return isinstance(by, str) and by.startswith("import:")
+
+
 class DeliveryFailed(Exception):
     """The destination did not take the payload. `reason` is shown on the deliveries page and in logs, so it never
     holds patient data: a status code, Twilio-style error code, ACK code or a short text of our own."""
