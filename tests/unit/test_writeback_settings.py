@@ -46,7 +46,7 @@ def test_it_fills_in_the_defaults_of_each_kind() -> None:
         "filler_status": None,
     }
     assert clean(FHIR, FHIR_BASE) == {**FHIR_BASE, "auth": "bearer", "event_types": None}
-    assert clean(FHIR, SMART) == {**SMART, "event_types": None, "alg": "RS384"}
+    assert clean(FHIR, SMART) == {**SMART, "event_types": None, "alg": "RS384", "scope": None}
 
 
 @pytest.mark.parametrize(
@@ -66,6 +66,11 @@ def test_it_fills_in_the_defaults_of_each_kind() -> None:
         (HL7, {**HL7_BASE, "ack_timeout": 5, "opt_out_message": "none"}, {"ack_timeout": 5, "opt_out_message": "none"}),
         (HL7, {**HL7_BASE, "sending_facility": "RIVERSIDE"}, {"sending_facility": "RIVERSIDE"}),
         (FHIR, {**SMART, "alg": "ES384"}, {"alg": "ES384"}),
+        (
+            FHIR,
+            {**SMART, "scope": " system/Appointment.rs system/Appointment.u "},
+            {"scope": "system/Appointment.rs system/Appointment.u"},
+        ),
     ],
 )
 def test_it_takes_good_settings(kind: DestinationKind, settings: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -109,6 +114,8 @@ def test_it_takes_good_settings(kind: DestinationKind, settings: dict[str, Any],
         (FHIR, {**SMART, "token_url": "http://auth.example.com/token"}, "settings.token_url", "https://"),
         (FHIR, {**SMART, "alg": "HS256"}, "settings.alg", "RS384"),
         (FHIR, {**FHIR_BASE, "event_types": ["nope"]}, "settings.event_types", "unknown"),
+        (FHIR, {**SMART, "scope": 'system/"Appointment"'}, "settings.scope", "separated by single spaces"),
+        (FHIR, {**FHIR_BASE, "subscription_token_sha256": "0" * 64}, "settings.subscription_token_sha256", "not a"),
     ],
 )
 def test_it_refuses_bad_settings_naming_the_field(

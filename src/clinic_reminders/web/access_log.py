@@ -12,6 +12,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("clinic_reminders.access")
+FHIR_NOTIFICATIONS = "/fhir/subscription/"
 
 
 class AccessLog:
@@ -37,4 +38,6 @@ class AccessLog:
             path = scope.get("path", "")
             if path.startswith("/p/"):
                 path = "/p/…"  # patient links carry a token: keep it out of logs too
+            elif path.startswith(FHIR_NOTIFICATIONS) and path.count("/") > 4:
+                path = path.rsplit("/", 1)[0] + "/…"  # a resource's id may be a patient's record number
             log.info("%s %s %d %.1fms", scope["method"], path, status, (time.perf_counter() - started) * 1000)

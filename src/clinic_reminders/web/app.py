@@ -14,7 +14,7 @@ from .. import __version__
 from ..crypto import signing_key
 from ..db import make_engine, make_sessionmaker
 from ..settings import Settings
-from . import health, lifecycle, metrics
+from . import fhir_subscription, health, lifecycle, metrics
 from .access_log import AccessLog
 from .admin import error_pages
 from .admin import install as install_pages
@@ -70,6 +70,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(app_confirm.router)
     app.include_router(status.router)
     app.include_router(doctor_ping.router)  # the doctor's signed test webhook; runs the balance/certificate watch
+    app.include_router(fhir_subscription.router)  # a FHIR server's Subscription notifications (token in the header)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.add_route("/api/docs", _api_docs, include_in_schema=False)

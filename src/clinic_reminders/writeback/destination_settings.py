@@ -8,7 +8,9 @@ The stored settings are what the transports read, with defaults filled in:
   ("ADT^A31" or "none"), `ack_timeout` (seconds), `version` (`hl7_out.VERSIONS`), `assigning_authority` (PID-3.4),
   `filler_status` (the PMS's own SCH-25 codes by status, or None). No secret.
 - fhir: `base_url`, `auth` ("bearer": the secret is the token; "smart": SMART backend services, the secret is the
-  private key PEM, with `client_id`, `token_url`, `key_id` and `alg` "RS384" or "ES384"), `event_types`.
+  private key PEM, with `client_id`, `token_url`, `key_id`, `alg` "RS384" or "ES384", and `scope`, None for
+  `smart_auth.DEFAULT_SCOPE`), `event_types`. The server keeps `subscription_token_sha256` there itself
+  (`writeback.fhir_subscription.new_token`): never typed in, kept when the settings change, never shown.
 
 Refusals name the field as `settings.<name>` (or `secret`) and never repeat what was typed.
 """
@@ -38,7 +40,10 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 OPT_OUT_MESSAGES = ("ADT^A31", "none")
 FHIR_AUTH = ("bearer", "smart")
 SMART_ALGORITHMS = ("RS384", "ES384")
-SMART_FIELDS = ("client_id", "token_url", "key_id", "alg")
+SMART_FIELDS = ("client_id", "token_url", "key_id", "alg", "scope")
+SUBSCRIPTION_TOKEN = "subscription_token_sha256"  # noqa: S105 (the name of a setting)
+SERVER_KEPT = (SUBSCRIPTION_TOKEN,)  # settings the server writes itself
+_SCOPE = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$")  # RFC 6749's scope tokens
 MAX_URL = 2000
 _LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _HL7_DELIMITERS = re.compile(r"[|^~\\&\x00-\x1f\x7f]")
@@ -174,6 +179,13 @@ def _filler_status(value: Any, field: str) -> dict[str, str] | None:
     return table
 
 
+def _scope(value: Any, field: str) -> str | None:
+    scope = _text(value, field, max_length=1000, required=False)
+    if scope and not _SCOPE.fullmatch(scope):
+        raise Refused(field, "give scopes separated by single spaces, e.g. system/Appointment.read")
+    return scope or None
+
+
 Field = Callable[[Any, str], Any]
 _WEBHOOK: dict[str, Field] = {"url": _url, "event_types": _event_types}
 _HL7: dict[str, Field] = {
@@ -201,6 +213,7 @@ _SMART: dict[str, Field] = {
     "token_url": _url,
     "key_id": lambda v, f: _text(v, f),
     "alg": lambda v, f: _choice(v, f, SMART_ALGORITHMS, "RS384"),
+    "scope": _scope,
 }
 FIELDS: dict[str, dict[str, Field]] = {
     DestinationKind.WEBHOOK: _WEBHOOK,
@@ -232,6 +245,16 @@ def clean(kind: DestinationKind, raw: Mapping[str, Any]) -> dict[str, Any]:
     if kind is DestinationKind.HL7 and settings["ca_certificate"] and not settings["tls"]:
         raise Refused("settings.ca_certificate", "is used only with TLS: turn TLS on, or leave it empty")
     return settings
+
+
+def kept(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings the server wrote itself (`SERVER_KEPT`), to keep when the others are replaced."""
+    return {name: stored[name] for name in SERVER_KEPT if name in stored}
+
+
+def shown(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings as the API shows them: without those the server keeps for itself."""
+    return {name: value for name, value in stored.items() if name not in SERVER_KEPT}
 
 
 def check_secret(kind: DestinationKind, settings: Mapping[str, Any], secret: str | None) -> str | None:

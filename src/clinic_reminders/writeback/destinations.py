@@ -22,7 +22,7 @@ from ..crypto import DecryptionError, SecretBox
 from ..models import Delivery, DeliveryStatus, Destination, DestinationKind, utcnow
 from ..refusals import Refusal, Refused
 from . import registry, sample
-from .destination_settings import check_secret, clean, kind_of, new_webhook_secret
+from .destination_settings import check_secret, clean, kept, kind_of, new_webhook_secret
 from .transports import DeliveryFailed
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,8 @@ def change(
     kind = DestinationKind(destination.kind)
     new_name = _name(db, destination.office_id, name, exclude=destination.id) if name is not None else destination.name
     changed = ["name"] if new_name != destination.name else []
-    cleaned = clean(kind, settings) if settings is not None else dict(destination.settings)
     stored = destination.settings
+    cleaned = {**clean(kind, settings), **kept(stored)} if settings is not None else dict(stored)
     changed += sorted(f"settings.{k}" for k in set(cleaned) | set(stored) if cleaned.get(k) != stored.get(k))
     secret = (secret or "").strip() or None
     _no_typed_secret(kind, secret)

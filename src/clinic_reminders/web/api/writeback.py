@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ...crypto import SecretBox
 from ...models import Delivery, DeliveryStatus, Destination, Office
 from ...writeback import delivery_log, destinations
-from ...writeback.destination_settings import target
+from ...writeback.destination_settings import shown, target
 from ..deps import AdminUser, DbDep, OfficeDep, SettingsDep, audit_actor
 from .errors import ADMIN_ONLY, CONFLICT, NOT_FOUND
 from .lookups import get_or_404
@@ -60,7 +60,7 @@ def destination_read(destination: Destination, counts: dict[str, int]) -> Destin
     return DestinationRead.model_validate(
         {
             **_summary_fields(destination),
-            "settings": destination.settings,
+            "settings": shown(destination.settings),
             "secret_saved": destination.secret_encrypted is not None,
             "enabled": destination.enabled,
             "paused_at": destination.paused_at,
