@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import accounts, audit
 from ..imports import fhir, upsert
-from ..imports.records import UnusableInput
+from ..imports.records import Record, UnusableInput
 from ..models import Destination, DestinationKind
 from ..phones import DEFAULT_REGION
 from ..refusals import Refusal, Refused
@@ -199,28 +199,37 @@ def _read(server: FhirServer, kind: str, resource_id: str) -> dict[str, Any]:
 def _with_participants(server: FhirServer, entries: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
     """The import Bundle: the notification's resources, each Appointment's contained Patient under an identifier,
     and the participants read from the server. Also what could not be read, in words without patient data."""
+    for number, entry in enumerate(list(entries), start=1):
+        if entry["resource"].get("resourceType") == "Appointment":
+            entry["resource"] = _hoisted(entry["resource"], number, entries)
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
     present = {str(e["fullUrl"]) for e in entries if e.get("fullUrl")}
     present |= {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in entries if e["resource"].get("id")}
-    warnings: list[str] = []
     wanted: dict[str, str] = {}  # reference -> type, in order
-    for number, entry in enumerate(list(entries), start=1):
-        resource = entry["resource"]
-        if resource.get("resourceType") != "Appointment":
-            continue
-        entry["resource"] = resource = _hoisted(resource, number, entries)
+    for resource in _readable(bundle):
         for participant in resource.get("participant", []):
             actor = participant.get("actor") or {}
             reference = str(actor.get("reference") or "")
             kind = reference_type(reference)
             if _needs_reading(server, reference, kind, actor, present):
                 wanted.setdefault(reference, kind)
+    warnings: list[str] = []
     for reference, kind in wanted.items():
         try:
             resource = _read(server, kind, relative(reference).split("/")[-1])
             entries.append({"fullUrl": reference, "resource": resource})
         except (DeliveryFailed, _Invalid) as exc:
             warnings.append(f"a {kind} that an Appointment names could not be read: {exc}")
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}, warnings
+    return bundle, warnings
+
+
+def _readable(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Bundle's Appointments that the FHIR reader takes as they stand (it lists them last, in Bundle order):
+    only their participants are worth reading, so that a rejected appointment brings no patient in."""
+    appointments = [e["resource"] for e in bundle["entry"] if e["resource"].get("resourceType") == "Appointment"]
+    items = fhir.read(json.dumps(bundle).encode(), DEFAULT_REGION)
+    read = items[len(items) - len(appointments) :]
+    return [a for a, item in zip(appointments, read, strict=True) if isinstance(item, Record)]
 
 
 def _needs_reading(server: FhirServer, reference: str, kind: str, actor: dict[str, Any], present: set[str]) -> bool:
