@@ -5,7 +5,9 @@ own later statuses, refusals without patient data; bearer tokens and SMART backe
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.appointmentresponse import AppointmentResponse
 
 from clinic_reminders.models import EventType
-from clinic_reminders.writeback import registry
+from clinic_reminders.writeback import registry, smart_auth
 from clinic_reminders.writeback.fhir_out import EVENT_SYSTEM, FhirTransport
 from clinic_reminders.writeback.sample import payload as sample_payload
 from clinic_reminders.writeback.transports import DeliveryFailed, DestinationConfig, Payload
@@ -327,3 +329,17 @@ def test_an_assertion_signed_with_another_key_is_refused_by_the_token_endpoint(s
     assert server.smart is not None and server.smart.problems == [
         "InvalidSignatureError: Signature verification failed"
     ]
+
+
+def test_a_token_is_kept_until_shortly_before_it_expires(server: FhirServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = smart(server, "ES384")
+    assert server.smart is not None
+    server.smart.expires_in = 100  # asked for again from half its lifetime on (at most 60 s early)
+    started = time.monotonic()
+    send(server, event(), **settings)
+    monkeypatch.setattr(smart_auth, "time", SimpleNamespace(time=time.time, monotonic=lambda: started + 45))
+    send(server, event(EventType.APPOINTMENT_RESCHEDULE_REQUESTED), **settings)
+    assert len(server.smart.assertions) == 1
+    monkeypatch.setattr(smart_auth, "time", SimpleNamespace(time=time.time, monotonic=lambda: started + 51))
+    send(server, event(EventType.APPOINTMENT_CANCELLED), **settings)
+    assert len(server.smart.assertions) == 2 and server.smart.problems == []
