@@ -62,8 +62,8 @@ def event(
                 "starts_at": "2040-06-12T15:00:00Z",
                 "duration_minutes": 30,
                 "kind": "in-person",
-                "clinic": {"id": 1, "name": "Riverside"},
-                "provider": {"id": 1, "name": "Dr. Maria Chen"},
+                "clinic": {"id": 1, "name": "Riverside", "code": None},
+                "provider": {"id": 1, "name": "Dr. Maria Chen", "code": None},
             },
             "patient": {
                 "id": 3,
