@@ -87,8 +87,7 @@ class FhirTransport:
         fhir_id = appointment["external_id"] or ""
         if not FHIR_ID.fullmatch(fhir_id):
             return "not sent: the appointment did not come from a FHIR server (no FHIR id)"
-        by_patient = by.startswith("patient:")
-        participation = change.participation if by_patient or not change.patients_only else None
+        participation = change.participation if by.startswith("patient:") or not change.patients_only else None
         with FhirServer(destination, timeout=timeout) as server:
             updated = _update(server, fhir_id, change, participation)
             if isinstance(updated, str):
@@ -97,7 +96,8 @@ class FhirTransport:
             if participation is None or change.response is None:
                 return done
             patient = payload["data"]["patient"]
-            actor = _patient_reference(resource) or (f"Patient/{patient['external_id']}" if patient else None)
+            known_as = patient["external_id"] if patient else None
+            actor = _patient_reference(resource) or (f"Patient/{known_as}" if known_as else None)
             comment = f"{change.words} {_HOW.get(by, 'as recorded by the office')} (clinic-reminders)"
             answered = _respond(server, payload["id"], fhir_id, actor, change.response, comment)
             return f"{done}; {answered}"
