@@ -339,3 +339,15 @@ def test_a_patient_already_known_is_kept_when_the_server_cannot_be_read(
     )
     assert imported(session, "A4").patient_id == imported(session).patient_id
     assert session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+def test_an_appointment_in_the_past_is_imported_with_a_warning(
+    anon_client: TestClient, session: Session, destination: Destination, token: str
+) -> None:
+    past = {**appointment(), "start": "2020-06-12T09:00:00-06:00", "end": "2020-06-12T09:30:00-06:00"}
+    answer = notify(anon_client, destination.id, token, past, "/Appointment/A1")
+    assert answer.status_code == 200, answer.text
+    assert diagnostics(answer)[1] == (
+        "entry 1 (Appointment): warning: starts_at: the start is in the past: no reminder goes out for it"
+    )
+    assert imported(session).starts_at.year == 2020

@@ -136,7 +136,9 @@ def receive(
     if summary.rejections and not imported:
         return Received(422, [("error", "processing", str(r)) for r in summary.rejections] + unread)
     rejected = [("warning", "processing", str(r)) for r in summary.rejections]
-    return Received(200, [("information", "informational", "; ".join(summary.lines())), *rejected, *unread])
+    noticed = [("warning", "informational", str(n)) for n in summary.warnings]  # imported, with a remark
+    lines = ("information", "informational", "; ".join(summary.lines()))
+    return Received(200, [lines, *rejected, *noticed, *unread])
 
 
 class _Invalid(ValueError):
