@@ -177,6 +177,28 @@ def test_rotating_returns_a_new_secret_for_webhooks_only(admin_client: TestClien
     assert admin_client.post(f"{BASE}/{fhir['id']}/rotate-secret").status_code == 409
 
 
+def test_a_fhir_destination_gets_a_subscription_token_that_the_endpoint_takes(
+    admin_client: TestClient, staff_client: TestClient, spec: dict[str, Any]
+) -> None:
+    fhir = _create(
+        admin_client, {"name": "F", "kind": "fhir", "settings": {"base_url": "https://f.example"}, "secret": "t"}
+    )
+    url = f"{BASE}/{fhir['id']}/subscription-token"
+    assert staff_client.post(url).status_code == 403
+    made = admin_client.post(url)
+    _validate(spec, f"{BASE}/{{destination_id}}/subscription-token", "post", made)
+    token, endpoint = made.json()["token"], made.json()["endpoint"]
+    assert endpoint.endswith(f"/fhir/subscription/{fhir['id']}")
+    assert token not in admin_client.get(f"{BASE}/{fhir['id']}").text
+    ping = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    assert admin_client.post(f"/fhir/subscription/{fhir['id']}", content=b"", headers=ping).status_code == 200
+    again = admin_client.post(url).json()["token"]
+    refused = admin_client.post(f"/fhir/subscription/{fhir['id']}", content=b"", headers=ping)
+    assert again != token and refused.status_code == 401
+    webhook = _create(admin_client)
+    assert admin_client.post(f"{BASE}/{webhook['id']}/subscription-token").status_code == 409
+
+
 def test_deliveries_are_listed_newest_first_filtered_and_sent_again(
     admin_client: TestClient, session: Session, office: Office, spec: dict[str, Any]
 ) -> None:

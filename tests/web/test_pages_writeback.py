@@ -132,6 +132,21 @@ def test_rotating_shows_the_new_secret_once(admin_pages: PageClient) -> None:
     assert match.group(1) not in admin_pages.get("/config/writeback").text
 
 
+def test_a_fhir_destinations_subscription_token_is_shown_once_with_its_endpoint(admin_pages: PageClient) -> None:
+    form = {"kind": "fhir", "name": "FHIR server", "base_url": "https://fhir.pms.example.com/r4", "enabled": "on"}
+    admin_pages.get("/config/writeback/new?kind=fhir")
+    admin_pages.post("/config/writeback/new", {**form, "auth": "bearer", "token": "tok-0123456789"})
+    destination = _only(admin_pages)
+    assert "Make a Subscription token" in admin_pages.get("/config/writeback").text
+    response = admin_pages.post(f"/config/writeback/{destination.id}/subscription-token")
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    assert f"/fhir/subscription/{destination.id}" in response.text
+    match = re.search(r'id="new-secret"[^>]*value="(fhs_[^"]+)"', response.text)
+    assert match
+    listing = admin_pages.get("/config/writeback").text
+    assert match.group(1) not in listing and "New Subscription token" in listing
+
+
 def test_a_paused_destination_is_shown_with_its_reason_and_resumed(
     admin_pages: PageClient, session: Session, office: Office
 ) -> None:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...crypto import SecretBox
-from ...models import Destination, DestinationKind, StaffUser
-from ...writeback import destinations
+from ...models import Destination, DestinationKind, Office, StaffUser
+from ...writeback import destinations, fhir_subscription
 from ...writeback.destination_settings import (
     EVENT_TYPES,
     FHIR_AUTH,
@@ -25,6 +25,7 @@ from ...writeback.destination_settings import (
     OPT_OUT_MESSAGES,
     SMART_ALGORITHMS,
     SMART_FIELDS,
+    SUBSCRIPTION_TOKEN,
     target,
 )
 from ...writeback.hl7_out import VERSIONS as HL7_VERSIONS
@@ -186,9 +187,18 @@ def _typed(data: dict[str, str], event_types: list[str]) -> dict[str, Any]:
 
 
 def _secret_page(
-    request: Request, db: Session, user: StaffUser, destination: Destination, secret: str, *, rotated: bool
+    request: Request,
+    db: Session,
+    user: StaffUser,
+    destination: Destination,
+    secret: str,
+    *,
+    rotated: bool,
+    endpoint: str | None = None,
 ) -> Response:
-    context = {"title": "The webhook's signing secret", "section": "config", "destination": destination}
+    """A secret shown this once: a webhook's signing secret, or (with its `endpoint`) a FHIR Subscription token."""
+    title = "The FHIR Subscription's token" if endpoint else "The webhook's signing secret"
+    context = {"title": title, "section": "config", "destination": destination, "endpoint": endpoint}
     context["rotated"] = rotated
     response = render(request, "writeback_secret.html", {**context, "secret": secret}, user=user, db=db)
     response.headers["Cache-Control"] = "no-store"
@@ -282,6 +292,26 @@ def rotate_secret(request: Request, destination_id: int, db: DbDep, settings: Se
         return RedirectResponse(f"{HOME}#destination-{destination.id}", status_code=303)
     db.commit()
     return _secret_page(request, db, user, destination, secret, rotated=True)
+
+
+@router.post(HOME + "/{destination_id:int}/subscription-token", response_class=HTMLResponse)
+def subscription_token(
+    request: Request, destination_id: int, db: DbDep, settings: SettingsDep, user: AdminPage
+) -> Response:
+    destination = _destination(db, user, destination_id)
+    if destination is None:
+        return _not_found(request, user)
+    had_one = SUBSCRIPTION_TOKEN in destination.settings
+    token, errors = call(fhir_subscription.new_token, db, destination, audit_actor(user))
+    if token is None:
+        db.rollback()
+        flash(request, next(iter(errors.values())), "error")
+        return RedirectResponse(f"{HOME}#destination-{destination.id}", status_code=303)
+    db.commit()
+    office = db.get(Office, destination.office_id)
+    public = settings.public_url or (office.public_url if office else None) or str(request.base_url)
+    endpoint = fhir_subscription.endpoint(public, destination.id)
+    return _secret_page(request, db, user, destination, token, rotated=had_one, endpoint=endpoint)
 
 
 @router.post(HOME + "/{destination_id:int}/enabled")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Response
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...crypto import SecretBox
 from ...models import Delivery, DeliveryStatus, Destination, Office
-from ...writeback import delivery_log, destinations
+from ...writeback import delivery_log, destinations, fhir_subscription
 from ...writeback.destination_settings import shown, target
 from ..deps import AdminUser, DbDep, OfficeDep, SettingsDep, audit_actor
 from .errors import ADMIN_ONLY, CONFLICT, NOT_FOUND
@@ -32,6 +32,7 @@ from .schemas.writeback import (
     DestinationUpdate,
     Resumed,
     SecretRotated,
+    SubscriptionToken,
     TestResultRead,
 )
 from .schemas.writeback_event import WritebackEvent
@@ -187,6 +188,23 @@ def rotate_secret(
     secret = destinations.rotate_secret(db, destination, _box(settings), audit_actor(user))
     db.commit()
     return SecretRotated(secret=secret)
+
+
+@router.post(
+    "/destinations/{destination_id}/subscription-token",
+    responses={**NOT_FOUND, **ADMIN_ONLY, **CONFLICT},
+    summary="Make a FHIR destination's Subscription token (admin)",
+    description="For the FHIR server's Subscription (rest-hook) that sends Appointments as they change. Returned "
+    "this once with the endpoint to give the Subscription; the old token stops working. FHIR only (409 otherwise).",
+)
+def subscription_token(
+    destination_id: RowId, request: Request, db: DbDep, office: OfficeDep, settings: SettingsDep, user: AdminUser
+) -> SubscriptionToken:
+    destination = get_or_404(db, Destination, destination_id, office, "destination")
+    token = fhir_subscription.new_token(db, destination, audit_actor(user))
+    db.commit()
+    public = settings.public_url or office.public_url or str(request.base_url)
+    return SubscriptionToken(token=token, endpoint=fhir_subscription.endpoint(public, destination.id))
 
 
 @router.post(

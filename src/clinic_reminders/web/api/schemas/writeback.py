@@ -82,6 +82,14 @@ class SecretRotated(BaseModel):
     secret: str = Field(description="The webhook's new signing secret, shown this once; the old one stops working.")
 
 
+class SubscriptionToken(BaseModel):
+    token: str = Field(
+        description="For the Subscription's channel.header (`Authorization: Bearer <token>`), shown this once; the "
+        "previous token stops working."
+    )
+    endpoint: str = Field(description="The Subscription's channel.endpoint (rest-hook).")
+
+
 class TestResultRead(BaseModel):
     ok: bool
     result: str = Field(description='"OK: " and what the destination answered, or "Failed: " and why.')
