@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert
@@ -40,7 +41,8 @@ def entry(
     }
 
 
-def record_all(db: Session, entries: list[dict[str, Any]]) -> None:
-    """Many entries (`entry`) in one statement: an import writes thousands."""
+def record_all(db: Session, entries: list[dict[str, Any]], *, at: datetime) -> None:
+    """Many entries (`entry`) made at one instant (an import batch's), in one statement: an import writes
+    thousands."""
     if entries:
-        db.execute(insert(_ENTRIES), entries)
+        db.execute(insert(_ENTRIES).values(at=at), entries)

@@ -299,12 +299,14 @@ class Batch:
     `create` takes a `NewAppointment`; the writing waits for `finish`: the new appointments are inserted in one
     statement, the audit trail in another, and every appointment is planned or re-planned with a handful of
     queries for the lot instead of several per appointment. Call `finish` before the transaction commits, once
-    the patients of the new appointments have their ids.
+    the patients of the new appointments have their ids. The rows it writes (new appointments, their reminders,
+    the audit entries and events) carry one instant, `now`, as the transaction's own.
     """
 
-    def __init__(self, db: Session, office: Office) -> None:
+    def __init__(self, db: Session, office: Office, now: datetime | None = None) -> None:
         self.db = db
         self.office = office
+        self.now = now or utcnow()
         self._created: list[NewAppointment] = []
         self._audit: list[tuple[NewAppointment | Appointment, str, str, dict[str, Any]]] = []
         self._touched: dict[int, Appointment] = {}  # by id(), in the order first touched
@@ -337,13 +339,13 @@ class Batch:
         self.db.flush()
         self._insert_created()
         entries = [audit.entry(a.office_id, by, action, "appointment", a.id, **x) for a, by, action, x in self._audit]
-        audit.record_all(self.db, entries)
-        events.record_all(self.db, [_batch_event(a, by, action, x) for a, by, action, x in self._audit])
+        audit.record_all(self.db, entries, at=self.now)
+        events.record_all(self.db, [_batch_event(a, by, action, x) for a, by, action, x in self._audit], at=self.now)
         for appointment in self._reassigned:
             self.db.expire(appointment, ["clinic", "patient"])  # loaded again from the new ids when planning
-        planner = planning.Planner(self.db, self.office)
+        planner = planning.Planner(self.db, self.office, self.now)
         planning.insert_reminders(self.db, [row for new in self._created for row in _first_plan(planner, new)])
-        planning.plan_many(self.db, self.office, list(self._touched.values()))
+        planning.plan_many(self.db, self.office, list(self._touched.values()), self.now)
         self._created, self._audit, self._touched, self._reassigned = [], [], {}, []
 
     def _insert_created(self) -> None:
@@ -362,7 +364,10 @@ class Batch:
                 "duration_minutes": new.duration_minutes,
                 "kind": new.kind,
                 "status": new.status,
+                "status_changed_at": self.now,
                 "status_changed_by": new.status_changed_by,
+                "created_at": self.now,
+                "updated_at": self.now,
             }
             for new in self._created
         ]

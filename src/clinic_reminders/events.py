@@ -14,12 +14,13 @@ are done; SQLite has one writer at a time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from .models import Event, EventType, Message, utcnow
+from .models import Event, EventType, Message
 
 _EVENTS = cast(Table, Event.__table__)  # for one INSERT of many rows, Core costs less than the ORM
 
@@ -34,7 +35,8 @@ def entry(
     message_id: int | None = None,
     **payload: Any,
 ) -> dict[str, Any]:
-    """One event as a row. `payload`: statuses, field names and reasons, never patient data."""
+    """One event as a row, its time left to the column's default (or to `record_all`). `payload`: statuses,
+    field names and reasons, never patient data."""
     return {
         "office_id": office_id,
         "type": str(type),
@@ -42,7 +44,6 @@ def entry(
         "patient_id": patient_id,
         "reminder_id": reminder_id,
         "message_id": message_id,
-        "created_at": utcnow(),
         "payload": payload,
     }
 
@@ -75,10 +76,11 @@ def record(
     db.add(event)
 
 
-def record_all(db: Session, entries: Sequence[dict[str, Any]]) -> None:
-    """Many events (`entry`) in one statement: an import changes thousands of appointments."""
+def record_all(db: Session, entries: Sequence[dict[str, Any]], *, at: datetime) -> None:
+    """Many events (`entry`) of one instant (an import batch's) in one statement: an import changes thousands of
+    appointments."""
     if entries:
-        db.execute(insert(_EVENTS), list(entries))
+        db.execute(insert(_EVENTS).values(created_at=at), list(entries))
 
 
 def page(db: Session, office_id: int, after: int, limit: int) -> list[Event]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, insert, select
@@ -68,9 +68,12 @@ class NewPatient:
 
 
 class NewPatients:
-    def __init__(self, db: Session, actor: str) -> None:
+    """The batch's new patients; `now`, the batch's instant, is the time of all their rows."""
+
+    def __init__(self, db: Session, actor: str, now: datetime) -> None:
         self.db = db
         self.actor = actor
+        self.now = now
         self._waiting: list[NewPatient] = []
         self._inserted: list[NewPatient] = []
 
@@ -103,9 +106,11 @@ class NewPatients:
             for channel in Channel
         ]
         if consents:
-            self.db.execute(insert(_CONSENTS), consents)
+            self.db.execute(insert(_CONSENTS).values(at=self.now), consents)
         audit.record_all(
-            self.db, [audit.entry(p.office_id, self.actor, "create", "patient", p.id) for p in self._inserted]
+            self.db,
+            [audit.entry(p.office_id, self.actor, "create", "patient", p.id) for p in self._inserted],
+            at=self.now,
         )
         self._inserted = []
 
@@ -114,7 +119,8 @@ class NewPatients:
         the order of the rows on every database)."""
         by_external_id: dict[str | None, NewPatient] = {patient.external_id: patient for patient in patients}
         for rows in _by_keys(_row(patient) for patient in patients):
-            statement = insert(_PATIENTS).returning(_PATIENTS.c.external_id, _PATIENTS.c.id)
+            statement = insert(_PATIENTS).values(created_at=self.now, updated_at=self.now)
+            statement = statement.returning(_PATIENTS.c.external_id, _PATIENTS.c.id)
             for external_id, new_id in self.db.execute(statement, rows):
                 by_external_id[external_id].id = new_id
         phones = [

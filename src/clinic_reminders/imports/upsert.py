@@ -44,6 +44,7 @@ from ..models import (
     PatientPhone,
     PhoneKind,
     Provider,
+    utcnow,
 )
 from ..patient_changes import set_phones
 from . import placing
@@ -190,8 +191,9 @@ class _Upsert:
         self.office = accounts.the_office(db)
         self.known = Known(db, self.office, records)
         self.known.load_for_change(*self._may_change(records))
-        self.new_patients = NewPatients(db, actor)
-        self.bookings = booking.Batch(db, self.office)
+        self.now = utcnow()  # the batch's instant: the time of every row it writes
+        self.new_patients = NewPatients(db, actor, self.now)
+        self.bookings = booking.Batch(db, self.office, self.now)
         self._created: set[str] = set()  # external ids of the appointments created
         self._updates: list[tuple[Patient | NewPatient, list[str]]] = []  # patients changed, for the audit trail
 
@@ -250,6 +252,7 @@ class _Upsert:
         audit.record_all(
             self.db,
             [audit.entry(self.office.id, self.actor, "update", "patient", p.id, fields=f) for p, f in self._updates],
+            at=self.now,
         )
         self.bookings.finish()
         return results
