@@ -248,7 +248,7 @@ class _Upsert:
                 results.append(self._record(item))
             except (RecordError, booking.BookingError) as exc:
                 results.append(Rejection(item.where, exc.field, exc.message))
-        self.known.write_sightings(datetime.now(UTC))
+        self.known.write_sightings(self.now)
         self.db.flush()
         self.new_patients.insert()
         audit.record_all(
