@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import BindParameter, Table, insert, literal, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEntry
 
 _ENTRIES = cast(Table, AuditEntry.__table__)  # for one INSERT of many rows, Core costs less than the ORM
+_IDS_PER_STATEMENT = 900  # ids in one IN (...): within every database's limit on bound parameters
 
 
 def record(
@@ -40,7 +43,31 @@ def entry(
     }
 
 
-def record_all(db: Session, entries: list[dict[str, Any]]) -> None:
-    """Many entries (`entry`) in one statement: an import writes thousands."""
+def record_all(db: Session, entries: list[dict[str, Any]], *, at: datetime) -> None:
+    """Many entries (`entry`) made at one instant (an import batch's), in one statement: an import writes
+    thousands."""
     if entries:
-        db.execute(insert(_ENTRIES), entries)
+        db.execute(insert(_ENTRIES).values(at=at), entries)
+
+
+def record_created(db: Session, table: Table, ids: Sequence[int], actor: str, entity: str, *, at: datetime) -> None:
+    """The `create` entry (as `entry` makes it) of each row of `table`, an office-owned table, with these ids,
+    made at `at`. The database writes them from the rows themselves, in id order: an import creates thousands,
+    and an entry sent row by row costs more than the row it is about."""
+    columns = ["office_id", "actor", "action", "entity", "entity_id", "detail", "at"]
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        rows = select(
+            table.c.office_id,
+            _value("actor", actor),
+            _value("action", "create"),
+            _value("entity", entity),
+            table.c.id,
+            _value("detail", {}),
+            _value("at", at),
+        ).where(table.c.id.in_(ids[start : start + _IDS_PER_STATEMENT]))
+        db.execute(insert(_ENTRIES).from_select(columns, rows.order_by(table.c.id)))
+
+
+def _value(column: str, value: Any) -> BindParameter[Any]:
+    """`value` as a constant of the statement, typed as the column (a JSON detail, a UTC time)."""
+    return literal(value, _ENTRIES.c[column].type)

@@ -13,6 +13,7 @@ the provider or the patient already booked then. What the caller has not accepte
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -297,22 +298,26 @@ class Batch:
 
     `update` and `set_status` change an appointment of the session as the functions of the same names do, and
     `create` takes a `NewAppointment`; the writing waits for `finish`: the new appointments are inserted in one
-    statement, the audit trail in another, and every appointment is planned or re-planned with a handful of
-    queries for the lot instead of several per appointment. Call `finish` before the transaction commits, once
-    the patients of the new appointments have their ids.
+    statement, their audit entries and events written by the database from the new rows, those of the other
+    changes in a statement each, and every appointment is planned or re-planned with a handful of queries for the
+    lot instead of several per appointment. Call `finish` before the transaction commits, once the patients of
+    the new appointments have their ids. The rows it writes (new appointments, their reminders, the audit entries
+    and events) carry one instant, `now`, as the transaction's own.
     """
 
-    def __init__(self, db: Session, office: Office) -> None:
+    def __init__(self, db: Session, office: Office, now: datetime | None = None) -> None:
         self.db = db
         self.office = office
+        self.now = now or utcnow()
         self._created: list[NewAppointment] = []
-        self._audit: list[tuple[NewAppointment | Appointment, str, str, dict[str, Any]]] = []
+        self._creators: list[str] = []  # the actor of each of `_created`
+        self._audit: list[tuple[Appointment, str, str, dict[str, Any]]] = []  # the changes besides creations
         self._touched: dict[int, Appointment] = {}  # by id(), in the order first touched
         self._reassigned: list[Appointment] = []
 
     def create(self, appointment: NewAppointment, actor: str) -> None:
         self._created.append(appointment)
-        self._audit.append((appointment, actor, "create", {}))
+        self._creators.append(actor)
 
     def update(self, appointment: Appointment, changes: dict[str, Any], actor: str) -> list[str]:
         """As `update`; returns the names of the fields that changed."""
@@ -336,15 +341,16 @@ class Batch:
     def finish(self) -> None:
         self.db.flush()
         self._insert_created()
+        self._record_created()
         entries = [audit.entry(a.office_id, by, action, "appointment", a.id, **x) for a, by, action, x in self._audit]
-        audit.record_all(self.db, entries)
-        events.record_all(self.db, [_batch_event(a, by, action, x) for a, by, action, x in self._audit])
+        audit.record_all(self.db, entries, at=self.now)
+        events.record_all(self.db, [_batch_event(a, by, action, x) for a, by, action, x in self._audit], at=self.now)
         for appointment in self._reassigned:
             self.db.expire(appointment, ["clinic", "patient"])  # loaded again from the new ids when planning
-        planner = planning.Planner(self.db, self.office)
+        planner = planning.Planner(self.db, self.office, self.now)
         planning.insert_reminders(self.db, [row for new in self._created for row in _first_plan(planner, new)])
-        planning.plan_many(self.db, self.office, list(self._touched.values()))
-        self._created, self._audit, self._touched, self._reassigned = [], [], {}, []
+        planning.plan_many(self.db, self.office, list(self._touched.values()), self.now)
+        self._created, self._creators, self._audit, self._touched, self._reassigned = [], [], [], {}, []
 
     def _insert_created(self) -> None:
         """One INSERT for the new appointments; each gets its id, matched by external id (RETURNING does not
@@ -362,7 +368,10 @@ class Batch:
                 "duration_minutes": new.duration_minutes,
                 "kind": new.kind,
                 "status": new.status,
+                "status_changed_at": self.now,
                 "status_changed_by": new.status_changed_by,
+                "created_at": self.now,
+                "updated_at": self.now,
             }
             for new in self._created
         ]
@@ -372,14 +381,27 @@ class Batch:
         for external_id, new_id in self.db.execute(statement, rows):
             by_external_id[external_id].id = new_id
 
+    def _record_created(self) -> None:
+        """The audit entries and events of the creations (written before those of the batch's other changes)."""
+        kind, payload = _event("create", {})
+        ids_by_actor: dict[str, list[int]] = defaultdict(list)
+        for new, actor in zip(self._created, self._creators, strict=True):
+            assert new.id is not None
+            ids_by_actor[actor].append(new.id)
+        for actor, ids in ids_by_actor.items():
+            audit.record_created(self.db, _APPOINTMENTS, ids, actor, "appointment", at=self.now)
+            events.record_for_appointments(self.db, kind, ids, at=self.now, by=actor, **payload)
 
-def _batch_event(
-    appointment: NewAppointment | Appointment, actor: str, action: str, detail: Mapping[str, Any]
-) -> dict[str, Any]:
+
+def _batch_event(appointment: Appointment, actor: str, action: str, detail: Mapping[str, Any]) -> dict[str, Any]:
     kind, payload = _event(action, detail)
-    patient_id = appointment.patient_id if isinstance(appointment, Appointment) else appointment.patient.id
     return events.entry(
-        appointment.office_id, kind, appointment_id=appointment.id, patient_id=patient_id, by=actor, **payload
+        appointment.office_id,
+        kind,
+        appointment_id=appointment.id,
+        patient_id=appointment.patient_id,
+        by=actor,
+        **payload,
     )
 
 

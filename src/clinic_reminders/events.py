@@ -14,14 +14,17 @@ are done; SQLite has one writer at a time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import BindParameter, Table, insert, literal, select
 from sqlalchemy.orm import Session
 
-from .models import Event, EventType, Message, utcnow
+from .models import Appointment, Event, EventType, Message
 
 _EVENTS = cast(Table, Event.__table__)  # for one INSERT of many rows, Core costs less than the ORM
+_APPOINTMENTS = cast(Table, Appointment.__table__)
+_IDS_PER_STATEMENT = 900  # ids in one IN (...): within every database's limit on bound parameters
 
 
 def entry(
@@ -34,7 +37,8 @@ def entry(
     message_id: int | None = None,
     **payload: Any,
 ) -> dict[str, Any]:
-    """One event as a row. `payload`: statuses, field names and reasons, never patient data."""
+    """One event as a row, its time left to the column's default (or to `record_all`). `payload`: statuses,
+    field names and reasons, never patient data."""
     return {
         "office_id": office_id,
         "type": str(type),
@@ -42,7 +46,6 @@ def entry(
         "patient_id": patient_id,
         "reminder_id": reminder_id,
         "message_id": message_id,
-        "created_at": utcnow(),
         "payload": payload,
     }
 
@@ -75,10 +78,34 @@ def record(
     db.add(event)
 
 
-def record_all(db: Session, entries: Sequence[dict[str, Any]]) -> None:
-    """Many events (`entry`) in one statement: an import changes thousands of appointments."""
+def record_all(db: Session, entries: Sequence[dict[str, Any]], *, at: datetime) -> None:
+    """Many events (`entry`) of one instant (an import batch's) in one statement: an import changes thousands of
+    appointments."""
     if entries:
-        db.execute(insert(_EVENTS), list(entries))
+        db.execute(insert(_EVENTS).values(created_at=at), list(entries))
+
+
+def record_for_appointments(db: Session, type: EventType, ids: Sequence[int], *, at: datetime, **payload: Any) -> None:
+    """The event `type` (as `entry` makes it, with this payload) of each appointment with these ids, about it and
+    its patient, made at `at`. The database writes them from the appointments' rows, in id order: an import
+    creates thousands of appointments, and an event sent row by row costs more than the row it is about."""
+    columns = ["office_id", "type", "appointment_id", "patient_id", "created_at", "payload"]
+    appointments = _APPOINTMENTS.c
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        rows = select(
+            appointments.office_id,
+            _value("type", str(type)),
+            appointments.id,
+            appointments.patient_id,
+            _value("created_at", at),
+            _value("payload", payload),
+        ).where(appointments.id.in_(ids[start : start + _IDS_PER_STATEMENT]))
+        db.execute(insert(_EVENTS).from_select(columns, rows.order_by(appointments.id)))
+
+
+def _value(column: str, value: Any) -> BindParameter[Any]:
+    """`value` as a constant of the statement, typed as the column (a JSON payload, a UTC time)."""
+    return literal(value, _EVENTS.c[column].type)
 
 
 def page(db: Session, office_id: int, after: int, limit: int) -> list[Event]:

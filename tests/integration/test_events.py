@@ -211,9 +211,7 @@ def test_a_confirmation_skips_the_planned_reminders_with_one_event_each(
     assert sorted(kind for kind, _ in changes[1:]) == ["reminder.skipped", "reminder.skipped"]
 
 
-def test_a_batch_writes_one_event_per_change_in_one_statement(
-    session: Session, office: Office, clinic: Clinic, outbox: Outbox
-) -> None:
+def test_a_batch_writes_one_event_per_change(session: Session, office: Office, clinic: Clinic, outbox: Outbox) -> None:
     moved, cancelled = (_book(session, clinic, make_patient(session, office)) for _ in range(2))
     outbox.changes(besides=Counter({("appointment.created", moved.id): 1, ("appointment.created", cancelled.id): 1}))
     patient = make_patient(session, office)

@@ -16,7 +16,9 @@ from clinic_reminders.db import transaction
 from clinic_reminders.imports import upsert
 from clinic_reminders.imports.records import (
     AppointmentRecord,
+    Code,
     ImportStatus,
+    Notice,
     PatientRecord,
     PhoneRecord,
     PhoneUse,
@@ -306,3 +308,16 @@ def test_it_takes_a_stored_appointments_clinic_when_the_record_names_none(
     with session_factory() as db:
         assert visit(db).starts_at == datetime(2040, 6, 12, 10, 0, tzinfo=DENVER).astimezone(UTC)  # Riverside's
         assert updates(db) == [("appointment", {"fields": ["starts_at"]})]
+
+
+def test_a_record_that_changes_nothing_is_reported_with_its_warnings(session_factory: sessionmaker[Session]) -> None:
+    """A re-imported record finds what it made and changes nothing; its report still carries what the reader
+    and the placing of its appointment warned of."""
+    unmapped = replace(VISIT, clinic=None, location=Code("RIV-9", "AIL-3"))
+    record = Record("message 1", ANA, unmapped, notices=(Notice("message 1", "PID-14", "this number is dropped"),))
+    first = run(session_factory, record)
+    assert [n.field for n in first.warnings] == ["PID-14", "AIL-3"]
+    again = run(session_factory, record)
+    assert again.appointments[upsert.Outcome.UNCHANGED] == 1 and again.patients == {"P1": upsert.Outcome.UNCHANGED}
+    stays = "unknown location code 'RIV-9': the appointment stays at its clinic; map it on the configuration page"
+    assert [(n.field, n.message) for n in again.warnings] == [("PID-14", "this number is dropped"), ("AIL-3", stays)]

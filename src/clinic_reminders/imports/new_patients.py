@@ -1,6 +1,7 @@
 """The patients an import batch creates: plain data while the batch's records are applied (a later line of the
 same patient may still change them; an ORM object would cost more than the rest of the line), then inserted
-together, with their phones, their consent events and their audit entries, a statement for each kind of row.
+together: the patients in one statement, their phones in another, and their consent events and audit entries
+written by the database from the new rows.
 
 A new patient consents to texts and calls, recorded as a consent event per channel from the import, as
 `patient_changes` records it for a patient added through the API.
@@ -11,10 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit
@@ -25,6 +26,7 @@ from ..phones import guess_kind
 _PATIENTS = cast(Table, Patient.__table__)
 _PHONES = cast(Table, PatientPhone.__table__)
 _CONSENTS = cast(Table, ConsentEvent.__table__)
+_IDS_PER_STATEMENT = 900  # ids in one IN (...): within every database's limit on bound parameters
 
 
 class PhoneEntry(Protocol):
@@ -68,9 +70,12 @@ class NewPatient:
 
 
 class NewPatients:
-    def __init__(self, db: Session, actor: str) -> None:
+    """The batch's new patients; `now`, the batch's instant, is the time of all their rows."""
+
+    def __init__(self, db: Session, actor: str, now: datetime) -> None:
         self.db = db
         self.actor = actor
+        self.now = now
         self._waiting: list[NewPatient] = []
         self._inserted: list[NewPatient] = []
 
@@ -88,33 +93,37 @@ class NewPatients:
         return loaded
 
     def insert(self) -> None:
-        """Insert the patients given to `add`, then the consent events and audit entries of all of them."""
+        """Insert the patients given to `add`, then the consent events and audit entries of all of them, which
+        the database writes from the new rows (see `audit.record_created`)."""
         self._insert(self._waiting)
         self._waiting = []
-        consents = [
-            {
-                "office_id": patient.office_id,
-                "patient_id": patient.id,
-                "channel": channel,
-                "action": ConsentAction.CONSENT,
-                "source": self.actor,
-            }
-            for patient in self._inserted
-            for channel in Channel
-        ]
-        if consents:
-            self.db.execute(insert(_CONSENTS), consents)
-        audit.record_all(
-            self.db, [audit.entry(p.office_id, self.actor, "create", "patient", p.id) for p in self._inserted]
-        )
+        ids = [patient.id for patient in self._inserted if patient.id is not None]
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            self._consent(ids[start : start + _IDS_PER_STATEMENT])
+        audit.record_created(self.db, _PATIENTS, ids, self.actor, "patient", at=self.now)
         self._inserted = []
+
+    def _consent(self, ids: list[int]) -> None:
+        """The patients' consent to texts and calls, an event per channel, from the import."""
+        for channel in Channel:
+            consents = select(
+                _PATIENTS.c.office_id,
+                _PATIENTS.c.id,
+                literal(channel, _CONSENTS.c.channel.type),
+                literal(ConsentAction.CONSENT, _CONSENTS.c.action.type),
+                literal(self.actor, _CONSENTS.c.source.type),
+                literal(self.now, _CONSENTS.c.at.type),
+            ).where(_PATIENTS.c.id.in_(ids))
+            columns = ["office_id", "patient_id", "channel", "action", "source", "at"]
+            self.db.execute(insert(_CONSENTS).from_select(columns, consents.order_by(_PATIENTS.c.id)))
 
     def _insert(self, patients: list[NewPatient]) -> None:
         """The patients and their phones; each patient gets its id, matched by external id (RETURNING does not keep
         the order of the rows on every database)."""
         by_external_id: dict[str | None, NewPatient] = {patient.external_id: patient for patient in patients}
         for rows in _by_keys(_row(patient) for patient in patients):
-            statement = insert(_PATIENTS).returning(_PATIENTS.c.external_id, _PATIENTS.c.id)
+            statement = insert(_PATIENTS).values(created_at=self.now, updated_at=self.now)
+            statement = statement.returning(_PATIENTS.c.external_id, _PATIENTS.c.id)
             for external_id, new_id in self.db.execute(statement, rows):
                 by_external_id[external_id].id = new_id
         phones = [

@@ -44,6 +44,7 @@ from ..models import (
     PatientPhone,
     PhoneKind,
     Provider,
+    utcnow,
 )
 from ..patient_changes import set_phones
 from . import placing
@@ -189,9 +190,11 @@ class _Upsert:
         self.default_clinic = default_clinic
         self.office = accounts.the_office(db)
         self.known = Known(db, self.office, records)
+        self._checked: dict[int, _Visit] = {}  # by id() of the record: the checks `_may_change` made
         self.known.load_for_change(*self._may_change(records))
-        self.new_patients = NewPatients(db, actor)
-        self.bookings = booking.Batch(db, self.office)
+        self.now = utcnow()  # the batch's instant: the time of every row it writes
+        self.new_patients = NewPatients(db, actor, self.now)
+        self.bookings = booking.Batch(db, self.office, self.now)
         self._created: set[str] = set()  # external ids of the appointments created
         self._updates: list[tuple[Patient | NewPatient, list[str]]] = []  # patients changed, for the audit trail
 
@@ -224,6 +227,7 @@ class _Upsert:
             visit = self._check_appointment(item)
         except (RecordError, booking.BookingError):
             return True  # checked again in its turn, after the batch's earlier records (a patient they create)
+        self._checked[id(item)] = visit
         patient = self.known.patients.get(item.appointment.patient_external_id)
         if not isinstance(patient, StoredPatient):
             return True  # a patient the batch creates
@@ -244,17 +248,20 @@ class _Upsert:
                 results.append(self._record(item))
             except (RecordError, booking.BookingError) as exc:
                 results.append(Rejection(item.where, exc.field, exc.message))
-        self.known.write_sightings(datetime.now(UTC))
+        self.known.write_sightings(self.now)
         self.db.flush()
         self.new_patients.insert()
         audit.record_all(
             self.db,
             [audit.entry(self.office.id, self.actor, "update", "patient", p.id, fields=f) for p, f in self._updates],
+            at=self.now,
         )
         self.bookings.finish()
         return results
 
     def _record(self, item: Record) -> _Imported:
+        if self._finds_what_is_stored(item):
+            return self._unchanged(item)
         visit = self._check_appointment(item) if item.appointment is not None else None
         counted = None
         if item.patient is not None:
@@ -262,6 +269,24 @@ class _Upsert:
         if visit is None:
             return _Imported(counted, None, item.notices)
         return _Imported(counted, self._upsert_appointment(visit), item.notices + tuple(visit.notices))
+
+    def _finds_what_is_stored(self, item: Record) -> bool:
+        """Whether what the record names is stored and stayed a plain row: no record of the batch changes it
+        (`_may_change`), so the record changes nothing and need not be checked again."""
+        return (
+            item.patient is None or isinstance(self.known.patients.get(item.patient.external_id), StoredPatient)
+        ) and (
+            item.appointment is None
+            or isinstance(self.known.appointments.get(item.appointment.external_id), StoredAppointment)
+        )
+
+    def _unchanged(self, item: Record) -> _Imported:
+        """The result of a record that finds what is stored, with the warnings of the check `_may_change` made of
+        its appointment (the same now: nothing it compared has changed)."""
+        patient = None if item.patient is None else (item.patient.external_id, Outcome.UNCHANGED)
+        if item.appointment is None:
+            return _Imported(patient, None, item.notices)
+        return _Imported(patient, Outcome.UNCHANGED, item.notices + tuple(self._checked[id(item)].notices))
 
     def _upsert_patient(self, record: PatientRecord) -> Outcome:
         patient = self.known.patients.get(record.external_id)
