@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Exists, and_, or_, select, update
+from sqlalchemy import ColumnElement, Exists, and_, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Delivery, DeliveryStatus
@@ -37,24 +37,32 @@ def lease_for(timeout: float) -> timedelta:
     return timedelta(seconds=2 * timeout + 1)
 
 
-def _blocked() -> Exists:
-    earlier = aliased(Delivery)
-    same_appointment = and_(Delivery.appointment_id.is_not(None), earlier.appointment_id == Delivery.appointment_id)
-    same_patient = and_(
-        Delivery.appointment_id.is_(None),
-        Delivery.patient_id.is_not(None),
-        earlier.appointment_id.is_(None),
-        earlier.patient_id == Delivery.patient_id,
-    )
-    return (
-        select(earlier.id)
-        .where(
-            earlier.destination_id == Delivery.destination_id,
-            earlier.event_id < Delivery.event_id,
-            earlier.status != DeliveryStatus.DELIVERED,
-            or_(same_appointment, same_patient),
+def _blocked() -> ColumnElement[bool]:
+    """An earlier delivery of the same appointment (or patient) is undelivered: two lookups, each on its index."""
+    by_appointment, by_patient = aliased(Delivery), aliased(Delivery)
+
+    def earlier(other: type[Delivery], *same: ColumnElement[bool]) -> Exists:
+        return (
+            select(other.id)
+            .where(
+                other.destination_id == Delivery.destination_id,
+                *same,
+                other.event_id < Delivery.event_id,
+                other.status != DeliveryStatus.DELIVERED,
+            )
+            .exists()
         )
-        .exists()
+
+    return or_(
+        and_(
+            Delivery.appointment_id.is_not(None),
+            earlier(by_appointment, by_appointment.appointment_id == Delivery.appointment_id),
+        ),
+        and_(
+            Delivery.appointment_id.is_(None),
+            Delivery.patient_id.is_not(None),
+            earlier(by_patient, by_patient.patient_id == Delivery.patient_id, by_patient.appointment_id.is_(None)),
+        ),
     )
 
 

@@ -8,9 +8,10 @@ or broken destination fills only its own threads: other destinations go on, and 
 web app shares a thread with a send. A database error does not end the loop: it is logged without patient data,
 and the round is tried again after a growing pause.
 
-A destination whose sends failed three times in a row and then answers gets its deliveries waiting out a backoff
-due at once (`outcomes.hurry`): after an outage the backlog goes out when the receiver is back, not when each
-delivery's pause ends.
+A destination whose sends failed three times in a row is down: it gets one attempt at a time, `retry_first` apart
+(each delivery still keeps its own backoff), rather than hundreds of retries at once. When it answers again, its
+deliveries waiting out a backoff are due at once (`outcomes.hurry`): after an outage the backlog goes out when
+the receiver is back, not when each delivery's pause ends.
 
 `retry` and `resume` are what staff do from the pages: send one delivery again, end a destination's pause.
 """
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -136,6 +137,7 @@ class Engine:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._results: list[tuple[Claim, Outcome]] = []
         self._streaks: dict[int, int] = {}  # failures in a row, by destination
+        self._probe_at: dict[int, float] = {}  # when a destination that is down may be tried next (monotonic)
         self._back_up: set[int] = set()  # destinations that answered after an outage
         self._next_fan_out = 0.0
         self._next_claim = 0.0
@@ -177,10 +179,11 @@ class Engine:
         started = 0
         if finished or made or time.monotonic() >= self._next_claim:
             self._next_claim = time.monotonic() + self.poll_interval
-            free = {destination_id: lane.free() for destination_id, lane in self._lanes.items()}
-            active, jobs, failures = await self._db(lambda db: self._claim(db, free))
-            self._results += failures
+            room = self._room()
+            active, claimed = await self._db(lambda db: self._claim(db, room))
             self._retire_lanes(active)
+            jobs, failures = await self._db(lambda db: self._prepare(db, claimed)) if claimed else ([], [])
+            self._results += failures
             for job in jobs:
                 task = asyncio.create_task(self._send(job))
                 self._in_flight.add(task)
@@ -198,6 +201,9 @@ class Engine:
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
         with transaction(self.sessions) as db:
+            if db.get_bind().dialect.name == "postgresql":
+                # A commit lost in a crash costs a send again at most (at least once); no flush to disk waited for.
+                db.execute(text("SET LOCAL synchronous_commit TO OFF"))
             return work(db)
 
     async def _wait_after(self, error: SQLAlchemyError) -> None:
@@ -234,51 +240,63 @@ class Engine:
             return float(value)
         return self.settings.writeback_timeout
 
-    def _claim(self, db: Session, free: dict[int, int]) -> tuple[set[int], list[Job], list[tuple[Claim, Outcome]]]:
-        """(the active destinations, the sends to start, claims that failed before a send)."""
+    def _room(self) -> dict[int, int]:
+        """How many sends each known destination may start now. One that is down (DOWN_AFTER failures in a row)
+        gets one attempt at a time, `retry_first` apart, rather than every delivery retried on its own."""
+        room = {}
+        now = time.monotonic()
+        for destination_id, lane in self._lanes.items():
+            free = lane.free()
+            if self._streaks.get(destination_id, 0) >= DOWN_AFTER:
+                free = 1 if free == lane.size and now >= self._probe_at.get(destination_id, 0.0) else 0
+            room[destination_id] = free
+        return room
+
+    def _claim(
+        self, db: Session, room: dict[int, int]
+    ) -> tuple[set[int], list[tuple[Destination, float, list[Claim]]]]:
+        """(the active destinations, what was claimed of each): one short write transaction."""
         now = self.clock()
-        jobs: list[Job] = []
-        failures: list[tuple[Claim, Outcome]] = []
+        claimed = []
         destinations = fanout.active(db)
         for destination in destinations:
             timeout = self._timeout(destination)
             owner = f"{self.worker_id}/{next(self._serial)}"
-            limit = free.get(destination.id, self.settings.writeback_concurrency)
+            limit = room.get(destination.id, self.settings.writeback_concurrency)
             got = claims.claim(db, destination.id, owner, now, claims.lease_for(timeout), limit)
             if got:
-                self._prepare(db, destination, got, timeout, jobs, failures)
-        return {d.id for d in destinations}, jobs, failures
+                claimed.append((destination, timeout, got))
+        return {d.id for d in destinations}, claimed
 
     def _prepare(
-        self,
-        db: Session,
-        destination: Destination,
-        got: list[Claim],
-        timeout: float,
-        jobs: list[Job],
-        failures: list[tuple[Claim, Outcome]],
-    ) -> None:
-        try:
-            config = registry.config_of(destination, self._box)
-        except DecryptionError:
-            failed = Failed("the saved secret cannot be read with the server's secret key: give it again", True)
-            failures += [(claim, failed) for claim in got]
-            return
-        events = {e.id: e for e in db.scalars(select(Event).where(Event.id.in_([c.event_id for c in got])))}
-        for claim in got:
-            event = events.get(claim.event_id)
-            if event is None:
-                failures.append((claim, Failed("its event is no longer in the outbox", permanent=True)))
-                continue
+        self, db: Session, claimed: list[tuple[Destination, float, list[Claim]]]
+    ) -> tuple[list[Job], list[tuple[Claim, Outcome]]]:
+        """The payloads and decrypted settings of what was claimed (reads only), or why a claim cannot be sent."""
+        jobs: list[Job] = []
+        failures: list[tuple[Claim, Outcome]] = []
+        wanted = [claim.event_id for _, _, got in claimed for claim in got]
+        events = {e.id: e for e in db.scalars(select(Event).where(Event.id.in_(wanted)))}
+        rows = payload.prefetch(db, list(events.values()))  # noqa: F841 (held while building)
+        for destination, timeout, got in claimed:
             try:
-                built = payload.build(db, event)
-            except Exception as error:  # one bad row must not stop every delivery
-                log.error(
-                    "write-back: event %s could not be built: %s\n%s", event.id, type(error).__name__, where(error)
-                )
-                failures.append((claim, Failed(f"the payload could not be built ({type(error).__name__})", True)))
+                config = registry.config_of(destination, self._box)
+            except DecryptionError:
+                failed = Failed("the saved secret cannot be read with the server's secret key: give it again", True)
+                failures += [(claim, failed) for claim in got]
                 continue
-            jobs.append(Job(claim, destination.id, destination.kind, config, built, timeout))
+            for claim in got:
+                event = events.get(claim.event_id)
+                if event is None:
+                    failures.append((claim, Failed("its event is no longer in the outbox", permanent=True)))
+                    continue
+                try:
+                    built = payload.build(db, event)
+                except Exception as error:  # one bad row must not stop every delivery
+                    log.error("write-back: event %s not built: %s\n%s", event.id, type(error).__name__, where(error))
+                    failures.append((claim, Failed(f"its payload could not be built ({type(error).__name__})", True)))
+                    continue
+                jobs.append(Job(claim, destination.id, destination.kind, config, built, timeout))
+        return jobs, failures
 
     # --- sends -------------------------------------------------------------------------------------------
 
@@ -313,6 +331,7 @@ class Engine:
             if streak == 0:
                 log.info("write-back to destination %s fails: %s", destination_id, outcome.reason)
             self._streaks[destination_id] = streak + 1
+            self._probe_at[destination_id] = time.monotonic() + self.policy.first.total_seconds()
             return
         if streak:
             log.info("write-back to destination %s answers again after %d failures", destination_id, streak)

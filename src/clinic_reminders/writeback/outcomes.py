@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from ..models import Delivery, DeliveryStatus, Destination
@@ -56,35 +57,53 @@ def span(length: timedelta) -> str:
     return f"{seconds:g} seconds"
 
 
+_FIELDS = ("status", "attempts", "first_attempt_at", "next_attempt_at", "last_error", "delivered_at")
+_TABLE: Any = Delivery.__table__
+# One statement for the whole batch (executemany): the lease is handed back with the outcome.
+_WRITE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(lease_owner=None, lease_expires_at=None, **{name: bindparam(f"b_{name}") for name in _FIELDS})
+)
+
+
 def record(db: Session, results: list[tuple[claims.Claim, Outcome]], now: datetime, policy: RetryPolicy) -> Recorded:
     held = {delivery.id: delivery for delivery in claims.fenced(db, [claim for claim, _ in results])}
     recorded = Recorded()
     latest: dict[int, str] = {}
+    rows = []
     for claim, outcome in results:
         delivery = held.get(claim.delivery_id)
         if delivery is None:
             continue  # another worker holds it now and records its own attempt
-        recorded.written += 1
-        delivery.attempts += 1
-        delivery.first_attempt_at = delivery.first_attempt_at or now
-        delivery.lease_owner = delivery.lease_expires_at = None
+        row = {
+            "b_id": delivery.id,
+            "b_status": delivery.status,
+            "b_attempts": delivery.attempts + 1,
+            "b_first_attempt_at": delivery.first_attempt_at or now,
+            "b_next_attempt_at": delivery.next_attempt_at,
+            "b_last_error": None,
+            "b_delivered_at": None,
+        }
+        rows.append(row)
         if isinstance(outcome, Delivered):
-            delivery.status = DeliveryStatus.DELIVERED
-            delivery.delivered_at = now
-            delivery.last_error = None
+            row["b_status"], row["b_delivered_at"] = DeliveryStatus.DELIVERED, now
             latest[delivery.destination_id] = OK + outcome.result
             continue
-        delivery.last_error = outcome.reason[:TEXT_LENGTH]
+        row["b_last_error"] = outcome.reason[:TEXT_LENGTH]
         latest[delivery.destination_id] = FAILED + outcome.reason
         if outcome.permanent:
-            delivery.status = DeliveryStatus.FAILED
+            row["b_status"] = DeliveryStatus.FAILED
             recorded.paused.setdefault(delivery.destination_id, f"{outcome.reason} (refused for good: fix it, resume)")
-        elif policy.given_up(delivery.first_attempt_at, now):
-            delivery.status = DeliveryStatus.FAILED
+        elif policy.given_up(delivery.first_attempt_at or now, now):
+            row["b_status"] = DeliveryStatus.FAILED
             why = f"deliveries failed for {span(policy.window)}, the last with {outcome.reason}"
             recorded.paused.setdefault(delivery.destination_id, why)
         else:
-            delivery.next_attempt_at = now + policy.pause(delivery.attempts)
+            row["b_next_attempt_at"] = now + policy.pause(delivery.attempts + 1)
+    if rows:
+        db.execute(_WRITE, rows)
+    recorded.written = len(rows)
     for destination_id, text in latest.items():
         db.execute(
             update(Destination)
