@@ -54,7 +54,7 @@ def network_reason(error: httpx.TransportError) -> str:
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate not trusted ({cause.verify_message or 'verification failed'})"
+            return f"TLS certificate not trusted ({getattr(cause, 'verify_message', None) or 'verification failed'})"
         if isinstance(cause, ssl.SSLError):
             return f"TLS handshake failed ({type(cause).__name__})"
         if isinstance(cause, ConnectionRefusedError):
