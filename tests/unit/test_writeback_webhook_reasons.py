@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from clinic_reminders.writeback.webhook import network_reason, signed_headers, status_reason
 from clinic_reminders.writeback.transports import DeliveryFailed
+from clinic_reminders.writeback.webhook import network_reason, signed_headers, status_reason
 
 
 def _caused(error: httpx.TransportError, cause: BaseException) -> httpx.TransportError:
