@@ -103,3 +103,19 @@ def paused_destination(sessions: sessionmaker[Session], destination_id: int) -> 
     with sessions() as db:
         destination = db.get(Destination, destination_id)
         return destination if destination is not None and destination.paused_at is not None else None
+
+
+def test_a_receiver_that_retired_its_endpoint_pauses_the_destination_at_once(
+    session_factory: sessionmaker[Session], database_url: str, receiver: Receiver
+) -> None:
+    with session_factory() as db:
+        office = make_office_with_clinics(db)
+        destination = add_destination(db, office.id, receiver.url_of("gone"))
+    receiver.endpoint("gone", status=410)
+    happen(session_factory, office.id, (EventType.APPOINTMENT_CONFIRMED, 1), (EventType.APPOINTMENT_CONFIRMED, 2))
+    with running_engine(engine_settings(database_url), session_factory):
+        paused = eventually(lambda: paused_destination(session_factory, destination.id))
+    assert paused.paused_reason.startswith("HTTP 410 Gone: the receiver retired it (refused for good")
+    assert paused.last_result == "Failed: HTTP 410 Gone: the receiver retired it"
+    with session_factory() as db:
+        assert "failed" in db.scalars(select(Delivery.status)).all()

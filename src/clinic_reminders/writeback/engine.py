@@ -261,7 +261,7 @@ class Engine:
         destinations = fanout.active(db)
         for destination in destinations:
             timeout = self._timeout(destination)
-            owner = f"{self.worker_id}/{next(self._serial)}"
+            owner = f"{self.worker_id[:80]}/{next(self._serial)}"  # fits lease_owner
             limit = room.get(destination.id, self.settings.writeback_concurrency)
             got = claims.claim(db, destination.id, owner, now, claims.lease_for(timeout), limit)
             if got:
