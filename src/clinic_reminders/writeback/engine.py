@@ -53,6 +53,7 @@ T = TypeVar("T")
 
 DOWN_AFTER = 3  # failures in a row after which an answer means "back up" (see `outcomes.hurry`)
 WAIT_BEYOND_TIMEOUT = 1.0  # seconds the engine waits for a send past the destination's timeout
+BATCH_WINDOW = 0.003  # seconds for other sends to end after one did, so that one transaction records them all
 
 
 def retry(db: Session, delivery: Delivery, now: datetime | None = None) -> None:
@@ -169,29 +170,45 @@ class Engine:
             self._db_thread.shutdown(wait=False)
 
     async def tick(self) -> bool:
-        """One round: record outcomes, fan out, claim and start sends. True when there was work."""
-        finished = bool(self._results)
-        await self._flush()
-        made = 0
-        if time.monotonic() >= self._next_fan_out:
-            self._next_fan_out = time.monotonic() + self.poll_interval
-            made = await self._db(lambda db: fanout.fan_out(db, self.clock(), self.settle))
-        started = 0
-        if finished or made or time.monotonic() >= self._next_claim:
+        """One round: record outcomes, fan out and claim in one write transaction (on SQLite every writer waits
+        for the one lock: one transaction a round, not three), then build the payloads and start the sends."""
+        batch, self._results = self._results, []
+        back_up, self._back_up = self._back_up, set()
+        now = time.monotonic()
+        fan_out = now >= self._next_fan_out
+        claim = bool(batch) or now >= self._next_claim
+        if fan_out:
+            self._next_fan_out = now + self.poll_interval
+        room = self._room()
+
+        def write(db: Session) -> tuple[int, set[int] | None, list[tuple[Destination, float, list[Claim]]]]:
+            made = fanout.fan_out(db, self.clock(), self.settle) if fan_out else 0  # its reads before any write
+            if batch:
+                self._record(db, batch, back_up)
+            if not (claim or made):
+                return made, None, []
             self._next_claim = time.monotonic() + self.poll_interval
-            room = self._room()
-            active, claimed = await self._db(lambda db: self._claim(db, room))
+            active, claimed = self._claim(db, room)
+            return made, active, claimed
+
+        try:
+            made, active, claimed = await self._db(write)
+        except BaseException:
+            self._results[:0] = batch  # recorded next round (their leases may run out: then they go again)
+            self._back_up |= back_up
+            raise
+        if active is not None:
             self._retire_lanes(active)
-            jobs, failures = await self._db(lambda db: self._prepare(db, claimed)) if claimed else ([], [])
-            self._results += failures
-            for job in jobs:
-                task = asyncio.create_task(self._send(job))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
-                started += 1
+        jobs, failures = await self._db(lambda db: self._prepare(db, claimed)) if claimed else ([], [])
+        self._results += failures
+        for job in jobs:
+            task = asyncio.create_task(self._send(job))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
-        return bool(made or started or self._in_flight or self._results)
+            await asyncio.sleep(BATCH_WINDOW)  # sends that end together are recorded together
+        return bool(made or jobs or self._in_flight or self._results)
 
     # --- database ----------------------------------------------------------------------------------------
 
@@ -339,18 +356,6 @@ class Engine:
             self._back_up.add(destination_id)
         self._streaks[destination_id] = 0
 
-    async def _flush(self) -> None:
-        if not self._results:
-            return
-        batch, self._results = self._results, []
-        back_up, self._back_up = self._back_up, set()
-        try:
-            await self._db(lambda db: self._record(db, batch, back_up))
-        except BaseException:
-            self._results[:0] = batch  # tried again next round (their leases may run out: then they go again)
-            self._back_up |= back_up
-            raise
-
     def _record(self, db: Session, batch: list[tuple[Claim, Outcome]], back_up: set[int]) -> None:
         now = self.clock()
         recorded = outcomes.record(db, batch, now, self.policy)
@@ -362,10 +367,13 @@ class Engine:
     async def _drain(self) -> None:
         if self._in_flight:
             await asyncio.wait(self._in_flight)
+        batch, back_up = self._results, self._back_up
+        if not batch:
+            return
         try:
-            await self._flush()
+            await self._db(lambda db: self._record(db, batch, back_up))
         except SQLAlchemyError as error:  # their leases run out and any worker sends them again
-            log.warning("write-back: %d outcomes not recorded at exit: %s", len(self._results), describe(error))
+            log.warning("write-back: %d outcomes not recorded at exit: %s", len(batch), describe(error))
 
 
 def supervised(settings: Settings, sessions: sessionmaker[Session]) -> Supervised:

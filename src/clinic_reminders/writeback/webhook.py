@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import threading
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
@@ -37,6 +38,20 @@ USER_AGENT = f"clinic-reminders/{__version__} (write-back)"
 def _trusted() -> ssl.SSLContext:
     """The system's certificate authorities, loaded once (a context per request would cost milliseconds)."""
     return ssl.create_default_context()
+
+
+_local = threading.local()
+
+
+def _client() -> httpx.Client:
+    """One HTTP client per sending thread (each destination has its own threads): its connections are kept
+    for the next send to the same receiver, which saves a TCP and TLS handshake each time."""
+    client: httpx.Client | None = getattr(_local, "client", None)
+    if client is None:
+        client = _local.client = httpx.Client(
+            verify=_trusted(), follow_redirects=False, headers={"user-agent": USER_AGENT}
+        )
+    return client
 
 
 def status_reason(code: int) -> str:
@@ -91,14 +106,7 @@ class WebhookTransport:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
         headers = signed_headers(destination.secret, payload["id"], body, datetime.now(UTC))
         try:
-            response = httpx.post(
-                url,
-                content=body.encode(),
-                headers=headers,
-                timeout=timeout,
-                follow_redirects=False,
-                verify=_trusted(),
-            )
+            response = _client().post(url, content=body.encode(), headers=headers, timeout=timeout)
         except httpx.TransportError as error:
             raise DeliveryFailed(network_reason(error)) from None
         except httpx.InvalidURL:
