@@ -15,6 +15,7 @@ from .benchmarks.dispatch import bench_dispatch_command
 from .benchmarks.import_csv import bench_import_command
 from .benchmarks.pages import bench_pages_command
 from .benchmarks.webhook import bench_webhook_command
+from .benchmarks.writeback import bench_writeback_command
 from .cli_options import database_option, option, settings_from
 from .db import make_engine, make_sessionmaker, transaction
 from .doctor.cli import cert_group, doctor_command, setup_group
@@ -63,6 +64,7 @@ bench.add_command(bench_dispatch_command, "dispatch")
 bench.add_command(bench_webhook_command, "webhook")
 bench.add_command(bench_pages_command, "pages")
 bench.add_command(bench_import_command, "import")
+bench.add_command(bench_writeback_command, "writeback")
 main.add_command(doctor_command, "doctor")
 main.add_command(import_group, "import")
 main.add_command(setup_group, "setup")
@@ -137,6 +139,12 @@ def token(email: str, database_url: str | None) -> None:
 
 
 host_option = option("--host", envvar="REMINDERS_HOST", default="127.0.0.1", show_default=True)
+writeback_option = option(
+    "--writeback/--no-writeback",
+    envvar="REMINDERS_WRITEBACK",
+    default=None,
+    help="Deliver write-back to the practice-management system in this process (default: on).",
+)
 port_option = option("--port", envvar="REMINDERS_PORT", default=8080, type=int, show_default=True)
 
 
@@ -172,6 +180,7 @@ port_option = option("--port", envvar="REMINDERS_PORT", default=8080, type=int, 
     is_flag=True,
     help="A reverse proxy terminates TLS: trust its X-Forwarded-* (signatures still use the public URL).",
 )
+@writeback_option
 def serve(
     host: str,
     port: int,
@@ -180,15 +189,18 @@ def serve(
     certfile: str | None,
     keyfile: str | None,
     behind_proxy: bool,
+    writeback: bool | None,
 ) -> None:
-    """Serve the web service (API, Twilio webhooks, staff pages)."""
-    settings = settings_from(database_url=database_url, host=host, port=port)
+    """Serve the web service (API, Twilio webhooks, staff pages), with the dispatcher and write-back embedded."""
+    settings = settings_from(database_url=database_url, host=host, port=port, writeback=writeback)
     try:
         settings.check_secret_key()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     if database_url:
         os.environ["REMINDERS_DATABASE_URL"] = database_url
+    if writeback is not None:
+        os.environ["REMINDERS_WRITEBACK"] = "1" if writeback else "0"  # read by the server process's settings
     for name, value in (("REMINDERS_TLS_CERTFILE", certfile), ("REMINDERS_TLS_KEYFILE", keyfile)):
         if value:
             os.environ[name] = value  # the server process's doctor and certificate watch read them
@@ -228,16 +240,20 @@ def _run_uvicorn(
 @main.command()
 @option("--once", envvar="REMINDERS_WORKER_ONCE", is_flag=True, help="Send what is due now, then exit.")
 @option("--batch-size", envvar="REMINDERS_WORKER_BATCH_SIZE", default=200, type=int, show_default=True)
+@writeback_option
 @database_option
-def worker(once: bool, batch_size: int, database_url: str | None) -> None:
-    """Dispatch due reminders (run several on PostgreSQL; on SQLite one is enough)."""
+def worker(once: bool, batch_size: int, writeback: bool | None, database_url: str | None) -> None:
+    """Dispatch due reminders and deliver write-back (run several on PostgreSQL; on SQLite one is enough).
+
+    With --once, only the reminders due now are sent."""
     import asyncio
 
     from .dispatcher.supervisor import Dispatcher
     from .dispatcher.worker import Worker
     from .effective import NotConfigured
+    from .writeback import engine
 
-    settings = settings_from(database_url=database_url)
+    settings = settings_from(database_url=database_url, writeback=writeback)
     try:
         settings.check_secret_key()
     except SettingsError as exc:
@@ -247,22 +263,29 @@ def worker(once: bool, batch_size: int, database_url: str | None) -> None:
     def new_worker() -> Worker:
         return Worker(settings, sessions, batch_size=batch_size)
 
-    # Without --once, a worker that dies of a bug is logged and replaced (it outlives database errors by itself).
-    runner = new_worker() if once else Dispatcher(new_worker)
+    # Without --once, a worker that dies of a bug is logged and replaced (it outlives database errors by itself),
+    # and so is the write-back engine beside it.
+    runners: list[Any] = [new_worker()] if once else [Dispatcher(new_worker)]
+    if settings.writeback and not once:
+        runners.append(engine.supervised(settings, sessions))
     try:
-        asyncio.run(_run_worker(runner, once))
+        asyncio.run(_run_worker(runners, once))
     except NotConfigured as exc:  # only with --once: reminders are due and cannot be sent
         raise click.ClickException(f"nothing sent: {exc}; `reminders doctor` shows what to set up") from exc
 
 
-async def _run_worker(runner: Any, once: bool) -> None:
+async def _run_worker(runners: list[Any], once: bool) -> None:
     import asyncio
     import signal
 
+    def stop() -> None:  # finish in-flight sends and record them, then exit
+        for runner in runners:
+            runner.stop()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, runner.stop)  # finish in-flight sends and record them, then exit
-    await (runner.run(once=True) if once else runner.run())
+        loop.add_signal_handler(sig, stop)
+    await asyncio.gather(*(runner.run(once=True) if once else runner.run() for runner in runners))
 
 
 @main.command("demo")

@@ -81,6 +81,30 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(default=120.0, gt=0, validation_alias=AliasChoices("REMINDERS_LEASE_SECONDS"))
     heartbeat_seconds: float = Field(default=5.0, gt=0, validation_alias=AliasChoices("REMINDERS_HEARTBEAT_SECONDS"))
     session_max_age: int = Field(default=8 * 3600, ge=60, validation_alias=AliasChoices("REMINDERS_SESSION_MAX_AGE"))
+    # Write-back delivery (writeback/engine.py), beside the dispatcher in `reminders worker` and in the one
+    # embedded in `reminders serve`; a process started with it off delivers nothing (others may).
+    writeback: bool = Field(default=True, validation_alias=AliasChoices("REMINDERS_WRITEBACK"))
+    # A destination's own settings["timeout"] wins over this one.
+    writeback_timeout: float = Field(default=10.0, gt=0, validation_alias=AliasChoices("REMINDERS_WRITEBACK_TIMEOUT"))
+    writeback_concurrency: int = Field(  # sends in flight per destination, each in a thread of its own
+        default=4, ge=1, le=64, validation_alias=AliasChoices("REMINDERS_WRITEBACK_CONCURRENCY")
+    )
+    # Retries: first after about `retry_first` seconds, doubling up to `retry_longest`, with jitter; a delivery
+    # still failing `retry_window` seconds after its first attempt is given up and its destination paused.
+    writeback_retry_first: float = Field(
+        default=10.0, gt=0, validation_alias=AliasChoices("REMINDERS_WRITEBACK_RETRY_FIRST")
+    )
+    writeback_retry_longest: float = Field(
+        default=3600.0, gt=0, validation_alias=AliasChoices("REMINDERS_WRITEBACK_RETRY_LONGEST")
+    )
+    writeback_retry_window: float = Field(
+        default=3 * 86400.0, gt=0, validation_alias=AliasChoices("REMINDERS_WRITEBACK_RETRY_WINDOW")
+    )
+    # PostgreSQL: how long after its creation an event is surely committed if it ever will be (twice the longest
+    # transaction that writes events); the fan-out cursor only moves past events older than this.
+    writeback_settle_seconds: float = Field(
+        default=60.0, ge=0, validation_alias=AliasChoices("REMINDERS_WRITEBACK_SETTLE_SECONDS")
+    )
 
     twilio_account_sid: str | None = _env("TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = _env("TWILIO_AUTH_TOKEN")

@@ -47,3 +47,13 @@ def test_it_measures_an_import_and_a_re_import_that_writes_nothing() -> None:
     assert re.search(first + r"; write statements \d+; appointments: 300 created, ", out), out
     again = r"re-import of the same file: [\d,]+ lines/s = \d+% of the ceiling \([\d.]+ s, CPU [\d.]+ s\)"
     assert re.search(again + r"; write statements 0; appointments: 0 created, 0 updated, 300 unchanged", out), out
+
+
+def test_it_measures_write_back_against_the_transport_alone_and_app_confirm_with_it_off() -> None:
+    out = _bench("writeback", "--events", "90", "--patients", "30", "--rate", "20", "--seconds", "1")
+    assert re.search(r"webhook transport alone \(the ceiling\), 4 at a time: [\d,]+ requests/s", out), out
+    assert re.search(r"write-back engine, 90 events: [\d,]+ events/s = \d+% of the ceiling", out), out
+    assert re.search(r"receiver: [\d,]+ signed requests verified, 0 forged", out), out
+    assert re.search(r"/app_confirm at 20 requests/s, write-back off: p50 [\d.]+ ms, p99 [\d.]+ ms; errors 0", out), out
+    on = r"/app_confirm at 20 requests/s, write-back on: p50 [\d.]+ ms \([+-]\d+%\), p99 [\d.]+ ms \([+-]\d+%\)"
+    assert re.search(on + r"; events delivered meanwhile [1-9][\d,]*; errors 0", out), out

@@ -60,24 +60,32 @@ def where(error: BaseException) -> str:
     return "".join(traceback.format_list(frames)).rstrip()
 
 
-class Dispatcher:
-    """A worker as `reminders serve` and `reminders worker` run it: replaced by a new one if it ever dies (the
-    dead one's leases run out, and whichever worker takes its reminders over reconciles them with Twilio)."""
+class Supervised:
+    """A runner as `reminders serve` and `reminders worker` run it: replaced by a new one if it ever dies."""
 
-    def __init__(self, new_worker: Callable[[], Runner], backoff: Backoff | None = None) -> None:
-        self._new_worker = new_worker
+    def __init__(self, name: str, new_runner: Callable[[], Runner], backoff: Backoff | None = None) -> None:
+        self.name = name
+        self._new_runner = new_runner
         self._backoff = backoff
-        self._worker: Runner | None = None
+        self._runner: Runner | None = None
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._worker is not None:
-            self._worker.stop()
+        if self._runner is not None:
+            self._runner.stop()
 
     async def run(self) -> None:
-        await keep_running("the dispatcher", self._run_one, self._stopping, self._backoff)
+        await keep_running(self.name, self._run_one, self._stopping, self._backoff)
 
     async def _run_one(self) -> None:
-        self._worker = self._new_worker()
-        await self._worker.run()
+        self._runner = self._new_runner()
+        await self._runner.run()
+
+
+class Dispatcher(Supervised):
+    """The dispatch worker, supervised (the dead one's leases run out, and whichever worker takes its reminders
+    over reconciles them with Twilio)."""
+
+    def __init__(self, new_worker: Callable[[], Runner], backoff: Backoff | None = None) -> None:
+        super().__init__("the dispatcher", new_worker, backoff)

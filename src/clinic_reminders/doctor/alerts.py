@@ -1,5 +1,6 @@
-"""The running service's watch: the Twilio balance, the certificate's expiry and the set-up errors or carrier
-filtering that recent sends met (the doctor's `twilio.delivery_errors`), looked at periodically.
+"""The running service's watch: the Twilio balance, the certificate's expiry, the set-up errors or carrier
+filtering that recent sends met (the doctor's `twilio.delivery_errors`) and paused write-back destinations,
+looked at periodically.
 
 Staff pages show `current_banners(app)`; admins get one email (through the SMTP URL to the alert addresses)
 and/or one SMS (to the alert number, from the office's number) when a condition appears, then again at most
@@ -35,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..effective import AlertConfig, alert_config
 from ..gateways import TwilioError
 from ..settings import Settings
-from . import deliveries, registration_watch
+from . import deliveries, registration_watch, writeback_watch
 from .certs import EXPIRY_WARNING, fetch_chain, load_pem_chain
 from .checks import Banner
 from .context import DoctorContext
@@ -133,7 +134,7 @@ def delivery_banners(ctx: DoctorContext) -> list[Banner]:
 def evaluate(ctx: DoctorContext) -> list[Banner]:
     waiting = registration_watch.waiting_banner(ctx)
     found = [b for b in (balance_banner(ctx), certificate_banner(ctx), waiting) if b is not None]
-    return found + delivery_banners(ctx)
+    return found + delivery_banners(ctx) + writeback_watch.paused_banners(ctx)
 
 
 # --- admin alerts -----------------------------------------------------------------------------------------------

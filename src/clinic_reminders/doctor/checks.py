@@ -93,7 +93,8 @@ class CheckList(list[Check]):
 class Banner:
     """What the running service's watch shows at the top of every staff page (doctor/alerts.py)."""
 
-    id: str  # balance.low/empty, certificate.expiring/expired, registration.waiting, delivery.setup/filtered
+    id: str  # balance.low/empty, certificate.expiring/expired, registration.waiting, delivery.setup/filtered,
+    # writeback.paused.<destination id>
     level: str  # warning | danger
     text: str
 

@@ -6,10 +6,26 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
+from .events import Event
+
+# A new destination starts at the end of the outbox: it gets what happens from now on, not the office's history.
+_END_OF_OUTBOX = select(func.coalesce(func.max(Event.id), 0)).scalar_subquery()
 
 
 class DestinationKind(StrEnum):
@@ -40,21 +56,23 @@ class Destination(OfficeOwned, Timestamps, Base):
     # Set when deliveries failed for the whole retry window; staff resume it from the page.
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_reason: Mapped[str | None] = mapped_column(String(300))
-    # The highest event id fanned out into deliveries for this destination.
-    cursor: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    # Every event up to this id has its delivery (writeback/fanout.py); the events after it are read each round.
+    cursor: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=_END_OF_OUTBOX)
     last_result: Mapped[str | None] = mapped_column(String(300))  # never patient data
     last_result_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Delivery(OfficeOwned, Base):
-    """One event on its way to one destination. Sent in event-id order per (destination, appointment): a delivery
-    waits while an earlier one for the same appointment is not delivered."""
+    """One event on its way to one destination. Sent in event-id order per (destination, appointment), and per
+    (destination, patient) for an event about no appointment (an opt-out): a delivery waits while an earlier one
+    of the same appointment or patient is not delivered. `lease_owner` names the worker and its claim."""
 
     __tablename__ = "writeback_deliveries"
     __table_args__ = (
         UniqueConstraint("destination_id", "event_id"),
         Index("ix_writeback_deliveries_due", "destination_id", "status", "next_attempt_at"),
         Index("ix_writeback_deliveries_appointment", "destination_id", "appointment_id", "event_id"),
+        Index("ix_writeback_deliveries_patient", "destination_id", "patient_id", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -62,6 +80,7 @@ class Delivery(OfficeOwned, Base):
     destination_id: Mapped[int] = mapped_column(ForeignKey("writeback_destinations.id", ondelete="CASCADE"))
     event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     appointment_id: Mapped[int | None] = mapped_column(Integer)  # the ordering key; events are history, no FK
+    patient_id: Mapped[int | None] = mapped_column(Integer)  # the ordering key of an event about no appointment
     status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

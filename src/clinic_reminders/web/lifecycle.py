@@ -1,4 +1,4 @@
-"""What runs beside the web app: the embedded dispatcher, and in demo mode the Twilio simulator."""
+"""What runs beside the web app: the embedded dispatcher and write-back, and in demo mode the Twilio simulator."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from .. import accounts, demo_registration
 from ..db import transaction
-from ..dispatcher.supervisor import Dispatcher
+from ..dispatcher.supervisor import Dispatcher, Supervised
 from ..dispatcher.worker import Worker
 from ..models import Clinic, Patient, PatientPhone
 from ..settings import Settings
 from ..simulator import SimulatorConfig, create_simulator_app
 from ..simulator.phone_book import PhoneBook
+from ..writeback import engine as writeback
 
 log = logging.getLogger(__name__)
 
@@ -72,18 +73,21 @@ def _phone_book(app: FastAPI) -> PhoneBook:
 def lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
-        task: asyncio.Task[None] | None = None
-        dispatcher: Dispatcher | None = None
+        running: list[tuple[Supervised, asyncio.Task[None]]] = []
         if settings.embedded_worker:
-            # Outlives database errors, and a worker that dies anyway is logged and replaced (see supervisor).
+            # Each outlives database errors, and one that dies anyway is logged and replaced (see supervisor).
             dispatcher = Dispatcher(lambda: Worker(settings, app.state.sessions))
-            task = asyncio.create_task(dispatcher.run(), name="dispatcher")
+            running.append((dispatcher, asyncio.create_task(dispatcher.run(), name="dispatcher")))
             log.info("embedded dispatcher started")
+            if settings.writeback:
+                delivery = writeback.supervised(settings, app.state.sessions)
+                running.append((delivery, asyncio.create_task(delivery.run(), name="write-back")))
         try:
             yield
         finally:
-            if dispatcher is not None and task is not None:
-                dispatcher.stop()
+            for runner, _ in running:
+                runner.stop()
+            for _, task in running:
                 await task
             for gateway in getattr(app.state, "gateways", {}).values():
                 await gateway.aclose()

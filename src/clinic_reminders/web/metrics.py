@@ -1,12 +1,14 @@
 """`/metrics` for Prometheus: the process's counters plus gauges read from the database at scrape time.
 
 Database-derived figures are right however many workers run (each worker process also counts its own sends and
-Twilio latency, exposed here for the embedded one). Scraping needs a staff bearer token, like the API.
+Twilio latency, and its write-back sends and their latency, exposed here for the embedded ones). Scraping needs a
+staff bearer token, like the API.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -17,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..messaging.delivery import FAILED
-from ..models import Message, Reminder, ReminderStatus, utcnow
+from ..models import Delivery, DeliveryStatus, Destination, Message, Reminder, ReminderStatus, utcnow
 from .deps import DbDep, get_current_user
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(get_current_user)])
@@ -47,6 +49,31 @@ class DatabaseGauges(Collector):
         for code, n in rows:
             failed.add_metric([str(code or "")], n)
         yield failed
+        yield from self.writeback(now)
+
+    def writeback(self, now: datetime) -> Iterator[GaugeMetricFamily]:
+        deliveries = GaugeMetricFamily(
+            "writeback_deliveries", "Write-back deliveries by status and destination kind", labels=["status", "kind"]
+        )
+        rows = self.db.execute(
+            select(Delivery.status, Destination.kind, func.count())
+            .join(Destination, Destination.id == Delivery.destination_id)
+            .group_by(Delivery.status, Destination.kind)
+        )
+        for status, kind, n in rows:
+            deliveries.add_metric([status, kind], n)
+        yield deliveries
+        oldest = self.db.scalar(select(func.min(Delivery.created_at)).where(Delivery.status == DeliveryStatus.PENDING))
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "writeback_oldest_pending_seconds", "How long the oldest undelivered write-back has waited", value=age
+        )
+        paused = select(func.count()).select_from(Destination).where(Destination.paused_at.is_not(None))
+        yield GaugeMetricFamily(
+            "writeback_destinations_paused",
+            "Write-back destinations paused after failing",
+            value=self.db.scalar(paused),
+        )
 
 
 @router.get("/metrics")

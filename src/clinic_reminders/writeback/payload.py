@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import partial
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from .. import pms_codes
 from ..models import Appointment, Event, Patient
@@ -38,6 +39,20 @@ def build(db: Session, event: Event) -> Payload:
             "details": dict(event.payload),
         },
     }
+
+
+def prefetch(db: Session, events: list[Event]) -> list[object]:
+    """Load the rows `build` reads for these events in two queries, rather than a few for each event. The
+    session holds rows weakly: keep what this returns while building."""
+    appointment_ids = {e.appointment_id for e in events if e.appointment_id is not None}
+    appointments = db.scalars(
+        select(Appointment)
+        .where(Appointment.id.in_(appointment_ids))
+        .options(joinedload(Appointment.clinic), joinedload(Appointment.provider))
+    ).all()
+    patient_ids = {e.patient_id for e in events if e.patient_id is not None} | {a.patient_id for a in appointments}
+    patients = db.scalars(select(Patient).where(Patient.id.in_(patient_ids))).all()
+    return [*appointments, *patients]
 
 
 def event_id(event_pk: int) -> str:

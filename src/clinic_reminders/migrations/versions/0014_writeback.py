@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("destination_id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("appointment_id", sa.Integer(), nullable=True),
+        sa.Column("patient_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("first_attempt_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -76,6 +77,12 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
+        "ix_writeback_deliveries_patient",
+        "writeback_deliveries",
+        ["destination_id", "patient_id", "event_id"],
+        unique=False,
+    )
+    op.create_index(
         "ix_writeback_deliveries_due",
         "writeback_deliveries",
         ["destination_id", "status", "next_attempt_at"],
@@ -85,6 +92,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_writeback_deliveries_due", table_name="writeback_deliveries")
+    op.drop_index("ix_writeback_deliveries_patient", table_name="writeback_deliveries")
     op.drop_index("ix_writeback_deliveries_appointment", table_name="writeback_deliveries")
     op.drop_table("writeback_deliveries")
     op.drop_index(op.f("ix_writeback_destinations_office_id"), table_name="writeback_destinations")
