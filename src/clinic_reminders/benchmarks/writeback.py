@@ -39,7 +39,7 @@ from .. import events
 from ..crypto import SecretBox
 from ..db import make_engine, make_sessionmaker
 from ..migrations import upgrade
-from ..models import Appointment, Delivery, DeliveryStatus, Destination, Event, EventType, Office
+from ..models import Appointment, Delivery, DeliveryStatus, Destination, Event, EventType, Office, utcnow
 from ..settings import Settings
 from ..writeback import payload
 from ..writeback.engine import Engine
@@ -125,7 +125,7 @@ def _confirmations(sessions: sessionmaker[Session], count: int) -> None:
             entries.append(
                 events.entry(office_id, kinds[i % len(kinds)], appointment_id=appointment_id, patient_id=patient_id)
             )
-        events.record_all(db, entries)
+        events.record_all(db, entries, at=utcnow())
 
 
 def _ceiling(sessions: sessionmaker[Session], url: str, concurrency: int, sends: int) -> float:

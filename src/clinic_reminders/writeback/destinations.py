@@ -14,21 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .. import audit
 from ..crypto import DecryptionError, SecretBox
 from ..models import Delivery, DeliveryStatus, Destination, DestinationKind, utcnow
 from ..refusals import Refusal, Refused
-from . import registry, sample
+from . import engine, registry, sample
 from .destination_settings import check_secret, clean, kept, kind_of, new_webhook_secret
+from .outcomes import FAILED, OK
 from .transports import DeliveryFailed
 
 log = logging.getLogger(__name__)
 
 TEST_TIMEOUT = 10.0  # seconds: a person waits for the answer
-OK, FAILED = "OK: ", "Failed: "  # how `last_result` starts
 
 
 @dataclass(frozen=True)
@@ -186,18 +186,10 @@ def resume(db: Session, destination: Destination, actor: str, *, retry_failed: b
     """Ends a pause (set when deliveries failed for the whole retry window); with `retry_failed`, its failed
     deliveries are sent again, each with a new window. Returns how many were."""
     was_paused = destination.paused_at is not None
-    destination.paused_at = None
-    destination.paused_reason = None
-    again = 0
     if retry_failed:
-        now = utcnow()
-        result = db.execute(
-            update(Delivery)
-            .where(Delivery.destination_id == destination.id, Delivery.status == DeliveryStatus.FAILED)
-            .values(status=DeliveryStatus.PENDING, next_attempt_at=now, first_attempt_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        again = int(getattr(result, "rowcount", 0) or 0)
+        again = engine.resume(db, destination)
+    else:
+        destination.paused_at, destination.paused_reason, again = None, None, 0
     if was_paused or again:
         audit.record(
             db, destination.office_id, actor, "resume", "writeback_destination", destination.id, sent_again=again
@@ -233,9 +225,7 @@ def retry_delivery(db: Session, delivery: Delivery, office_id: int, actor: str) 
         raise Refused("", f"no delivery {delivery.id}", Refusal.NOT_FOUND)
     if delivery.status not in (DeliveryStatus.FAILED, DeliveryStatus.PENDING):
         raise Refused("", "it was delivered: there is nothing to send again", Refusal.CONFLICT)
-    delivery.status = DeliveryStatus.PENDING
-    delivery.next_attempt_at = utcnow()
-    delivery.first_attempt_at = None
+    engine.retry(db, delivery)
     audit.record(db, office_id, actor, "retry", "writeback_delivery", delivery.id)
 
 
