@@ -211,6 +211,16 @@ def test_it_names_the_clinic_and_provider_by_the_pms_codes_mapped_to_them() -> N
     assert aip.split("|")[3].split("^")[:3] == ["D123", "Chen", "Maria"]
 
 
+def test_a_clinic_name_longer_than_a_point_of_care_is_cut_there_and_given_in_full_beside() -> None:
+    event = payload(EventType.APPOINTMENT_CONFIRMED)
+    assert event["data"]["appointment"] is not None
+    event["data"]["appointment"]["clinic"]["name"] = "Riverside Family Medicine of Denver"
+    text = built(event)
+    strict(text)
+    ail = next(line for line in text.split("\r") if line.startswith("AIL|")).split("|")[3].split("^")
+    assert (ail[0], ail[8]) == ("Riverside Family Med", "Riverside Family Medicine of Denver")
+
+
 def test_a_change_the_pms_import_made_is_not_sent_back() -> None:
     event = payload(EventType.APPOINTMENT_CANCELLED, details={"by": "import:hl7", "previous": "scheduled"})
     destination = DestinationConfig(id=1, office_id=1, kind="hl7", name="PMS", settings=SETTINGS)

@@ -54,6 +54,7 @@ from .transports import (
 VERSIONS = ("2.4", "2.5", "2.5.1", "2.6")
 DEFAULT_VERSION = "2.5.1"
 DEFAULT_ACK_TIMEOUT = 30.0
+POINT_OF_CARE_LENGTH = 20  # PL-1 (IS)
 APPLICATION = "clinic-reminders"  # SCH-16 and SCH-20: who entered the change
 FILLER_STATUS = {  # HL7 table 0278, by our appointment status
     "confirmed": "Booked",
@@ -211,7 +212,11 @@ def _siu(
     _put(resources.rgs, "1", "1")
     ail = resources.add_group(f"{message.name}_LOCATION_RESOURCE").ail
     _put(ail, "1", "1")
-    _put(ail, "3.1", appointment["clinic"]["code"] or appointment["clinic"]["name"])
+    clinic = appointment["clinic"]
+    # A point of care is at most 20 characters: a clinic without a PMS code is named in full in PL-9.
+    _put(ail, "3.1", clinic["code"] or clinic["name"][:POINT_OF_CARE_LENGTH].rstrip())
+    if not clinic["code"] and len(clinic["name"]) > POINT_OF_CARE_LENGTH:
+        _put(ail, "3.9", clinic["name"])
     _coded(ail, "4", "C", "Clinic", "HL70305")
     _timing(ail, start, minutes)
     if appointment["provider"] is not None:
