@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.benchmarks import synthetic
 from clinic_reminders.db import make_engine, make_sessionmaker
 from clinic_reminders.migrations import upgrade
-from clinic_reminders.models import Event, Office
+from clinic_reminders.models import Delivery, Event, Office
 from tests.conftest import TEST_SECRET_KEY, postgres_schema
 from tests.integration.test_writeback_outage import PATIENTS, assert_the_pms_has_it_all, every_patient_answers
 from tests.integration.writeback_support import (
@@ -54,6 +54,12 @@ def start_worker(url: str, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _most_attempts(sessions: sessionmaker[Session], destination_id: int) -> int:
+    with sessions() as db:
+        most = db.scalar(select(func.max(Delivery.attempts)).where(Delivery.destination_id == destination_id))
+    return int(most or 0)
+
+
 def test_a_worker_killed_mid_backlog_loses_nothing_and_the_receiver_applies_nothing_twice(
     receiver: Receiver, tmp_path: Path
 ) -> None:
@@ -73,6 +79,7 @@ def test_a_worker_killed_mid_backlog_loses_nothing_and_the_receiver_applies_noth
             every_patient_answers(sessions)  # while the receiver refuses
             with sessions() as db:
                 count = len(db.scalars(select(Event.id).where(Event.id > start)).all())
+            eventually(lambda: _most_attempts(sessions, destination.id) >= 2, 60)  # the outage is met
             pms.status = 200
             eventually(lambda: len(pms.applied) >= count // 3, 60)
             first.send_signal(signal.SIGKILL)
