@@ -20,6 +20,16 @@ from .registrations import (
 from .reminders import Reminder, ReminderRule, ReminderStatus, RuleCondition
 from .staff import ApiToken, Role, StaffUser
 from .telehealth import PatientLink, VideoEvent, VideoPurpose, VideoRoomStatus, VideoVisit
+from .waitlist import (
+    EntrySource,
+    EntryStatus,
+    OfferStatus,
+    SlotStatus,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistSettings,
+    WaitlistSlot,
+)
 from .writeback import Delivery, DeliveryStatus, Destination, DestinationKind
 
 __all__ = [
@@ -42,11 +52,14 @@ __all__ = [
     "Destination",
     "DestinationKind",
     "Direction",
+    "EntrySource",
+    "EntryStatus",
     "Event",
     "EventType",
     "JobPosition",
     "Message",
     "MessageStatus",
+    "OfferStatus",
     "Office",
     "OptInType",
     "Patient",
@@ -62,11 +75,16 @@ __all__ = [
     "ReminderStatus",
     "Role",
     "RuleCondition",
+    "SlotStatus",
     "StaffUser",
     "VideoEvent",
     "VideoPurpose",
     "VideoRoomStatus",
     "VideoVisit",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WaitlistSettings",
+    "WaitlistSlot",
     "WorkerHeartbeat",
     "utcnow",
 ]

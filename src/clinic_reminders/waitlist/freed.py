@@ -1,0 +1,139 @@
+"""Reading the events outbox for the waitlist: a cancellation frees a slot, a reinstated appointment takes it back,
+and a patient's "3" joins the waitlist when the office wants it. Nothing here hooks into a write path.
+
+The cursor is each office's `event_cursor`. On PostgreSQL two transactions can commit their events out of id
+order, so every read goes `REREAD` ids behind the cursor again; a slot or an entry is made once per event (it
+is looked for first, and a unique index on its `event_id` stands behind that). Readers of one office take turns:
+the first statement of a read writes the office's settings row, which holds it until the read commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Appointment,
+    AppointmentStatus,
+    EntrySource,
+    Event,
+    EventType,
+    OfferStatus,
+    Office,
+    SlotStatus,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistSettings,
+    WaitlistSlot,
+)
+from . import entries
+from .matching import closes_at
+
+REREAD = 500  # ids read again behind the cursor
+BATCH = 1000  # new events per read
+ACTOR = "waitlist"
+_FREES = EventType.APPOINTMENT_CANCELLED
+_TAKES_BACK = (EventType.APPOINTMENT_SCHEDULED, EventType.APPOINTMENT_CONFIRMED)
+_JOINS = EventType.APPOINTMENT_RESCHEDULE_REQUESTED
+_TYPES = (_FREES, *_TAKES_BACK, _JOINS)
+
+
+def read(db: Session, office: Office, now: datetime) -> int:
+    """Act on the office's new events; returns how many new ones were read."""
+    taken = db.execute(
+        update(WaitlistSettings)
+        .where(WaitlistSettings.office_id == office.id)
+        .values(event_cursor=WaitlistSettings.event_cursor)
+        .execution_options(synchronize_session=False)
+    )
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        return 0  # the office has not used the waitlist
+    row = db.get(WaitlistSettings, office.id, populate_existing=True)
+    assert row is not None
+    low = max(row.events_from, row.event_cursor - REREAD)
+    found = list(
+        db.scalars(
+            select(Event)
+            .where(Event.office_id == office.id, Event.id > low, Event.type.in_(_TYPES))
+            .order_by(Event.id)
+            .limit(REREAD + BATCH)  # the stretch re-read holds at most REREAD: each read gets further
+        )
+    )
+    new = [e for e in found if e.id > row.event_cursor]
+    for event in found:
+        if event.appointment_id is None:
+            continue
+        if event.type == _FREES and row.enabled:
+            _free(db, office, event, row.cutoff_hours, now)
+        elif event.type in _TAKES_BACK:
+            _take_back(db, event)
+        elif event.type == _JOINS and row.join_on_reschedule:
+            _join(db, office, event)
+    if new:
+        row.event_cursor = new[-1].id
+    return len(new)
+
+
+def _free(db: Session, office: Office, event: Event, cutoff_hours: int, now: datetime) -> None:
+    if db.scalar(select(WaitlistSlot.id).where(WaitlistSlot.event_id == event.id)) is not None:
+        return
+    appointment = db.get(Appointment, event.appointment_id)
+    if appointment is None or appointment.status != AppointmentStatus.CANCELLED:
+        return  # deleted, or reinstated since (its own event says so)
+    closes = closes_at(appointment.starts_at, cutoff_hours)
+    if closes <= now:
+        return  # too late to offer
+    db.add(
+        WaitlistSlot(
+            office_id=office.id,
+            event_id=event.id,
+            appointment_id=appointment.id,
+            clinic_id=appointment.clinic_id,
+            provider_id=appointment.provider_id,
+            kind=appointment.kind,
+            starts_at=appointment.starts_at,
+            duration_minutes=appointment.duration_minutes,
+            status=SlotStatus.OPEN,
+            closes_at=closes,
+            next_wave_at=now,
+            waves=0,
+        )
+    )
+    db.flush()
+
+
+def _take_back(db: Session, event: Event) -> None:
+    """The cancelled appointment holds its time again: its slot is no longer free, and its offers close."""
+    slots = list(
+        db.scalars(
+            select(WaitlistSlot).where(
+                WaitlistSlot.appointment_id == event.appointment_id,
+                WaitlistSlot.status == SlotStatus.OPEN,
+                WaitlistSlot.event_id < event.id,
+            )
+        )
+    )
+    for slot in slots:
+        close(db, slot, SlotStatus.TAKEN, "the appointment was reinstated")
+
+
+def close(db: Session, slot: WaitlistSlot, status: SlotStatus, reason: str) -> None:
+    """The slot is no longer offered; offers still open are closed with it."""
+    slot.status, slot.reason = status, reason
+    db.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.slot_id == slot.id, WaitlistOffer.status == OfferStatus.OPEN)
+        .values(status=OfferStatus.CLOSED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _join(db: Session, office: Office, event: Event) -> None:
+    if db.scalar(select(WaitlistEntry.id).where(WaitlistEntry.event_id == event.id)) is not None:
+        return
+    appointment = db.get(Appointment, event.appointment_id)
+    if appointment is None or appointment.status != AppointmentStatus.RESCHEDULE_REQUESTED:
+        return
+    entries.for_appointment(db, office, appointment, ACTOR, EntrySource.RESCHEDULE, event.id)
