@@ -116,9 +116,14 @@ def offer_expires(now: datetime, slot_closes: datetime, offer_minutes: int | Non
     return min(slot_closes, now + timedelta(minutes=offer_minutes))
 
 
-def next_wave_at(now: datetime, wave_minutes: int, opens_at: datetime | None, closes: datetime) -> datetime:
-    """The next wave: `wave_minutes` on, or sooner when someone's allowed hours open sooner; the slot closes at
-    `closes` (the caller stops there)."""
+def next_wave_at(
+    now: datetime, wave_minutes: int, opens_at: datetime | None, closes: datetime, *, offered: bool
+) -> datetime:
+    """When the slot's next wave is due: `wave_minutes` after one that `offered` something (sooner when someone
+    left out for the allowed hours may be texted sooner), or when the allowed hours open for one that was all
+    quiet; never after the slot's cut-off `closes` (the caller stops there)."""
+    if not offered and opens_at is not None:
+        return min(opens_at, closes)
     later = now + timedelta(minutes=wave_minutes)
     if opens_at is not None and now < opens_at < later:
         later = opens_at

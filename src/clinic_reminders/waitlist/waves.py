@@ -136,7 +136,9 @@ def prepare(
         if not clashing:
             break
         left_out |= clashing
-    slot.next_wave_at = next_wave_at(now, row.wave_minutes, chosen.opens_at, slot.closes_at)
+    slot.next_wave_at = next_wave_at(
+        now, row.wave_minutes, chosen.opens_at, slot.closes_at, offered=bool(chosen.chosen)
+    )
     if not chosen.chosen:
         return []
     slot.waves += 1
@@ -163,6 +165,7 @@ def prepare(
                 wave=slot.waves,
                 status=OfferStatus.OPEN,
                 expires_at=expires,
+                created_at=now,  # the dispatcher's clock, as the expiry
             )
         )
         drafts.append(draft)
