@@ -77,14 +77,16 @@ def test_a_cancellation_is_offered_in_waves_to_the_patients_it_suits(
     texted = {m["to"]: m["body"] for m in simulator.messages()}
     assert set(texted) == {number_of(first), number_of(second)}
     when = "Fri Jun 14, 12:00 PM"  # NOW + 2 days, on the clinic's clock
-    assert texted[number_of(first)] == f"Riverside: a time opened up. Reply YES to take {when} with Dr. Chen. STOP=opt out"
+    offer = f"Riverside: a time opened up. Reply YES to take {when} with Dr. Chen. STOP=opt out"
+    assert texted[number_of(first)] == offer
 
     dispatch(database_url, simulator, session_factory, NOW + timedelta(minutes=5))
     assert len(simulator.messages()) == 2  # the next wave is not due yet
     dispatch(database_url, simulator, session_factory, NOW + timedelta(minutes=10))
     texted = {m["to"]: m["body"] for m in simulator.messages()}
     assert set(texted) == {number_of(p) for p in (first, second, third, fourth)}
-    assert texted[number_of(third)].startswith("Riverside: se libero una hora. Responda SI para tomar vie 14 jun, 12:00")
+    spanish = "Riverside: se libero una hora. Responda SI para tomar vie 14 jun, 12:00 con Dr. Chen. STOP=baja"
+    assert texted[number_of(third)] == spanish
     dispatch(database_url, simulator, session_factory, NOW + timedelta(minutes=20))
     assert len(simulator.messages()) == 4  # nobody else it suits: a Saturday wish, no consent
     assert not texts_to(session, other_provider) and not texts_to(session, no_consent)
@@ -221,6 +223,12 @@ def _crashed_offer(session_factory: sessionmaker[Session], database_url: str, si
         return drafts[0].message_id
 
 
+async def _send(simulator: SimulatorClient, message: Message) -> None:
+    gateway = simulator.gateway()
+    await gateway.send_sms(message.to_number, message.from_number, message.body)
+    await gateway.aclose()
+
+
 @pytest.mark.parametrize("reached_twilio", [True, False])
 def test_an_offer_left_pending_by_a_dead_worker_is_settled_and_never_sent_twice(
     session: Session,
@@ -237,7 +245,7 @@ def test_an_offer_left_pending_by_a_dead_worker_is_settled_and_never_sent_twice(
     message = session.get(Message, message_id)
     assert message is not None and message.status == MessageStatus.PENDING
     if reached_twilio:  # the request got there, the answer was lost with the worker
-        asyncio.run(simulator.gateway().send_sms(message.to_number, message.from_number, message.body))
+        asyncio.run(_send(simulator, message))
     later = NOW + timedelta(minutes=5)  # past the lease and Twilio's timeout
     dispatch(database_url, simulator, session_factory, later)
     assert len(simulator.messages()) == (1 if reached_twilio else 0)

@@ -24,7 +24,7 @@ from clinic_reminders.migrations import upgrade
 from clinic_reminders.models import Appointment, OfferStatus, SlotStatus, WaitlistOffer, WaitlistSlot
 from tests.conftest import TEST_SECRET_KEY, postgres_schema
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient, free_port
-from tests.integration.dispatch_support import NOW, run_worker, worker_settings
+from tests.integration.dispatch_support import run_worker, worker_settings
 from tests.integration.waitlist_support import cancel, make_waitlist_office, number_of, waiting
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -85,9 +85,7 @@ def test_twenty_yeses_at_once_through_two_web_processes_book_the_slot_once(
     assert (len(booked), len(refused)) == (1, PATIENTS - 1), Counter(answers)
     with sessions() as db:
         holding = select(func.count()).select_from(Appointment)
-        at_the_slot = holding.where(
-            Appointment.starts_at == slot_start, Appointment.status.in_(booking.HOLDS_ITS_TIME)
-        )
+        at_the_slot = holding.where(Appointment.starts_at == slot_start, Appointment.status.in_(booking.HOLDS_ITS_TIME))
         assert db.scalar(at_the_slot) == 1  # no double-booked slot
         statuses = Counter(db.scalars(select(WaitlistOffer.status)))
         assert statuses == {OfferStatus.ACCEPTED: 1, OfferStatus.TOO_LATE: PATIENTS - 1}

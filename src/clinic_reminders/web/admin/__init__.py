@@ -18,6 +18,7 @@ from . import (
     schedule,
     setup_page,
     unknown_numbers,
+    waitlist_pages,
 )
 from .rendering import STATIC_DIR
 
@@ -34,6 +35,7 @@ ROUTERS = (
     config_rules.router,
     registration_page.router,
     setup_page.router,
+    waitlist_pages.router,
 )
 
 

@@ -42,6 +42,7 @@ from .config_rules import rules_context
 from .csrf import check_csrf
 from .forms import FieldErrors, call, checkbox, form_fields, parse
 from .rendering import flash, render
+from .waitlist_pages import config_context
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -196,6 +197,7 @@ def show_config(
         "previews": {lang: preview(texts.get(lang, ""), lang, price) for lang in LANGUAGES},
         "variables": TEMPLATE_VARIABLES,
         **rules_context(db, office, rule_editing),
+        **config_context(db, office),
     }
     status = 422 if errors or (rule_editing and rule_editing[2]) else 200
     return render(request, "config.html", context, user=user, db=db, status_code=status)

@@ -16,6 +16,7 @@ from . import (
     rules,
     setup,
     staff_users,
+    waitlist,
 )
 
 
@@ -38,5 +39,6 @@ for _module in (
     events,
     rules,
     setup,
+    waitlist,
 ):
     router.include_router(_module.router, generate_unique_id_function=_operation_id)
