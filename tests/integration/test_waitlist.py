@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from clinic_reminders import booking
 from clinic_reminders.conversations import inbound_sms, outreach
 from clinic_reminders.db import transaction
+from clinic_reminders.dispatcher.pacing import Pacer
 from clinic_reminders.effective import twilio_config
 from clinic_reminders.models import (
     Appointment,
@@ -218,7 +219,8 @@ def _crashed_offer(session_factory: sessionmaker[Session], database_url: str, si
     settings = worker_settings(database_url, simulator)
     with transaction(session_factory) as db:
         office = db.scalars(select(Office)).one()
-        drafts = OfferRound(settings, lambda: NOW).prepare(db, twilio_config(settings, office), NOW)
+        pacer = Pacer(settings.sender_rate, settings.sender_rates)
+        drafts = OfferRound(settings, lambda: NOW, pacer).prepare(db, twilio_config(settings, office), NOW)
         assert len(drafts) == 1
         return drafts[0].message_id
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..dispatcher.outcomes import Sent
+from ..dispatcher.pacing import Pacer, pace_key
 from ..dispatcher.reconcile import CLOCK_SKEW, find_text_at_twilio
 from ..effective import TwilioConfig
 from ..gateways import TwilioError
@@ -98,8 +99,13 @@ class Result:
     error: TwilioError | None
 
 
-async def send_all(gateway: DispatchGateway, drafts: Sequence[Draft]) -> list[Result]:
+async def send_all(gateway: DispatchGateway, drafts: Sequence[Draft], pacer: Pacer) -> list[Result]:
+    """Each text at the pace its sender allows, shared with the reminders (the dispatcher's `pacer`)."""
+
     async def one(draft: Draft) -> Result:
+        not_before = pacer.reserve(pace_key(Channel.SMS, draft.from_), count_segments(draft.body).segments)
+        if (wait := not_before - pacer.clock()) > 0:
+            await asyncio.sleep(wait)
         sid, error = await send(gateway, draft)
         return Result(draft, sid, error)
 

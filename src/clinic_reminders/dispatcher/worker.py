@@ -89,7 +89,7 @@ class Worker:
         self._backoff = Backoff()
         self._failing_since: datetime | None = None  # the database work fails since then
         self._last_failure: tuple[datetime, str] | None = None
-        self._offers = OfferRound(settings, clock)  # waitlist offers go out with the same gateway
+        self._offers = OfferRound(settings, clock, self.pacer)  # waitlist offers: the same gateway and pace
 
     # --- running -------------------------------------------------------------------------------------------
 

@@ -77,7 +77,7 @@ def take(db: Session, offer: WaitlistOffer, now: datetime) -> Taken:
     if offer.status == OfferStatus.ACCEPTED:  # the same YES again: the same answer
         return Taken(_text(Answer.BOOKED, offer), slot.filled_appointment_id)
     if offer.status != OfferStatus.OPEN or offer.expires_at <= now or not _fill(db, slot, now):
-        return _too_late(offer, now)
+        return _too_late(db, offer, now)
     try:
         appointment = _book(db, offer, slot)
     except booking.NeedsConfirmation as exc:  # raised before booking writes anything
@@ -86,7 +86,7 @@ def take(db: Session, offer: WaitlistOffer, now: datetime) -> Taken:
             close(db, slot, SlotStatus.TAKEN, "the provider was booked then another way")
         else:
             slot.status = SlotStatus.OPEN  # this patient cannot come then; others still may
-        return _too_late(offer, now)
+        return _too_late(db, offer, now)
     offer.status, offer.answered_at = OfferStatus.ACCEPTED, now
     db.flush()  # before the other offers of the slot are closed
     close(db, slot, SlotStatus.FILLED, "taken from the waitlist")
@@ -150,8 +150,14 @@ def _booked(db: Session, entry: WaitlistEntry, appointment: Appointment) -> None
     entry.status, entry.booked_appointment_id = EntryStatus.BOOKED, appointment.id
 
 
-def _too_late(offer: WaitlistOffer, now: datetime) -> Taken:
-    offer.status, offer.answered_at = OfferStatus.TOO_LATE, now
+def _too_late(db: Session, offer: WaitlistOffer, now: datetime) -> Taken:
+    """Told kindly; an offer another YES of the same patient has just won keeps its status."""
+    db.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.id == offer.id, WaitlistOffer.status != OfferStatus.ACCEPTED)
+        .values(status=OfferStatus.TOO_LATE, answered_at=now)
+        .execution_options(synchronize_session=False)
+    )
     return Taken(_text(Answer.TOO_LATE, offer), None)
 
 

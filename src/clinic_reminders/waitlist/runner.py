@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..conversations import outreach
 from ..conversations.staff_sms import Draft
+from ..dispatcher.pacing import Pacer
 from ..effective import TwilioConfig
 from ..gateways.dispatching import DispatchGateway
 from ..models import OfferStatus, Office, SlotStatus, WaitlistOffer, WaitlistSettings, WaitlistSlot
@@ -38,9 +39,10 @@ SETTLE_EVERY = 30.0
 
 
 class OfferRound:
-    def __init__(self, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime], pacer: Pacer) -> None:
         self.settings = settings
         self.clock = clock
+        self.pacer = pacer  # the dispatcher's: offers and reminders share each sender's pace
         self._last = -EVERY
         self._last_settled = -SETTLE_EVERY
 
@@ -51,7 +53,7 @@ class OfferRound:
         self._last = time.monotonic()
         drafts = await run_db(lambda db: self.prepare(db, config, self.clock()))
         if drafts:
-            results = await outreach.send_all(gateway, drafts)
+            results = await outreach.send_all(gateway, drafts, self.pacer)
             await run_db(lambda db: self.record(db, results, self.clock()))
         if time.monotonic() - self._last_settled >= SETTLE_EVERY:
             self._last_settled = time.monotonic()
