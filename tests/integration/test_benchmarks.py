@@ -47,3 +47,19 @@ def test_it_measures_an_import_and_a_re_import_that_writes_nothing() -> None:
     assert re.search(first + r"; write statements \d+; appointments: 300 created, ", out), out
     again = r"re-import of the same file: [\d,]+ lines/s = \d+% of the ceiling \([\d.]+ s, CPU [\d.]+ s\)"
     assert re.search(again + r"; write statements 0; appointments: 0 created, 0 updated, 300 unchanged", out), out
+
+
+def test_it_simulates_a_clinic_month_with_and_without_the_waitlist_and_books_nothing_twice() -> None:
+    out = _bench("schedule", "--appointments", "120", "--waiting", "20", "--take-up", "0.5")
+    assert "120 visits over 28 days, 10% cancelled, 20 waiting, take-up 50%" in out, out
+    without = re.search(r"without a waitlist: (\d+) slots freed, 0 refilled \(0%\); .*double bookings 0 ", out)
+    assert without, out
+    found = re.search(
+        r"with the waitlist: (\d+) slots freed, (\d+) refilled \(\d+%\); median days sooner [\d.]+; texts (\d+) "
+        r"\(\d+ segments, \$[\d.]+\), per filled slot [\d.]+ texts, \$[\d.]+; YES taken (\d+); double bookings 0 ",
+        out,
+    )
+    assert found, out
+    freed, refilled, texts, taken = (int(n) for n in found.groups())
+    assert freed == int(without.group(1)) > 0  # the same month
+    assert 0 < refilled == taken <= freed and texts >= refilled

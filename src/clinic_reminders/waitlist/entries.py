@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, booking
@@ -25,7 +25,10 @@ from ..models import (
     Office,
     Patient,
     Provider,
+    SlotStatus,
     WaitlistEntry,
+    WaitlistSlot,
+    utcnow,
 )
 from ..refusals import Refusal, Refused, referenced
 from .config import settings_of
@@ -89,8 +92,25 @@ def join(
     )
     db.add(entry)
     db.flush()
+    wake_slots(db, office)
     audit.record(db, office.id, actor, "waitlist_join", "patient", entry.patient_id, entry_id=entry.id, source=source)
     return entry
+
+
+def wake_slots(db: Session, office: Office) -> None:
+    """Open slots waiting for someone new (waves.prepare) get a wave at once: the new entry may suit them."""
+    now = utcnow()
+    db.execute(
+        update(WaitlistSlot)
+        .where(
+            WaitlistSlot.office_id == office.id,
+            WaitlistSlot.status == SlotStatus.OPEN,
+            WaitlistSlot.next_wave_at > now,
+            WaitlistSlot.closes_at > now,
+        )
+        .values(next_wave_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def waiting_for(db: Session, appointment: Appointment) -> WaitlistEntry | None:

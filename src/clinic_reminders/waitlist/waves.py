@@ -124,6 +124,9 @@ def prepare(
 ) -> list[Draft]:
     """The wave's offers and texts (flushed); the slot's next wave is set. Called on a claimed slot."""
     candidates, how = _candidates(db, office, config, slot, now)
+    if not candidates:  # everyone it suits has been offered it: it waits for someone new to join
+        slot.next_wave_at = slot.closes_at
+        return []
     window = window_of(office)
     left_out: set[int] = set()
     while True:
