@@ -4,14 +4,15 @@ and a patient's "3" joins the waitlist when the office wants it. Nothing here ho
 The cursor is each office's `event_cursor`. On PostgreSQL two transactions can commit their events out of id
 order, so every read goes `REREAD` ids behind the cursor again; a slot or an entry is made once per event (it
 is looked for first, and a unique index on its `event_id` stands behind that). Readers of one office take turns:
-the first statement of a read writes the office's settings row, which holds it until the read commits.
+the first statement of a read writes the office's settings row, which holds it until the read commits. An
+office with no new event, whose cursor last moved more than `SETTLED` ago, costs one indexed read a round.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -27,11 +28,13 @@ from ..models import (
     WaitlistOffer,
     WaitlistSettings,
     WaitlistSlot,
+    utcnow,
 )
 from . import entries
 from .matching import closes_at
 
 REREAD = 500  # ids read again behind the cursor
+SETTLED = timedelta(minutes=1)  # after the cursor last moved, re-read even when nothing new came
 BATCH = 1000  # new events per read
 ACTOR = "waitlist"
 _FREES = EventType.APPOINTMENT_CANCELLED
@@ -42,14 +45,18 @@ _TYPES = (_FREES, *_TAKES_BACK, _JOINS)
 
 def read(db: Session, office: Office, now: datetime) -> int:
     """Act on the office's new events; returns how many new ones were read."""
-    taken = db.execute(
+    seen = db.get(WaitlistSettings, office.id)
+    if seen is None:
+        return 0  # the office has not used the waitlist
+    newest = db.scalar(select(func.max(Event.id)).where(Event.office_id == office.id)) or 0
+    if newest <= seen.event_cursor and seen.updated_at < utcnow() - SETTLED:
+        return 0  # nothing new, and the last new events are too old for a late commit to be behind them
+    db.execute(  # readers of one office take turns; `updated_at` tells when the cursor last moved
         update(WaitlistSettings)
         .where(WaitlistSettings.office_id == office.id)
-        .values(event_cursor=WaitlistSettings.event_cursor)
+        .values(event_cursor=WaitlistSettings.event_cursor, updated_at=WaitlistSettings.updated_at)
         .execution_options(synchronize_session=False)
     )
-    if not taken.rowcount:  # type: ignore[attr-defined]
-        return 0  # the office has not used the waitlist
     row = db.get(WaitlistSettings, office.id, populate_existing=True)
     assert row is not None
     low = max(row.events_from, row.event_cursor - REREAD)
