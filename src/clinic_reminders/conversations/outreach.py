@@ -1,13 +1,14 @@
 """Texts the office starts itself beside reminders: waitlist offers now (no-show follow-ups, recall and broadcasts
 are to go the same way). One text is one message row with no reminder and no staff user behind it.
 
-They go the one path reminders and staff texts go: the patient's consent and opt-out, a number that takes texts,
-the allowed hours in the patient's zone and the sender's carrier registration are checked (`reachable`); the
-message row is written and committed before Twilio is called, its StatusCallback URL names the row, and Twilio's
-answer is recorded after (`conversations.staff_sms.send` and `record`). A text is never sent again by this path:
-a row left pending by a worker that died is looked up in Twilio's message list (`reconcile`) and either takes
-the SID found there or is cancelled as never sent, so the kind that wrote it can move on (a waitlist offers the
-slot to someone else).
+They go the one path reminders and staff texts go: the patient's consent and opt-out, a number that takes texts
+and the sender's carrier registration are checked here (`sender`, `reachable`), the allowed hours in the
+patient's zone by the caller (`scheduling.timing.next_allowed`); the message row is written and committed before
+Twilio is called, its StatusCallback URL names the row, and Twilio's answer is recorded after
+(`conversations.staff_sms.send` and `record`), at the sender's pace shared with the reminders. A text is never
+sent again by this path: a row left pending by a worker that died (`left_pending`) is looked up in Twilio's
+message list (`look_up`) and either takes the SID found there or is cancelled as never sent (`settle`), so the
+kind that wrote it can move on (a waitlist offers the slot to someone else).
 """
 
 from __future__ import annotations
@@ -28,9 +29,7 @@ from ..gateways import TwilioError
 from ..gateways.dispatching import DispatchGateway
 from ..messaging.segments import count_segments
 from ..models import Channel, Clinic, Direction, Message, MessageStatus, Office, Patient, PatientPhone
-from ..planning import patient_zone, window_of
 from ..registration.holds import text_hold
-from ..scheduling.timing import next_allowed
 from ..settings import Settings
 from .delivery import callback_url
 from .staff_sms import Draft, record, send
@@ -40,35 +39,37 @@ NEVER_SENT = "never reached Twilio (the sender stopped before it was recorded)"
 
 @dataclass(frozen=True)
 class Reachable:
-    """The patient may get a text now: to this phone, from this sender."""
+    """The patient may get a text: to this phone, from this sender."""
 
     phone: PatientPhone
     sender: str
 
 
-def reachable(
-    db: Session, office: Office, config: TwilioConfig, patient: Patient, clinic: Clinic, at: datetime | None
-) -> Reachable | str:
-    """Whether `patient` may be texted about something at `clinic`, or why not (words for staff, no PHI); the
-    allowed hours in the patient's zone are checked at `at` (None: the caller checks them, see `opens_at`)."""
+@dataclass(frozen=True)
+class Sender:
+    number: str
+
+
+def sender(db: Session, office: Office, config: TwilioConfig, clinic: Clinic) -> Sender | str:
+    """The number texts about something at `clinic` go from, or why none may go (words for staff)."""
+    number = clinic.twilio_number or config.phone_number
+    if not number:
+        return "no sending number configured (TWILIO_PHONE_NUMBER)"
+    if held := text_hold(db, office.id, number):
+        return held
+    return Sender(number)
+
+
+def reachable(patient: Patient, sender: Sender) -> Reachable | str:
+    """Whether `patient` may get a text from `sender`, or why not (words for staff, no PHI). The allowed hours
+    in the patient's zone are the caller's to check (`scheduling.timing.next_allowed`, with `patient_zone`): a
+    wave of offers waits for them rather than being refused."""
     if not patient.can_receive(Channel.SMS):
         return "no consent to texts, or opted out"
     phone = patient.usable_phone(Channel.SMS)
     if phone is None:
         return "no number that takes texts"
-    if at is not None and opens_at(office, patient, clinic, at) > at:
-        return "outside the allowed hours in the patient's zone"
-    sender = clinic.twilio_number or config.phone_number
-    if not sender:
-        return "no sending number configured (TWILIO_PHONE_NUMBER)"
-    if held := text_hold(db, office.id, sender):
-        return held
-    return Reachable(phone, sender)
-
-
-def opens_at(office: Office, patient: Patient, clinic: Clinic, now: datetime) -> datetime:
-    """`now` inside the office's allowed hours in the patient's zone, else when they open (scheduling.timing)."""
-    return next_allowed(now, patient_zone(patient, clinic), window_of(office))
+    return Reachable(phone, sender.number)
 
 
 def write(db: Session, office: Office, config: TwilioConfig, patient: Patient, to: Reachable, body: str) -> Draft:

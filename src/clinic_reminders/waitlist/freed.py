@@ -69,61 +69,64 @@ def read(db: Session, office: Office, now: datetime) -> int:
         )
     )
     new = [e for e in found if e.id > row.event_cursor]
-    for event in found:
-        if event.appointment_id is None:
-            continue
-        if event.type == _FREES and row.enabled:
-            _free(db, office, event, row.cutoff_hours, now)
-        elif event.type in _TAKES_BACK:
-            _take_back(db, event)
-        elif event.type == _JOINS and row.join_on_reschedule:
-            _join(db, office, event)
+    about = [e for e in found if e.appointment_id is not None]
+    if row.enabled:
+        _free_all(db, office, [e for e in about if e.type == _FREES], row.cutoff_hours, now)
+    _take_back_all(db, [e for e in about if e.type in _TAKES_BACK])
+    if row.join_on_reschedule:
+        _join_all(db, office, [e for e in about if e.type == _JOINS])
     if new:
         row.event_cursor = new[-1].id
     return len(new)
 
 
-def _free(db: Session, office: Office, event: Event, cutoff_hours: int, now: datetime) -> None:
-    if db.scalar(select(WaitlistSlot.id).where(WaitlistSlot.event_id == event.id)) is not None:
-        return
-    appointment = db.get(Appointment, event.appointment_id)
-    if appointment is None or appointment.status != AppointmentStatus.CANCELLED:
-        return  # deleted, or reinstated since (its own event says so)
-    closes = closes_at(appointment.starts_at, cutoff_hours)
-    if closes <= now:
-        return  # too late to offer
-    db.add(
-        WaitlistSlot(
-            office_id=office.id,
-            event_id=event.id,
-            appointment_id=appointment.id,
-            clinic_id=appointment.clinic_id,
-            provider_id=appointment.provider_id,
-            kind=appointment.kind,
-            starts_at=appointment.starts_at,
-            duration_minutes=appointment.duration_minutes,
-            status=SlotStatus.OPEN,
-            closes_at=closes,
-            next_wave_at=now,
-            waves=0,
+def _free_all(db: Session, office: Office, found: list[Event], cutoff_hours: int, now: datetime) -> None:
+    """One slot per cancellation not yet made one (the stretch re-read holds many that are)."""
+    made = set(db.scalars(select(WaitlistSlot.event_id).where(WaitlistSlot.event_id.in_([e.id for e in found]))))
+    for event in found:
+        if event.id in made:
+            continue
+        appointment = db.get(Appointment, event.appointment_id)
+        if appointment is None or appointment.status != AppointmentStatus.CANCELLED:
+            continue  # deleted, or reinstated since (its own event says so)
+        closes = closes_at(appointment.starts_at, cutoff_hours)
+        if closes <= now:
+            continue  # too late to offer
+        db.add(
+            WaitlistSlot(
+                office_id=office.id,
+                event_id=event.id,
+                appointment_id=appointment.id,
+                clinic_id=appointment.clinic_id,
+                provider_id=appointment.provider_id,
+                kind=appointment.kind,
+                starts_at=appointment.starts_at,
+                duration_minutes=appointment.duration_minutes,
+                status=SlotStatus.OPEN,
+                closes_at=closes,
+                next_wave_at=now,
+                waves=0,
+            )
         )
-    )
     db.flush()
 
 
-def _take_back(db: Session, event: Event) -> None:
-    """The cancelled appointment holds its time again: its slot is no longer free, and its offers close."""
-    slots = list(
-        db.scalars(
-            select(WaitlistSlot).where(
-                WaitlistSlot.appointment_id == event.appointment_id,
-                WaitlistSlot.status == SlotStatus.OPEN,
-                WaitlistSlot.event_id < event.id,
-            )
+def _take_back_all(db: Session, found: list[Event]) -> None:
+    """A cancelled appointment that holds its time again: its slot is no longer free, and its offers close."""
+    if not found:
+        return
+    latest: dict[int, int] = {}
+    for event in found:
+        assert event.appointment_id is not None
+        latest[event.appointment_id] = max(event.id, latest.get(event.appointment_id, 0))
+    slots = db.scalars(
+        select(WaitlistSlot).where(
+            WaitlistSlot.appointment_id.in_(list(latest)), WaitlistSlot.status == SlotStatus.OPEN
         )
     )
     for slot in slots:
-        close(db, slot, SlotStatus.TAKEN, "the appointment was reinstated")
+        if slot.event_id < latest[slot.appointment_id]:
+            close(db, slot, SlotStatus.TAKEN, "the appointment was reinstated")
 
 
 def close(db: Session, slot: WaitlistSlot, status: SlotStatus, reason: str) -> None:
@@ -137,10 +140,11 @@ def close(db: Session, slot: WaitlistSlot, status: SlotStatus, reason: str) -> N
     )
 
 
-def _join(db: Session, office: Office, event: Event) -> None:
-    if db.scalar(select(WaitlistEntry.id).where(WaitlistEntry.event_id == event.id)) is not None:
-        return
-    appointment = db.get(Appointment, event.appointment_id)
-    if appointment is None or appointment.status != AppointmentStatus.RESCHEDULE_REQUESTED:
-        return
-    entries.for_appointment(db, office, appointment, ACTOR, EntrySource.RESCHEDULE, event.id)
+def _join_all(db: Session, office: Office, found: list[Event]) -> None:
+    made = set(db.scalars(select(WaitlistEntry.event_id).where(WaitlistEntry.event_id.in_([e.id for e in found]))))
+    for event in found:
+        if event.id in made:
+            continue
+        appointment = db.get(Appointment, event.appointment_id)
+        if appointment is not None and appointment.status == AppointmentStatus.RESCHEDULE_REQUESTED:
+            entries.for_appointment(db, office, appointment, ACTOR, EntrySource.RESCHEDULE, event.id)

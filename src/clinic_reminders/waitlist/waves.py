@@ -92,6 +92,7 @@ def _candidates(
         )
     )
     clinic = slot.clinic
+    texts_from = outreach.sender(db, office, config, clinic)
     opening = Opening(
         slot.clinic_id, slot.provider_id, slot.kind, slot.starts_at, slot.duration_minutes, ZoneInfo(clinic.timezone)
     )
@@ -104,7 +105,7 @@ def _candidates(
         moved = appointments.get(entry.appointment_id) if entry.appointment_id is not None else None
         if not suits(wish_of(entry, moved), opening):
             continue
-        reach = outreach.reachable(db, office, config, patient, clinic, None)
+        reach = outreach.reachable(patient, texts_from) if isinstance(texts_from, outreach.Sender) else texts_from
         found.append(
             Candidate(
                 entry.id,
