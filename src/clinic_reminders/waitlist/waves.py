@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from .. import booking
@@ -71,18 +71,30 @@ def claim(db: Session, slot_id: int, now: datetime, wave_minutes: int) -> bool:
 def _candidates(
     db: Session, office: Office, config: TwilioConfig, slot: WaitlistSlot, now: datetime
 ) -> tuple[list[Candidate], dict[int, tuple[WaitlistEntry, outreach.Reachable]]]:
-    """The waiting patients the slot suits, in the order they joined, each with how to text them."""
+    """The waiting patients the slot suits, in the order they joined, each with how to text them. The database
+    leaves out those offered it already and those whose clinic, provider or kind differ; `suits` does the rest."""
+    clinic = slot.clinic
+    day = slot.starts_at.astimezone(ZoneInfo(clinic.timezone)).date()
+    offered = select(WaitlistOffer.patient_id).where(WaitlistOffer.slot_id == slot.id)
     waiting = list(
         db.scalars(
             select(WaitlistEntry)
-            .where(WaitlistEntry.office_id == office.id, WaitlistEntry.status == EntryStatus.WAITING)
+            .where(
+                WaitlistEntry.office_id == office.id,
+                WaitlistEntry.status == EntryStatus.WAITING,
+                WaitlistEntry.patient_id.not_in(offered),
+                or_(WaitlistEntry.clinic_id.is_(None), WaitlistEntry.clinic_id == slot.clinic_id),
+                or_(WaitlistEntry.provider_id.is_(None), WaitlistEntry.provider_id == slot.provider_id),
+                or_(WaitlistEntry.kind.is_(None), WaitlistEntry.kind == slot.kind),
+                or_(WaitlistEntry.earliest_date.is_(None), WaitlistEntry.earliest_date <= day),
+                or_(WaitlistEntry.latest_date.is_(None), WaitlistEntry.latest_date >= day),
+            )
             .options(selectinload(WaitlistEntry.patient).selectinload(Patient.phones))
             .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
         )
     )
     moving = [e.appointment_id for e in waiting if e.appointment_id is not None]
     appointments = {a.id: a for a in db.scalars(select(Appointment).where(Appointment.id.in_(moving)))}
-    offered = set(db.scalars(select(WaitlistOffer.patient_id).where(WaitlistOffer.slot_id == slot.id)))
     freed_by = db.scalar(select(Appointment.patient_id).where(Appointment.id == slot.appointment_id))
     open_elsewhere = set(
         db.scalars(
@@ -91,7 +103,6 @@ def _candidates(
             )
         )
     )
-    clinic = slot.clinic
     texts_from = outreach.sender(db, office, config, clinic)
     opening = Opening(
         slot.clinic_id, slot.provider_id, slot.kind, slot.starts_at, slot.duration_minutes, ZoneInfo(clinic.timezone)
@@ -100,7 +111,7 @@ def _candidates(
     how: dict[int, tuple[WaitlistEntry, outreach.Reachable]] = {}
     for entry in waiting:
         patient = entry.patient
-        if patient.id in offered or patient.id == freed_by:
+        if patient.id == freed_by:
             continue
         moved = appointments.get(entry.appointment_id) if entry.appointment_id is not None else None
         if not suits(wish_of(entry, moved), opening):
