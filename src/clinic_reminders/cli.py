@@ -14,6 +14,7 @@ from . import accounts, demo, logs
 from .benchmarks.dispatch import bench_dispatch_command
 from .benchmarks.import_csv import bench_import_command
 from .benchmarks.pages import bench_pages_command
+from .benchmarks.schedule import bench_schedule_command
 from .benchmarks.webhook import bench_webhook_command
 from .benchmarks.writeback import bench_writeback_command
 from .cli_options import database_option, option, settings_from
@@ -65,6 +66,7 @@ bench.add_command(bench_webhook_command, "webhook")
 bench.add_command(bench_pages_command, "pages")
 bench.add_command(bench_import_command, "import")
 bench.add_command(bench_writeback_command, "writeback")
+bench.add_command(bench_schedule_command, "schedule")
 main.add_command(doctor_command, "doctor")
 main.add_command(import_group, "import")
 main.add_command(setup_group, "setup")

@@ -57,3 +57,19 @@ def test_it_measures_write_back_against_the_transport_alone_and_app_confirm_with
     assert re.search(r"/app_confirm at 20 requests/s, write-back off: p50 [\d.]+ ms, p99 [\d.]+ ms; errors 0", out), out
     on = r"/app_confirm at 20 requests/s, write-back on: p50 [\d.]+ ms \([+-]\d+%\), p99 [\d.]+ ms \([+-]\d+%\)"
     assert re.search(on + r"; events delivered meanwhile [1-9][\d,]*; errors 0", out), out
+
+
+def test_it_simulates_a_clinic_month_with_and_without_the_waitlist_and_books_nothing_twice() -> None:
+    out = _bench("schedule", "--appointments", "120", "--waiting", "20", "--take-up", "0.5")
+    assert "120 visits over 28 days, 10% cancelled, 20 waiting, take-up 50%" in out, out
+    without = re.search(r"without a waitlist: (\d+) slots freed, 0 refilled \(0%\); .*double bookings 0 ", out)
+    assert without, out
+    found = re.search(
+        r"with the waitlist: (\d+) slots freed, (\d+) refilled \(\d+%\); median days sooner [\d.]+; texts (\d+) "
+        r"\(\d+ segments, \$[\d.]+\), per filled slot [\d.]+ texts, \$[\d.]+; YES taken (\d+); double bookings 0 ",
+        out,
+    )
+    assert found, out
+    freed, refilled, texts, taken = (int(n) for n in found.groups())
+    assert freed == int(without.group(1)) > 0  # the same month
+    assert 0 < refilled == taken <= freed and texts >= refilled

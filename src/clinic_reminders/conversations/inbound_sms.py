@@ -16,9 +16,19 @@ from ..booking import BookingError
 from ..messaging.compose import format_when
 from ..messaging.replies import Intent, Interpretation, interpret
 from ..messaging.reply_texts import ReplyKind, reply_text
-from ..models import Appointment, AppointmentStatus, Channel, Direction, EventType, Message, MessageStatus
+from ..models import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    Direction,
+    EventType,
+    Message,
+    MessageStatus,
+    WaitlistOffer,
+)
 from ..phones import display
 from ..reminder_text import reminder_context
+from ..waitlist import answers as waitlist_answers
 from . import choices, consent, delivery
 from .lookup import Party, find_party
 from .params import integer
@@ -56,6 +66,10 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime, status_url: s
     else:
         language = party.patient.language if party.patient else None
         reading = interpret(body, language, params.get("OptOutType"))
+    # A YES to a waitlist offer newer than the last reminder is about the offer, not an appointment.
+    offer = waitlist_answers.answered_offer(db, party.patients, now) if reading.intent == Intent.CONFIRM else None
+    if offer is not None:
+        party.appointment, party.candidates = None, []
     patient = party.patient
     thread = {
         "office_id": party.office.id,
@@ -77,7 +91,9 @@ def _handle(db: Session, params: Mapping[str, str], now: datetime, status_url: s
     )
     db.add(inbound)
     record_answer(db, inbound)  # before what the answer changes, so that the outbox tells them in that order
-    answer = _act(db, party, reading, now)
+    answer = _act(db, party, reading, now, offer)
+    if answer.booked is not None:
+        inbound.appointment_id = answer.booked
     if choice is not None and not answer.needs_person:
         choices.settle(db, choice)
     inbound.needs_person = reading.needs_person or answer.needs_person or answer.follow_up
@@ -122,10 +138,14 @@ class _Answer:
     needs_person: bool = False  # the answer could not be acted on: a person must
     pending_choice: dict[str, Any] | None = None  # the "which appointment?" question the text asks, if it does
     follow_up: bool = False  # acted on, and a person still has work: a new time to find for a reschedule
+    booked: int | None = None  # the appointment a YES to a waitlist offer booked
 
 
-def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _Answer:
-    """Apply the answer; returns the text to send back (if any) and whether a person must follow up."""
+def _act(
+    db: Session, party: Party, reading: Interpretation, now: datetime, offer: WaitlistOffer | None = None
+) -> _Answer:
+    """Apply the answer; returns the text to send back (if any) and whether a person must follow up. `offer`: the
+    waitlist offer a YES answers."""
     source = f"sms:{reading.keyword}" if reading.carrier_keyword else "sms:patient"
     clinic = party.appointment.clinic if party.appointment else party.clinic
     clinic_name = clinic.name if clinic else party.office.name
@@ -166,6 +186,9 @@ def _act(db: Session, party: Party, reading: Interpretation, now: datetime) -> _
             return say(ReplyKind.OPTED_IN)
     if reading.intent == Intent.HELP:
         return say(ReplyKind.HELP)
+    if offer is not None:
+        taken = waitlist_answers.take(db, offer, now)
+        return _Answer(taken.text, booked=taken.appointment_id)
     if reading.intent not in _EFFECTS:
         return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     if party.appointment is None:

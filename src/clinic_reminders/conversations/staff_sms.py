@@ -16,6 +16,7 @@ from .. import audit
 from ..db import transaction
 from ..effective import NotConfigured, TwilioConfig, twilio_config
 from ..gateways import TwilioError, TwilioGateway
+from ..gateways.dispatching import DispatchGateway
 from ..messaging.segments import count_segments
 from ..models import Channel, Clinic, Direction, Message, MessageStatus, Office, Patient, StaffUser, utcnow
 from ..planning import patient_zone, window_of
@@ -111,7 +112,7 @@ def draft(
     return Draft(message.id, phone.number, sender, body, callback_url(config, message.id), config.messaging_service_sid)
 
 
-async def send(gateway: TwilioGateway, outgoing: Draft) -> tuple[str | None, TwilioError | None]:
+async def send(gateway: DispatchGateway, outgoing: Draft) -> tuple[str | None, TwilioError | None]:
     try:
         sent = await gateway.send_sms(
             outgoing.to,

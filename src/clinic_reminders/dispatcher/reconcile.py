@@ -69,16 +69,20 @@ def lookups_for(db: Session, reminder_ids: list[int], now: datetime) -> list[Loo
 async def find_at_twilio(gateway: DispatchGateway, lookup: Lookup) -> list[Sent]:
     """Twilio's records that could be this message, oldest first."""
     if lookup.channel == Channel.SMS:
-        # Not Twilio's DateSent> filter: a message still in Twilio's queue has no send date yet, and missing it
-        # would send the reminder twice. The pair's latest messages are few: a patient gets a handful a week.
-        records = await gateway.list_messages(to=lookup.to, from_=lookup.from_, limit=RECENT_MESSAGES)
-        matches = [
-            r for r in records if r.body == lookup.body and (r.date_created is None or r.date_created >= lookup.since)
-        ]
-        matches.sort(key=lambda r: r.date_created or lookup.since)
-        return [Sent(sid=r.sid, status=r.status, segments=r.num_segments) for r in matches]
+        return await find_text_at_twilio(gateway, lookup.to, lookup.from_, lookup.body, lookup.since)
     calls = await gateway.list_calls(to=lookup.to, from_=lookup.from_, started_after=lookup.since)
     return [Sent(sid=c.sid, status=c.status) for c in calls]
+
+
+async def find_text_at_twilio(gateway: DispatchGateway, to: str, from_: str, body: str, since: datetime) -> list[Sent]:
+    """Twilio's texts from `from_` to `to` with this body, created since `since`, oldest first (also used for the
+    office's own texts, conversations/outreach.py)."""
+    # Not Twilio's DateSent> filter: a message still in Twilio's queue has no send date yet, and missing it
+    # would send the text twice. The pair's latest messages are few: a patient gets a handful a week.
+    records = await gateway.list_messages(to=to, from_=from_, limit=RECENT_MESSAGES)
+    matches = [r for r in records if r.body == body and (r.date_created is None or r.date_created >= since)]
+    matches.sort(key=lambda r: r.date_created or since)
+    return [Sent(sid=r.sid, status=r.status, segments=r.num_segments) for r in matches]
 
 
 def apply(db: Session, lookup: Lookup, candidates: list[Sent], now: datetime) -> bool:

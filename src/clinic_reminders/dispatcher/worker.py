@@ -34,6 +34,7 @@ from ..gateways import ErrorAction, TwilioError
 from ..gateways.dispatching import DispatchGateway
 from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
+from ..waitlist.runner import OfferRound
 from . import metrics, reconcile
 from .fence import Fence, Proof
 from .health import Backoff, beat, describe
@@ -88,6 +89,7 @@ class Worker:
         self._backoff = Backoff()
         self._failing_since: datetime | None = None  # the database work fails since then
         self._last_failure: tuple[datetime, str] | None = None
+        self._offers = OfferRound(settings, clock, self.pacer)  # waitlist offers: the same gateway and pace
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class Worker:
         if time.monotonic() - self._last_reconcile >= RECONCILE_EVERY:
             self._last_reconcile = time.monotonic()
             busy = await self._reconcile(gateway) or busy
+        busy = await self._offers.tick(self._db, gateway, config) or busy
         room = 2 * self.settings.twilio_concurrency - len(self._in_flight)
         if room > 0:
             jobs = await self._db(lambda db: self._claim_and_prepare(db, config, min(room, self.batch_size)))

@@ -21,6 +21,16 @@ from .registrations import (
 from .reminders import Reminder, ReminderRule, ReminderStatus, RuleCondition
 from .staff import ApiToken, Role, StaffUser
 from .telehealth import PatientLink, VideoEvent, VideoPurpose, VideoRoomStatus, VideoVisit
+from .waitlist import (
+    EntrySource,
+    EntryStatus,
+    OfferStatus,
+    SlotStatus,
+    WaitlistEntry,
+    WaitlistOffer,
+    WaitlistSettings,
+    WaitlistSlot,
+)
 from .writeback import Delivery, DeliveryStatus, Destination, DestinationKind
 
 __all__ = [
@@ -43,11 +53,14 @@ __all__ = [
     "Destination",
     "DestinationKind",
     "Direction",
+    "EntrySource",
+    "EntryStatus",
     "Event",
     "EventType",
     "JobPosition",
     "Message",
     "MessageStatus",
+    "OfferStatus",
     "Office",
     "OptInType",
     "Patient",
@@ -65,11 +78,16 @@ __all__ = [
     "ReminderStatus",
     "Role",
     "RuleCondition",
+    "SlotStatus",
     "StaffUser",
     "VideoEvent",
     "VideoPurpose",
     "VideoRoomStatus",
     "VideoVisit",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WaitlistSettings",
+    "WaitlistSlot",
     "WorkerHeartbeat",
     "utcnow",
 ]

@@ -20,6 +20,7 @@ from . import (
     schedule,
     setup_page,
     unknown_numbers,
+    waitlist_pages,
     writeback_pages,
 )
 from .rendering import STATIC_DIR
@@ -40,6 +41,7 @@ ROUTERS = (
     setup_page.router,
     writeback_pages.router,
     deliveries_page.router,
+    waitlist_pages.router,
 )
 
 

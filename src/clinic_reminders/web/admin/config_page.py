@@ -43,6 +43,7 @@ from .config_rules import rules_context
 from .csrf import check_csrf
 from .forms import FieldErrors, call, checkbox, form_fields, parse
 from .rendering import flash, render
+from .waitlist_pages import config_context
 from .writeback_pages import summary_context as writeback_summary
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -200,6 +201,7 @@ def show_config(
         **rules_context(db, office, rule_editing),
         **writeback_summary(db, office.id),
         **pms_codes_context(db, office.id),
+        **config_context(db, office),
     }
     status = 422 if errors or (rule_editing and rule_editing[2]) else 200
     return render(request, "config.html", context, user=user, db=db, status_code=status)

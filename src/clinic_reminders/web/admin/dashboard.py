@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Clinic, Office
+from ...waitlist.views import counts_on_days as waitlist_counts
 from ..deps import DbDep
 from .auth import AdminPage
 from .csrf import check_csrf
@@ -135,6 +136,7 @@ def dashboard_page(
         "fig": figures,
         "charts": {key: json.dumps(spec).replace("</", "<\\/") for key, spec in charts(figures).items()},
         "csv_url": f"/dashboard.csv?{query}",
+        "waitlist": waitlist_counts(db, user.office_id, figures.start, figures.end, extra["zone"]),
         **extra,
     }
     return render(request, "dashboard.html", context, user=user, db=db)

@@ -36,6 +36,7 @@ from .auth import PageUser
 from .csrf import check_csrf
 from .forms import FieldErrors, call, checkbox, form_fields, parse
 from .rendering import flash, render
+from .waitlist_pages import patient_context
 from .zones import zones_for
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -175,6 +176,7 @@ def _page(
         "refused": _refused(patient, values),
         "zone": zones_for(db, user.office_id, [patient.id]).of_patient(patient.id),
         "now": utcnow(),
+        **patient_context(db, patient, utcnow()),
     }
     return render(request, "patient.html", context, user=user, db=db, status_code=422 if errors else 200)
 

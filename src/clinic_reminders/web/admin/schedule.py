@@ -26,6 +26,7 @@ from ...effective import NotConfigured, twilio_config
 from ...gateways import TwilioError, TwilioGateway
 from ...models import Appointment, AppointmentStatus, Clinic, Message, Office, Provider, StaffUser, utcnow
 from ...settings import Settings
+from ...waitlist.views import slots_freed_by
 from ..deps import DbDep, SettingsDep, shared_gateway
 from .auth import PageUser, safe_next, wants_fragment
 from .csrf import check_csrf, csrf_token
@@ -113,6 +114,7 @@ def schedule_page(request: Request, db: DbDep, user: PageUser) -> Response:
         "since": utcnow().isoformat(),
         "poll_seconds": POLL_SECONDS,
         "timedelta": timedelta,
+        "waitlist_slots": slots_freed_by(db, user.office_id, [r.appointment.id for r in rows]),
     }
     return render(request, "schedule.html", context, user=user, db=db)
 

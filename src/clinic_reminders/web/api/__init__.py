@@ -17,6 +17,7 @@ from . import (
     rules,
     setup,
     staff_users,
+    waitlist,
     writeback,
 )
 
@@ -42,5 +43,6 @@ for _module in (
     setup,
     writeback,
     pms_codes,
+    waitlist,
 ):
     router.include_router(_module.router, generate_unique_id_function=_operation_id)

@@ -1,0 +1,10 @@
+"""The waitlist: patients waiting for a time, the slots cancellations free, and the offers texted in waves.
+
+- `entries`: joining and leaving (staff pages, the API, a patient's "3" answer); `config`: the office's settings.
+- `freed`: reads the events outbox (a cursor, like any consumer) and turns cancellations into slots.
+- `matching`: pure rules: whose wish a slot suits, who may be texted now, the cut-off, waves and expiry.
+- `waves`: picks each due wave's patients and writes their offers; `runner`: the dispatcher's round that sends
+  them through `conversations.outreach`, expires what is over, and settles texts a dead worker left behind.
+- `answers`: a YES to an open offer books it through `booking`; `texts`: what the patient reads.
+- `views`: what staff see (the schedule's freed slots, a patient's entries, the dashboard's counts).
+"""

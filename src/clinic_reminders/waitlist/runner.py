@@ -1,0 +1,124 @@
+"""The waitlist's part of each dispatcher round (`dispatcher.worker.Worker.tick`): read the outbox, close what
+is over, offer the waves that are due, and settle offers whose texts a dead worker left behind.
+
+Offers are texted through `conversations.outreach` with the worker's own gateway: the message rows are
+committed before Twilio is called, Twilio's answers recorded after, and a text is never sent twice. An offer
+whose text Twilio refused, or that never reached it, has failed; its patient is not offered that slot again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..conversations import outreach
+from ..conversations.staff_sms import Draft
+from ..dispatcher.pacing import Pacer
+from ..effective import TwilioConfig
+from ..gateways.dispatching import DispatchGateway
+from ..models import OfferStatus, Office, SlotStatus, WaitlistOffer, WaitlistSettings, WaitlistSlot
+from ..settings import Settings
+from . import freed, waves
+
+T = TypeVar("T")
+
+
+class RunDb(Protocol):
+    """The dispatcher's way to run work in one transaction off the event loop (`Worker._db`)."""
+
+    def __call__(self, work: Callable[[Session], T], /) -> Awaitable[T]: ...
+
+
+EVERY = 1.0  # seconds between rounds: a dispatcher ticks much more often while it is busy
+SETTLE_EVERY = 30.0
+
+
+class OfferRound:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime], pacer: Pacer) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.pacer = pacer  # the dispatcher's: offers and reminders share each sender's pace
+        self._last = -EVERY
+        self._last_settled = -SETTLE_EVERY
+
+    async def tick(self, run_db: RunDb, gateway: DispatchGateway, config: TwilioConfig) -> bool:
+        """One round; True when it offered something (the dispatcher does not sleep then)."""
+        if time.monotonic() - self._last < EVERY:
+            return False
+        self._last = time.monotonic()
+        drafts = await run_db(lambda db: self.prepare(db, config, self.clock()))
+        if drafts:
+            results = await outreach.send_all(gateway, drafts, self.pacer)
+            await run_db(lambda db: self.record(db, results, self.clock()))
+        if time.monotonic() - self._last_settled >= SETTLE_EVERY:
+            self._last_settled = time.monotonic()
+            await self.settle(run_db, gateway)
+        return bool(drafts)
+
+    def prepare(self, db: Session, config: TwilioConfig, now: datetime) -> list[Draft]:
+        """Everything before the texts go, in one transaction: the outbox read, expiries, the due waves."""
+        offices = list(db.scalars(select(Office).join(WaitlistSettings, WaitlistSettings.office_id == Office.id)))
+        for office in offices:
+            freed.read(db, office, now)
+        expire(db, now)
+        by_office = {office.id: office for office in offices}
+        drafts: list[Draft] = []
+        for slot_id in waves.due(db, now):
+            slot = db.get(WaitlistSlot, slot_id)
+            assert slot is not None
+            row = db.get(WaitlistSettings, slot.office_id)
+            if row is None or not row.enabled or not waves.claim(db, slot_id, now, row.wave_minutes):
+                continue
+            drafts += waves.prepare(db, by_office[slot.office_id], row, config, slot, now)
+        return drafts
+
+    def record(self, db: Session, results: Sequence[outreach.Result], now: datetime) -> None:
+        _failed(db, outreach.record_all(db, results, now))
+
+    async def settle(self, run_db: RunDb, gateway: DispatchGateway) -> None:
+        """Offers still open whose texts were left pending: found at Twilio, or failed (never sent again)."""
+        before = self.clock() - outreach.left_behind_after(self.settings)
+
+        def find(db: Session) -> list[outreach.Lookup]:
+            ids = db.scalars(
+                select(WaitlistOffer.message_id).where(
+                    WaitlistOffer.status == OfferStatus.OPEN,
+                    WaitlistOffer.message_id.is_not(None),
+                    WaitlistOffer.created_at < before,
+                )
+            )
+            return outreach.left_pending(db, [i for i in ids if i is not None], before)
+
+        lookups = await run_db(find)
+        if not lookups:
+            return
+        found = await outreach.look_up(gateway, lookups)
+        await run_db(lambda db: _failed(db, outreach.settle(db, lookups, found, self.clock())))
+
+
+def expire(db: Session, now: datetime) -> None:
+    """Offers past their time expire; slots past their cut-off close unfilled."""
+    db.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.status == OfferStatus.OPEN, WaitlistOffer.expires_at <= now)
+        .values(status=OfferStatus.EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    over = db.scalars(select(WaitlistSlot).where(WaitlistSlot.status == SlotStatus.OPEN, WaitlistSlot.closes_at <= now))
+    for slot in over:
+        freed.close(db, slot, SlotStatus.EXPIRED, "its cut-off passed with no taker")
+
+
+def _failed(db: Session, message_ids: Sequence[int]) -> None:
+    if message_ids:
+        db.execute(
+            update(WaitlistOffer)
+            .where(WaitlistOffer.message_id.in_(message_ids), WaitlistOffer.status == OfferStatus.OPEN)
+            .values(status=OfferStatus.FAILED)
+            .execution_options(synchronize_session=False)
+        )
