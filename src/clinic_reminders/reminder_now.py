@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -39,6 +39,7 @@ from .models import (
     Office,
     StaffUser,
 )
+from .models.messages import REMINDER_TEXT
 from .planning import patient_zone, window_of
 from .registration.holds import text_hold
 from .reminder_text import render_reminder
@@ -47,11 +48,6 @@ from .settings import Settings
 from .telehealth.links import make_patient_link
 
 CAP_WEEK = timedelta(days=7)
-# A reminder text: planned by the office's rules (it has a reminder row), or sent now by staff (a staff text
-# about an appointment; staff texts from the inbox are about no appointment, answers to patients by no one).
-REMINDER_TEXT = or_(
-    Message.reminder_id.is_not(None), and_(Message.sent_by_user_id.is_not(None), Message.appointment_id.is_not(None))
-)
 
 
 class CannotRemind(ValueError):

@@ -16,9 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders import booking
-from clinic_reminders.conversations import inbound_sms, outreach
+from clinic_reminders.conversations import inbound_sms
 from clinic_reminders.db import transaction
+from clinic_reminders.dispatcher import outreach
 from clinic_reminders.dispatcher.pacing import Pacer
+from clinic_reminders.dispatcher.waitlist_round import OfferRound
 from clinic_reminders.effective import twilio_config
 from clinic_reminders.models import (
     Appointment,
@@ -31,7 +33,6 @@ from clinic_reminders.models import (
     SlotStatus,
     WaitlistOffer,
 )
-from clinic_reminders.waitlist.runner import OfferRound
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 from tests.integration.dispatch_support import NOW, run_worker, worker_settings
 from tests.integration.waitlist_support import (

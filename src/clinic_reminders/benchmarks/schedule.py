@@ -3,8 +3,8 @@
 The same seeded month is run twice on fresh SQLite files: hundreds of visits or more on weekdays, about a tenth of
 them cancelled at random moments in the two weeks before, and patients booked later who wait for an earlier
 time with their own wishes (a provider, some weekdays, mornings). With the waitlist on, each cancellation goes
-through the outbox to `waitlist.runner.OfferRound` (waves, quiet hours, cut-off), the texts through
-`conversations.outreach` to an in-memory Twilio (`gateways.fake`), and a share of patients (`--take-up`; 8 to
+through the outbox to `dispatcher.waitlist_round.OfferRound` (waves, quiet hours, cut-off), the texts through
+`dispatcher.outreach` to an in-memory Twilio (`gateways.fake`), and a share of patients (`--take-up`; 8 to
 11 % in published studies) answer YES through `conversations.inbound_sms` some minutes later. Time is simulated:
 the run jumps from one event (a cancellation, an answer, a wave due) to the next.
 
@@ -34,9 +34,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import booking
-from ..conversations import inbound_sms, outreach
+from ..conversations import inbound_sms
 from ..db import make_engine, make_sessionmaker, transaction
+from ..dispatcher import outreach
 from ..dispatcher.pacing import Pacer
+from ..dispatcher.waitlist_round import OfferRound
 from ..effective import TwilioConfig
 from ..gateways.fake import FAKE_ACCOUNT_SID, FakeGateway
 from ..models import (
@@ -57,7 +59,6 @@ from ..models import (
 )
 from ..settings import Settings
 from ..waitlist import config, entries
-from ..waitlist.runner import OfferRound
 from .dispatch import BENCH_SECRET_KEY
 
 ZONE = ZoneInfo("America/New_York")

@@ -76,7 +76,7 @@ async def find_at_twilio(gateway: DispatchGateway, lookup: Lookup) -> list[Sent]
 
 async def find_text_at_twilio(gateway: DispatchGateway, to: str, from_: str, body: str, since: datetime) -> list[Sent]:
     """Twilio's texts from `from_` to `to` with this body, created since `since`, oldest first (also used for the
-    office's own texts, conversations/outreach.py)."""
+    office's own texts, dispatcher/outreach.py)."""
     # Not Twilio's DateSent> filter: a message still in Twilio's queue has no send date yet, and missing it
     # would send the text twice. The pair's latest messages are few: a patient gets a handful a week.
     records = await gateway.list_messages(to=to, from_=from_, limit=RECENT_MESSAGES)

@@ -34,7 +34,6 @@ from ..gateways import ErrorAction, TwilioError
 from ..gateways.dispatching import DispatchGateway
 from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
-from ..waitlist.runner import OfferRound
 from . import metrics, reconcile
 from .fence import Fence, Proof
 from .health import Backoff, beat, describe
@@ -43,6 +42,7 @@ from .outcomes import Failed, NotSent, Outcome, Result, Sent, Unknown, ask_twili
 from .pacing import Pacer, pace_key
 from .prepare import Preparer, SendJob, load
 from .supervisor import keep_running
+from .waitlist_round import OfferRound
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

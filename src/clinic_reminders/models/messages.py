@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text, and_, or_, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..messaging.delivery import MessageStatus as MessageStatus  # defined beside the delivery state machine
@@ -83,3 +83,10 @@ class DeliveryEvent(OfficeOwned, Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# A reminder text: planned by the office's rules (it has a reminder row), or sent now by staff (a staff text
+# about an appointment; staff texts from the inbox are about no appointment, answers to patients by no one).
+REMINDER_TEXT = or_(
+    Message.reminder_id.is_not(None), and_(Message.sent_by_user_id.is_not(None), Message.appointment_id.is_not(None))
+)

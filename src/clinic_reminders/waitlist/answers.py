@@ -30,8 +30,8 @@ from ..models import (
     WaitlistOffer,
     WaitlistSlot,
 )
+from ..models.messages import REMINDER_TEXT
 from ..phones import display
-from ..reminder_now import REMINDER_TEXT
 from .freed import close
 from .texts import Answer, answer_text
 

@@ -38,9 +38,9 @@ from ...models import (
     ReminderStatus,
     utcnow,
 )
+from ...models.messages import REMINDER_TEXT
 from ...patient_search import patient_search
 from ...registration.senders import WAITING_FOR_REGISTRATION
-from ...reminder_now import REMINDER_TEXT
 from ...scheduling.timing import local_datetime
 from ...telehealth.rooms import VideoPolicy, visit_closes_at
 from ..api.appointment_filters import date_range

@@ -16,7 +16,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from .. import booking
-from ..conversations import outreach
 from ..conversations.staff_sms import Draft
 from ..effective import TwilioConfig
 from ..models import (
@@ -32,10 +31,11 @@ from ..models import (
     WaitlistSlot,
 )
 from ..planning import patient_zone, window_of
-from .entries import wish_of
-from .freed import close
-from .matching import Candidate, Opening, next_wave_at, offer_expires, suits, wave
-from .texts import offer_text
+from ..waitlist.entries import wish_of
+from ..waitlist.freed import close
+from ..waitlist.matching import Candidate, Opening, next_wave_at, offer_expires, suits, wave
+from ..waitlist.texts import offer_text
+from . import outreach
 
 DUE_PER_ROUND = 20
 _LEAVES_OUT = {booking.PATIENT_BUSY, booking.DUPLICATE}  # the patient's own visit then

@@ -1,7 +1,7 @@
 """The waitlist's part of each dispatcher round (`dispatcher.worker.Worker.tick`): read the outbox, close what
 is over, offer the waves that are due, and settle offers whose texts a dead worker left behind.
 
-Offers are texted through `conversations.outreach` with the worker's own gateway: the message rows are
+Offers are texted through `dispatcher.outreach` with the worker's own gateway: the message rows are
 committed before Twilio is called, Twilio's answers recorded after, and a text is never sent twice. An offer
 whose text Twilio refused, or that never reached it, has failed; its patient is not offered that slot again.
 """
@@ -16,14 +16,15 @@ from typing import Protocol, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..conversations import outreach
 from ..conversations.staff_sms import Draft
-from ..dispatcher.pacing import Pacer
 from ..effective import TwilioConfig
 from ..gateways.dispatching import DispatchGateway
 from ..models import OfferStatus, Office, SlotStatus, WaitlistOffer, WaitlistSettings, WaitlistSlot
 from ..settings import Settings
-from . import freed, waves
+from ..waitlist import freed
+from . import outreach
+from . import waitlist_waves as waves
+from .pacing import Pacer
 
 T = TypeVar("T")
 

@@ -21,9 +21,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..dispatcher.outcomes import Sent
-from ..dispatcher.pacing import Pacer, pace_key
-from ..dispatcher.reconcile import CLOCK_SKEW, find_text_at_twilio
+from ..conversations.delivery import callback_url
+from ..conversations.staff_sms import Draft, record, send
 from ..effective import TwilioConfig
 from ..gateways import TwilioError
 from ..gateways.dispatching import DispatchGateway
@@ -31,8 +30,9 @@ from ..messaging.segments import count_segments
 from ..models import Channel, Clinic, Direction, Message, MessageStatus, Office, Patient, PatientPhone
 from ..registration.holds import text_hold
 from ..settings import Settings
-from .delivery import callback_url
-from .staff_sms import Draft, record, send
+from .outcomes import Sent
+from .pacing import Pacer, pace_key
+from .reconcile import CLOCK_SKEW, find_text_at_twilio
 
 NEVER_SENT = "never reached Twilio (the sender stopped before it was recorded)"
 
