@@ -30,9 +30,11 @@ from clinic_reminders.models import (
     MessageStatus,
     OfferStatus,
     Office,
+    Patient,
     SlotStatus,
     WaitlistOffer,
 )
+from tests.factories import make_appointment
 from tests.fixtures.simulator import CLINIC_NUMBER, SimulatorClient
 from tests.integration.dispatch_support import NOW, run_worker, worker_settings
 from tests.integration.waitlist_support import (
@@ -47,6 +49,7 @@ from tests.integration.waitlist_support import (
 )
 
 _sids = count(1)
+HOUR = timedelta(hours=1)
 
 
 def answer(sessions: sessionmaker[Session], number: str, body: str, now: datetime = NOW) -> str:
@@ -267,3 +270,30 @@ def test_an_offer_left_pending_by_a_dead_worker_is_settled_and_never_sent_twice(
     dispatch(database_url, simulator, session_factory, later + timedelta(minutes=30))
     assert len(simulator.messages()) == (1 if reached_twilio else 0)  # the patient is not offered it again
     assert len(texts_to(session, patient)) == 1
+
+
+def test_a_slot_whose_patient_holds_another_offer_waits_for_it_and_wakes_when_that_offer_closes(
+    session: Session, session_factory: sessionmaker[Session], database_url: str, simulator: SimulatorClient
+) -> None:
+    place = make_waitlist_office(session, wave_size=1, wave_minutes=10, offer_minutes=24 * 60)
+    holder = session.get(Patient, place.freed.patient_id)
+    assert holder is not None
+    later = make_appointment(session, place.clinic, holder, place.chen, starts_at=place.freed.starts_at + HOUR)
+    patient = waiting(session, place, "Busy")
+    session.commit()
+    cancel(session, place.freed)
+    dispatch(database_url, simulator, session_factory, NOW)  # the first slot is offered
+    cancel(session, later)
+    dispatch(database_url, simulator, session_factory, NOW + timedelta(minutes=1))
+    session.expire_all()
+    first, second = slots(session)
+    assert [o.slot_id for o in offers(session)] == [first.id]
+    # The second slot's patient holds the first one's offer: it waits for that offer to expire (a day) instead of
+    # looking again every ten minutes.
+    assert second.next_wave_at == NOW + timedelta(days=1)
+    booking.set_status(session, place.freed, AppointmentStatus.SCHEDULED, "test")  # the first slot goes
+    session.commit()
+    dispatch(database_url, simulator, session_factory, NOW + timedelta(minutes=20))
+    session.expire_all()
+    assert [(o.slot_id, o.status) for o in offers(session)] == [(first.id, "closed"), (second.id, "open")]
+    assert [m["to"] for m in simulator.messages()] == [number_of(patient)] * 2

@@ -125,3 +125,13 @@ def test_the_answers_say_booked_or_just_taken_in_the_patients_language() -> None
         "Perdone, esa hora ya se tomo. Sigue en nuestra lista de espera. Riverside"
     )
     assert count_segments(booked).segments == 1
+
+
+def test_a_wave_that_found_everyone_busy_waits_for_the_first_of_their_offers_to_close() -> None:
+    closes = closes_at(SLOT.starts_at, 2)
+    frees = NOON_NY + timedelta(hours=3)
+    assert next_wave_at(NOON_NY, 10, None, closes, offered=False, busy_until=frees) == frees
+    soon = NOON_NY + timedelta(minutes=4)  # never sooner than the pace of the waves
+    assert next_wave_at(NOON_NY, 10, None, closes, offered=False, busy_until=soon) == NOON_NY + timedelta(minutes=10)
+    assert next_wave_at(NOON_NY, 10, None, closes, offered=True, busy_until=frees) == NOON_NY + timedelta(minutes=10)
+    assert next_wave_at(NOON_NY, 10, None, closes, offered=False, busy_until=closes + timedelta(days=1)) == closes

@@ -112,7 +112,7 @@ def expire(db: Session, now: datetime) -> None:
     )
     over = db.scalars(select(WaitlistSlot).where(WaitlistSlot.status == SlotStatus.OPEN, WaitlistSlot.closes_at <= now))
     for slot in over:
-        freed.close(db, slot, SlotStatus.EXPIRED, "its cut-off passed with no taker")
+        freed.close(db, slot, SlotStatus.EXPIRED, "its cut-off passed with no taker", now)
 
 
 def _failed(db: Session, message_ids: Sequence[int]) -> None:

@@ -9,10 +9,11 @@ the slot went another way; the patient's own visit then, or this very booking, l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from .. import booking
@@ -68,11 +69,19 @@ def claim(db: Session, slot_id: int, now: datetime, wave_minutes: int) -> bool:
     return claimed.first() is not None
 
 
-def _candidates(
-    db: Session, office: Office, config: TwilioConfig, slot: WaitlistSlot, now: datetime
-) -> tuple[list[Candidate], dict[int, tuple[WaitlistEntry, outreach.Reachable]]]:
-    """The waiting patients the slot suits, in the order they joined, each with how to text them. The database
-    leaves out those offered it already and those whose clinic, provider or kind differ; `suits` does the rest."""
+@dataclass(frozen=True)
+class Found:
+    """The waiting patients a slot suits, in the order they joined; how to text those who can be; and when the
+    first open offer of another slot that keeps one of them busy closes."""
+
+    candidates: list[Candidate]
+    how: dict[int, tuple[WaitlistEntry, outreach.Reachable]]
+    busy_until: datetime | None
+
+
+def _candidates(db: Session, office: Office, config: TwilioConfig, slot: WaitlistSlot, now: datetime) -> Found:
+    """The database leaves out those offered the slot already and those whose clinic, provider or kind differ;
+    `suits` does the rest."""
     clinic = slot.clinic
     day = slot.starts_at.astimezone(ZoneInfo(clinic.timezone)).date()
     offered = select(WaitlistOffer.patient_id).where(WaitlistOffer.slot_id == slot.id)
@@ -96,19 +105,21 @@ def _candidates(
     moving = [e.appointment_id for e in waiting if e.appointment_id is not None]
     appointments = {a.id: a for a in db.scalars(select(Appointment).where(Appointment.id.in_(moving)))}
     freed_by = db.scalar(select(Appointment.patient_id).where(Appointment.id == slot.appointment_id))
-    open_elsewhere = set(
-        db.scalars(
-            select(WaitlistOffer.patient_id).where(
-                WaitlistOffer.status == OfferStatus.OPEN, WaitlistOffer.expires_at > now
-            )
+    open_elsewhere: dict[int, datetime] = {
+        patient_id: closes
+        for patient_id, closes in db.execute(
+            select(WaitlistOffer.patient_id, func.min(WaitlistOffer.expires_at))
+            .where(WaitlistOffer.status == OfferStatus.OPEN, WaitlistOffer.expires_at > now)
+            .group_by(WaitlistOffer.patient_id)
         )
-    )
+    }
     texts_from = outreach.sender(db, office, config, clinic)
     opening = Opening(
         slot.clinic_id, slot.provider_id, slot.kind, slot.starts_at, slot.duration_minutes, ZoneInfo(clinic.timezone)
     )
     found: list[Candidate] = []
     how: dict[int, tuple[WaitlistEntry, outreach.Reachable]] = {}
+    busy_until: list[datetime] = []
     for entry in waiting:
         patient = entry.patient
         if patient.id == freed_by:
@@ -126,16 +137,19 @@ def _candidates(
                 busy=patient.id in open_elsewhere,
             )
         )
+        if patient.id in open_elsewhere:
+            busy_until.append(open_elsewhere[patient.id])
         if isinstance(reach, outreach.Reachable):
             how[entry.id] = (entry, reach)
-    return found, how
+    return Found(found, how, min(busy_until, default=None))
 
 
 def prepare(
     db: Session, office: Office, row: WaitlistSettings, config: TwilioConfig, slot: WaitlistSlot, now: datetime
 ) -> list[Draft]:
     """The wave's offers and texts (flushed); the slot's next wave is set. Called on a claimed slot."""
-    candidates, how = _candidates(db, office, config, slot, now)
+    found = _candidates(db, office, config, slot, now)
+    candidates, how = found.candidates, found.how
     if not candidates:  # everyone it suits has been offered it: it waits for someone new to join
         slot.next_wave_at = slot.closes_at
         return []
@@ -145,14 +159,14 @@ def prepare(
         chosen = wave([c for c in candidates if c.entry_id not in left_out], row.wave_size, now, window)
         warned = {c.entry_id: _concerns(db, slot, how[c.entry_id][0]) for c in chosen.chosen}
         if any(booking.PROVIDER_BUSY in kinds for kinds in warned.values()):
-            close(db, slot, SlotStatus.TAKEN, "the provider was booked then another way")
+            close(db, slot, SlotStatus.TAKEN, "the provider was booked then another way", now)
             return []
         clashing = {entry_id for entry_id, kinds in warned.items() if kinds & _LEAVES_OUT}
         if not clashing:
             break
         left_out |= clashing
     slot.next_wave_at = next_wave_at(
-        now, row.wave_minutes, chosen.opens_at, slot.closes_at, offered=bool(chosen.chosen)
+        now, row.wave_minutes, chosen.opens_at, slot.closes_at, offered=bool(chosen.chosen), busy_until=found.busy_until
     )
     if not chosen.chosen:
         return []

@@ -83,13 +83,13 @@ def take(db: Session, offer: WaitlistOffer, now: datetime) -> Taken:
     except booking.NeedsConfirmation as exc:  # raised before booking writes anything
         kinds = {concern.kind for concern in exc.concerns}
         if kinds & _ENDS_THE_SLOT:
-            close(db, slot, SlotStatus.TAKEN, "the provider was booked then another way")
+            close(db, slot, SlotStatus.TAKEN, "the provider was booked then another way", now)
         else:
             slot.status = SlotStatus.OPEN  # this patient cannot come then; others still may
         return _too_late(db, offer, now)
     offer.status, offer.answered_at = OfferStatus.ACCEPTED, now
     db.flush()  # before the other offers of the slot are closed
-    close(db, slot, SlotStatus.FILLED, "taken from the waitlist")
+    close(db, slot, SlotStatus.FILLED, "taken from the waitlist", now)
     slot.filled_appointment_id = appointment.id
     _booked(db, offer.entry, appointment)
     return Taken(_text(Answer.BOOKED, offer), appointment.id)

@@ -72,7 +72,7 @@ def read(db: Session, office: Office, now: datetime) -> int:
     about = [e for e in found if e.appointment_id is not None]
     if row.enabled:
         _free_all(db, office, [e for e in about if e.type == _FREES], row.cutoff_hours, now)
-    _take_back_all(db, [e for e in about if e.type in _TAKES_BACK])
+    _take_back_all(db, [e for e in about if e.type in _TAKES_BACK], now)
     if row.join_on_reschedule:
         _join_all(db, office, [e for e in about if e.type == _JOINS])
     if new:
@@ -111,7 +111,7 @@ def _free_all(db: Session, office: Office, found: list[Event], cutoff_hours: int
     db.flush()
 
 
-def _take_back_all(db: Session, found: list[Event]) -> None:
+def _take_back_all(db: Session, found: list[Event], now: datetime) -> None:
     """A cancelled appointment that holds its time again: its slot is no longer free, and its offers close."""
     if not found:
         return
@@ -126,16 +126,37 @@ def _take_back_all(db: Session, found: list[Event]) -> None:
     )
     for slot in slots:
         if slot.event_id < latest[slot.appointment_id]:
-            close(db, slot, SlotStatus.TAKEN, "the appointment was reinstated")
+            close(db, slot, SlotStatus.TAKEN, "the appointment was reinstated", now)
 
 
-def close(db: Session, slot: WaitlistSlot, status: SlotStatus, reason: str) -> None:
-    """The slot is no longer offered; offers still open are closed with it."""
+def close(db: Session, slot: WaitlistSlot, status: SlotStatus, reason: str, now: datetime) -> None:
+    """The slot is no longer offered; offers still open are closed with it, and the patients they kept busy may
+    be offered other slots at once."""
     slot.status, slot.reason = status, reason
-    db.execute(
+    closed = db.execute(
         update(WaitlistOffer)
         .where(WaitlistOffer.slot_id == slot.id, WaitlistOffer.status == OfferStatus.OPEN)
         .values(status=OfferStatus.CLOSED)
+        .execution_options(synchronize_session=False)
+    )
+    if closed.rowcount:
+        _wake_waiting_on_busy(db, slot.office_id, now)
+
+
+def _wake_waiting_on_busy(db: Session, office_id: int, now: datetime) -> None:
+    """Slots whose next wave is further off than one wave's pace wait for a busy patient's offer to close (or for
+    the allowed hours, which their wave looks up again): they get a wave now. Paced slots keep their pace."""
+    row = db.get(WaitlistSettings, office_id)
+    pace = timedelta(minutes=row.wave_minutes if row else 0)
+    db.execute(
+        update(WaitlistSlot)
+        .where(
+            WaitlistSlot.office_id == office_id,
+            WaitlistSlot.status == SlotStatus.OPEN,
+            WaitlistSlot.next_wave_at > now + pace,
+            WaitlistSlot.closes_at > now,
+        )
+        .values(next_wave_at=now)
         .execution_options(synchronize_session=False)
     )
 

@@ -117,14 +117,25 @@ def offer_expires(now: datetime, slot_closes: datetime, offer_minutes: int | Non
 
 
 def next_wave_at(
-    now: datetime, wave_minutes: int, opens_at: datetime | None, closes: datetime, *, offered: bool
+    now: datetime,
+    wave_minutes: int,
+    opens_at: datetime | None,
+    closes: datetime,
+    *,
+    offered: bool,
+    busy_until: datetime | None = None,
 ) -> datetime:
     """When the slot's next wave is due: `wave_minutes` after one that `offered` something (sooner when someone
     left out for the allowed hours may be texted sooner), or when the allowed hours open for one that was all
-    quiet; never after the slot's cut-off `closes` (the caller stops there)."""
+    quiet; never after the slot's cut-off `closes` (the caller stops there).
+
+    A wave that offered nothing because everyone left holds another slot's offer (open until `busy_until` at the
+    soonest) waits until that offer expires; one closed sooner wakes the slot (`waitlist.freed.close`)."""
     if not offered and opens_at is not None:
         return min(opens_at, closes)
     later = now + timedelta(minutes=wave_minutes)
+    if not offered and busy_until is not None:
+        later = max(later, busy_until)
     if opens_at is not None and now < opens_at < later:
         later = opens_at
     return min(later, closes)
