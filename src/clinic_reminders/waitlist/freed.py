@@ -137,9 +137,10 @@ def close(db: Session, slot: WaitlistSlot, status: SlotStatus, reason: str, now:
         update(WaitlistOffer)
         .where(WaitlistOffer.slot_id == slot.id, WaitlistOffer.status == OfferStatus.OPEN)
         .values(status=OfferStatus.CLOSED)
+        .returning(WaitlistOffer.id)
         .execution_options(synchronize_session=False)
     )
-    if closed.rowcount:
+    if closed.first() is not None:
         _wake_waiting_on_busy(db, slot.office_id, now)
 
 
