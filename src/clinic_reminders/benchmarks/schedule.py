@@ -8,9 +8,9 @@ through the outbox to `dispatcher.waitlist_round.OfferRound` (waves, quiet hours
 11 % in published studies) answer YES through `conversations.inbound_sms` some minutes later. Time is simulated:
 the run jumps from one event (a cancellation, an answer, a wave due) to the next.
 
-Each simulated round costs what a dispatcher's round does (tens of ms on SQLite), and a month has one round per
-cancellation, answer and wave, so the time grows faster than the visits times the waiting patients: measured
-here, 500 visits with 60 waiting (the defaults) take about 80 s, and 1,000 with 100 waiting about 8 minutes.
+Each simulated round costs what a dispatcher's round does (tens of ms on SQLite); a month has one round per
+cancellation, answer and wave that offers someone (a slot whose patients all hold other offers waits for them).
+Measured here at load 7: 2,000 visits with 200 waiting (the defaults) take about 40 s, 5,000 with 500 about 3 min.
 It prints, for both runs: slots freed and refilled, the median days sooner the movers were seen, the texts and
 their cost per filled slot, and double bookings (two visits of one provider at once: must be 0).
 """
@@ -294,7 +294,7 @@ def _report(label: str, month: Month, outcome: Outcome) -> None:
     "--appointments",
     envvar="REMINDERS_BENCH_SCHEDULE_APPOINTMENTS",
     show_envvar=True,
-    default=500,
+    default=2000,
     show_default=True,
     type=click.IntRange(10, 100_000),
     help="Visits in the month.",
@@ -303,7 +303,7 @@ def _report(label: str, month: Month, outcome: Outcome) -> None:
     "--waiting",
     envvar="REMINDERS_BENCH_SCHEDULE_WAITING",
     show_envvar=True,
-    default=60,
+    default=200,
     show_default=True,
     type=click.IntRange(0, 100_000),
     help="Patients on the waitlist.",
