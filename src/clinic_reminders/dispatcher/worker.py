@@ -1,11 +1,11 @@
 """The dispatch loop: claim, prepare, send concurrently, record; reconcile what others left behind.
 
 Database work is synchronous SQLAlchemy run in a thread, one unit at a time per worker (SQLite has a single
-writer anyway); Twilio requests are asyncio tasks on the SDK's aiohttp client, each through its office's own
-account (`offices`), bounded by that account's semaphore below Twilio's concurrency limit. Claims share each
-batch fairly between the offices whose accounts have room (`leases.claim_due`). Batching (one transaction per
-claim, per set of lease proofs and per set of results) is what lets one small worker keep hundreds of requests
-in flight.
+writer anyway), lease proofs first (`lane`); Twilio requests are asyncio tasks on the SDK's aiohttp client, each
+through its office's own account (`offices`), bounded by that account's semaphore below Twilio's concurrency
+limit. Claims share each batch fairly between the offices whose accounts have room (`leases.claim_due`).
+Batching (one transaction per claim, per set of lease proofs and per set of results) is what lets one small
+worker keep hundreds of requests in flight.
 
 Every send and every outcome is fenced: the worker proves it still holds the reminder's lease right before it
 calls Twilio (`fence`) and in the transaction that records what happened (`leases.prove`). A database error
@@ -38,6 +38,7 @@ from ..settings import Settings
 from . import metrics, reconcile
 from .fence import Fence, Proof
 from .health import Backoff, beat, describe
+from .lane import OTHER, PROOF, Lane
 from .leases import Lease, claim_due, prove, take_over_abandoned, unfinished
 from .offices import Account, Offices
 from .outcomes import Failed, NotSent, Outcome, Result, Sent, Unknown, ask_twilio_soon, is_unknown, record_all
@@ -76,7 +77,7 @@ class Worker:
         self.longest_request = timedelta(seconds=settings.twilio_timeout)
         self.pacer = Pacer(settings.sender_rate, settings.sender_rates)
         self.started_at = clock()
-        self._db_lock = asyncio.Lock()
+        self._lane = Lane()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._held: set[Lease] = set()  # the heartbeat renews these, and only these
         self._fence = Fence(self._prove_for_send, fresh_for=settings.lease_seconds / 2)
@@ -182,8 +183,8 @@ class Worker:
 
     # --- steps ---------------------------------------------------------------------------------------------
 
-    async def _db(self, work: Callable[[Session], T]) -> T:
-        async with self._db_lock:
+    async def _db(self, work: Callable[[Session], T], priority: int = OTHER) -> T:
+        async with self._lane.turn(priority):
             return await asyncio.to_thread(self._in_transaction, work)
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
@@ -205,7 +206,7 @@ class Worker:
             read_at = time.monotonic()
             return prove(db, self.worker_id, leases, self.clock(), self.lease), read_at
 
-        return await self._db(work)
+        return await self._db(work, PROOF)  # a slot waits for it
 
     def _config_of(self, office_id: int) -> TwilioConfig:
         twilio = self._offices.of(office_id)
