@@ -189,3 +189,24 @@ def test_a_batch_is_shared_equally_between_busy_offices_and_only_among_those_ask
     claimed = {lease.reminder_id for lease in claim_due(session, "worker-a", NOW, LEASE, 90, [busy[0].id, busy[2].id])}
 
     assert [_claimed_of(session, office, claimed) for office in busy] == [45, 0, 45]
+
+
+def test_an_account_with_every_slot_taken_holds_back_only_its_own_offices_claims(
+    session: Session, session_factory: sessionmaker[Session], database_url: str, simulator: SimulatorClient
+) -> None:
+    first, second = on_account(session, "First", ACCOUNT_A), on_account(session, "Second", ACCOUNT_B)
+    session.commit()
+    settings = worker_settings(database_url, simulator, twilio_concurrency=5, **NO_DEPLOYMENT_ACCOUNT)
+
+    async def rooms() -> list[tuple[list[int], int]]:
+        lines = Offices(settings)
+        await lines.refresh(_run_db(session_factory))
+        busy = lines.of(first.id)
+        assert busy is not None
+        seen = [lines.with_room()]
+        busy.account.in_flight = 10  # two per slot: as many as it claims for
+        seen.append(lines.with_room())
+        await lines.aclose()
+        return seen
+
+    assert asyncio.run(rooms()) == [([first.id, second.id], 10), ([second.id], 10)]
