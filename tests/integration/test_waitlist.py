@@ -224,9 +224,10 @@ def _crashed_offer(session_factory: sessionmaker[Session], database_url: str, si
     with transaction(session_factory) as db:
         office = db.scalars(select(Office)).one()
         pacer = Pacer(settings.sender_rate, settings.sender_rates)
-        drafts = OfferRound(settings, lambda: NOW, pacer).prepare(db, twilio_config(settings, office), NOW)
+        config = twilio_config(settings, office)
+        drafts = OfferRound(settings, lambda: NOW, pacer).prepare(db, lambda _: config, NOW)
         assert len(drafts) == 1
-        return drafts[0].message_id
+        return drafts[0][1].message_id
 
 
 async def _send(simulator: SimulatorClient, message: Message) -> None:

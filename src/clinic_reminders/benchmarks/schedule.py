@@ -239,7 +239,7 @@ def _simulate(
                     params = {"MessageSid": sid, "From": number, "To": OFFICE_NUMBER, "Body": "YES"}
                     inbound_sms.handle(db, params, now.now)
         with transaction(sessions) as db:
-            drafts = round_.prepare(db, twilio, now.now)
+            drafts = [draft for _, draft in round_.prepare(db, lambda _: twilio, now.now)]
         if not drafts:
             continue
         results = asyncio.run(outreach.send_all(gateway, drafts, pacer))

@@ -15,11 +15,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select, tuple_, update
+from sqlalchemy import ColumnElement, exists, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from .. import reminder_states
-from ..models import Reminder, ReminderStatus
+from ..models import Office, Reminder, ReminderStatus
+from .offices import sending
 
 
 @dataclass(frozen=True, order=True)
@@ -65,19 +66,58 @@ def _claim(
     return sorted(Lease(reminder_id, generation) for reminder_id, generation in claimed)
 
 
-def claim_due(db: Session, worker_id: str, now: datetime, lease: timedelta, limit: int) -> list[Lease]:
-    return _claim(db, worker_id, now, lease, ReminderStatus.PLANNED, Reminder.due_at <= now, limit)
+def claim_due(
+    db: Session, worker_id: str, now: datetime, lease: timedelta, limit: int, offices: Collection[int] | None = None
+) -> list[Lease]:
+    """Up to `limit` due reminders of `offices` (None: of every office that sends), shared fairly: each office
+    with reminders due gets an equal share of the batch, and what one leaves unused goes to the others in a next
+    pass. So a few reminders of one office due now are in this batch, however many of another's are due before.
+
+    One statement finds the offices with reminders due (an index seek each), then one claim per office and pass,
+    oldest first within the office: the same statements whatever the number of offices, and no ranking of the
+    whole backlog."""
+    due = (Reminder.status == ReminderStatus.PLANNED) & (Reminder.due_at <= now)
+    waiting = list(
+        db.scalars(
+            select(Office.id)
+            .where(
+                sending(Office.id) if offices is None else Office.id.in_(offices),
+                exists().where(Reminder.office_id == Office.id, due),
+            )
+            .order_by(Office.id)
+        )
+    )
+    claimed: list[Lease] = []
+    while waiting and len(claimed) < limit:
+        share = -(-(limit - len(claimed)) // len(waiting))  # rounded up: the last offices may get less
+        full = []
+        for office_id in waiting:
+            if (wanted := min(share, limit - len(claimed))) == 0:
+                break
+            ours = (Reminder.office_id == office_id) & (Reminder.due_at <= now)
+            got = _claim(db, worker_id, now, lease, ReminderStatus.PLANNED, ours, wanted)
+            claimed += got
+            if len(got) == wanted:
+                full.append(office_id)  # it may have more
+        waiting = full
+    return sorted(claimed)
 
 
 def take_over_abandoned(
-    db: Session, worker_id: str, now: datetime, lease: timedelta, limit: int, in_flight: timedelta
+    db: Session,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    in_flight: timedelta,
+    offices: Collection[int],
 ) -> list[Lease]:
-    """Rows left `sending` by a worker whose lease ran out (it died or hung): they need reconciling.
+    """Rows of `offices` left `sending` by a worker whose lease ran out (it died or hung): they need reconciling.
 
     A row is taken only when its lease has been over for longer than `in_flight`, the longest a request to
     Twilio may last: a paused owner may have started one just before its lease ran out (see `prove`), and
     reconciliation must find that message at Twilio rather than conclude it never got there."""
-    abandoned = Reminder.lease_expires_at < now - in_flight
+    abandoned = (Reminder.lease_expires_at < now - in_flight) & Reminder.office_id.in_(offices)
     return _claim(db, worker_id, now, lease, ReminderStatus.SENDING, abandoned, limit)
 
 
@@ -106,4 +146,8 @@ def prove(db: Session, worker_id: str, leases: Collection[Lease], now: datetime,
 def unfinished(db: Session, now: datetime) -> bool:
     """Is anything due or in some worker's hands? (`worker --once` waits for abandoned rows to be reconciled.)"""
     due = (Reminder.status == ReminderStatus.PLANNED) & (Reminder.due_at <= now)
-    return db.scalar(select(Reminder.id).where(due | (Reminder.status == ReminderStatus.SENDING)).limit(1)) is not None
+    ours = sending(Reminder.office_id)
+    return (
+        db.scalar(select(Reminder.id).where(due | (Reminder.status == ReminderStatus.SENDING), ours).limit(1))
+        is not None
+    )

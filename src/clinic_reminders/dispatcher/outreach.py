@@ -131,6 +131,7 @@ def record_all(db: Session, results: Sequence[Result], now: datetime) -> list[in
 @dataclass(frozen=True)
 class Lookup:
     message_id: int
+    office_id: int
     to: str
     from_: str
     body: str
@@ -148,7 +149,7 @@ def left_pending(db: Session, ids: Sequence[int], before: datetime) -> list[Look
             Message.created_at < before,
         )
     )
-    return [Lookup(m.id, m.to_number, m.from_number, m.body, m.created_at - CLOCK_SKEW) for m in rows]
+    return [Lookup(m.id, m.office_id, m.to_number, m.from_number, m.body, m.created_at - CLOCK_SKEW) for m in rows]
 
 
 async def look_up(gateway: DispatchGateway, lookups: Sequence[Lookup]) -> list[list[Sent] | None]:

@@ -3,7 +3,7 @@
 Pacing here, not at Twilio, keeps the queue short so that no message waits past the quiet-hours window. It is
 per worker process: with several workers, give each its share (REMINDERS_SENDER_RATE / workers). Calls share one
 pace for the whole account, whatever clinic's number they show, as Twilio allows one call a second per account
-unless raised (`{"calls": 5}` in REMINDERS_SENDER_RATES).
+unless raised (`{"calls": 5}` in REMINDERS_SENDER_RATES); each office's account has its own.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ CALLS = "calls"  # the pace of the account's outbound calls
 MIN_RATE = 1 / 60  # segments a second that slowing down never goes below
 
 
-def pace_key(channel: str, sender: str) -> str:
-    """What a send is paced by: its number for a text, the account for a call."""
-    return sender if channel == Channel.SMS else CALLS
+def pace_key(channel: str, sender: str, account_sid: str | None = None) -> str:
+    """What a send is paced by: its number for a text, the account for a call ("calls:AC..."; the rate set for
+    "calls" holds for each account)."""
+    if channel == Channel.SMS:
+        return sender
+    return f"{CALLS}:{account_sid}" if account_sid else CALLS
 
 
 class Pacer:
@@ -30,7 +33,7 @@ class Pacer:
         self._next_free: dict[str, float] = {}
 
     def rate(self, sender: str) -> float:
-        return self.rates.get(sender, self.default_rate)
+        return self.rates.get(sender) or self.rates.get(sender.partition(":")[0], self.default_rate)
 
     def reserve(self, sender: str, segments: int) -> float:
         """Book `segments` on `sender`; returns the monotonic time at which they may be sent."""

@@ -8,6 +8,7 @@ send (with its message row committed), or planned again for later, or retired wi
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -58,6 +59,7 @@ CAP_DAY = timedelta(hours=20)
 @dataclass(frozen=True)
 class SendJob:
     reminder_id: int
+    office_id: int  # whose Twilio account sends it
     message_id: int
     channel: str
     to: str
@@ -96,7 +98,10 @@ def load(db: Session, ids: list[int]) -> list[Reminder]:
 class Preparer:
     """Turns one batch of claimed reminders into send jobs, inside one transaction."""
 
-    def __init__(self, db: Session, settings: Settings, config: TwilioConfig, pacer: Pacer, now: datetime) -> None:
+    def __init__(
+        self, db: Session, settings: Settings, config: Callable[[int], TwilioConfig], pacer: Pacer, now: datetime
+    ) -> None:
+        """`config`: each office's Twilio configuration, by office id."""
         self.db = db
         self.settings = settings
         self.config = config
@@ -135,18 +140,19 @@ class Preparer:
 
     def _job(self, ready: _Ready) -> SendJob:
         reminder, message = ready.reminder, ready.message
-        sms = reminder.channel == Channel.SMS
+        sms, config = reminder.channel == Channel.SMS, self.config(reminder.office_id)
         return SendJob(
             reminder_id=reminder.id,
+            office_id=reminder.office_id,
             message_id=message.id,
             channel=reminder.channel,
             to=message.to_number,
             from_=message.from_number,
-            body=message.body if sms else self._call_url(message),
-            status_callback=callback_url(self.config, message.id),
+            body=message.body if sms else self._call_url(config, message),
+            status_callback=callback_url(config, message.id),
             validity_period=max(MIN_VALIDITY, min(MAX_VALIDITY, int(ready.seconds_left))) if sms else None,
             not_before=ready.not_before,
-            messaging_service_sid=self.config.messaging_service_sid if sms else None,
+            messaging_service_sid=config.messaging_service_sid if sms else None,
         )
 
     def _office(self, office_id: int) -> Office:
@@ -165,7 +171,7 @@ class Preparer:
         return hold_reason(sender, self._registrations[office_id])
 
     def _sms_sender(self, reminder: Reminder) -> str | None:
-        return reminder.appointment.clinic.twilio_number or self.config.phone_number
+        return reminder.appointment.clinic.twilio_number or self.config(reminder.office_id).phone_number
 
     def _count_recent_contacts(self, patient_ids: set[int]) -> None:
         since = self.now - timedelta(days=7)
@@ -265,7 +271,7 @@ class Preparer:
             if pending is None:
                 self._defer(reminder, self.now + SETUP_RECHECK, "no public URL configured for call instructions")
                 return None
-        paced_by = pace_key(reminder.channel, sender)
+        paced_by = pace_key(reminder.channel, sender, self.config(reminder.office_id).account_sid)
         not_before = self.pacer.reserve(paced_by, pending.num_segments or 1)
         if not_before > self.pacer.clock() + min(30.0, self.settings.lease_seconds / 4):
             # The sender's pace is the bottleneck: hand the reminder back rather than hold its lease for long.
@@ -327,14 +333,14 @@ class Preparer:
             message.body = rendered.body
             message.num_segments = rendered.segments
             message.encoding = rendered.encoding
-        elif not self.config.public_url:
+        elif not self.config(reminder.office_id).public_url:
             return None
         else:
             message.body = "(voice reminder call)"
         self.db.add(message)
         return message
 
-    def _call_url(self, message: Message) -> str:
-        url = self.config.url(f"/app_confirm?call={message.id}")
+    def _call_url(self, config: TwilioConfig, message: Message) -> str:
+        url = config.url(f"/app_confirm?call={message.id}")
         assert url is not None
         return url

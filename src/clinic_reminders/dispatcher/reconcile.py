@@ -29,6 +29,7 @@ RECENT_MESSAGES = 50  # looked at per reminder to reconcile: the latest between 
 @dataclass(frozen=True)
 class Lookup:
     reminder_id: int
+    office_id: int
     message_id: int
     channel: str
     to: str
@@ -55,6 +56,7 @@ def lookups_for(db: Session, reminder_ids: list[int], now: datetime) -> list[Loo
         lookups.append(
             Lookup(
                 reminder_id=reminder.id,
+                office_id=reminder.office_id,
                 message_id=message.id,
                 channel=message.channel,
                 to=message.to_number,

@@ -1,9 +1,11 @@
 """The dispatch loop: claim, prepare, send concurrently, record; reconcile what others left behind.
 
 Database work is synchronous SQLAlchemy run in a thread, one unit at a time per worker (SQLite has a single
-writer anyway); Twilio requests are asyncio tasks on the SDK's aiohttp client, bounded by a semaphore below
-Twilio's concurrency limit. Batching (one transaction per claim, per set of lease proofs and per set of results)
-is what lets one small worker keep hundreds of requests in flight.
+writer anyway), lease proofs first (`lane`); Twilio requests are asyncio tasks on the SDK's aiohttp client, each
+through its office's own account (`offices`), bounded by that account's semaphore below Twilio's concurrency
+limit. Claims share each batch fairly between the offices whose accounts have room (`leases.claim_due`).
+Batching (one transaction per claim, per set of lease proofs and per set of results) is what lets one small
+worker keep hundreds of requests in flight.
 
 Every send and every outcome is fenced: the worker proves it still holds the reminder's lease right before it
 calls Twilio (`fence`) and in the transaction that records what happened (`leases.prove`). A database error
@@ -27,9 +29,8 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..accounts import the_office
 from ..db import transaction
-from ..effective import NotConfigured, TwilioConfig, twilio_config
+from ..effective import TwilioConfig
 from ..gateways import ErrorAction, TwilioError
 from ..gateways.dispatching import DispatchGateway
 from ..models import Channel, Reminder, utcnow
@@ -37,7 +38,9 @@ from ..settings import Settings
 from . import metrics, reconcile
 from .fence import Fence, Proof
 from .health import Backoff, beat, describe
+from .lane import OTHER, PROOF, Lane
 from .leases import Lease, claim_due, prove, take_over_abandoned, unfinished
+from .offices import Account, Offices
 from .outcomes import Failed, NotSent, Outcome, Result, Sent, Unknown, ask_twilio_soon, is_unknown, record_all
 from .pacing import Pacer, pace_key
 from .prepare import Preparer, SendJob, load
@@ -48,7 +51,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RECONCILE_EVERY = 5.0
-CONFIG_TTL = 30.0
 
 
 class Worker:
@@ -63,7 +65,7 @@ class Worker:
         clock: Callable[[], datetime] = utcnow,
         gateway: DispatchGateway | None = None,
     ) -> None:
-        """`gateway`: Twilio to use instead of the configured account's (tests: `gateways.fake.FakeGateway`)."""
+        """`gateway`: Twilio to use instead of each office's account (tests: `gateways.fake.FakeGateway`)."""
         self.settings = settings
         self.clock = clock  # tests pin "now"; everything time-dependent reads it
         self.sessions = sessions
@@ -75,21 +77,18 @@ class Worker:
         self.longest_request = timedelta(seconds=settings.twilio_timeout)
         self.pacer = Pacer(settings.sender_rate, settings.sender_rates)
         self.started_at = clock()
-        self._semaphore = asyncio.Semaphore(settings.twilio_concurrency)
-        self._db_lock = asyncio.Lock()
+        self._lane = Lane()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._held: set[Lease] = set()  # the heartbeat renews these, and only these
         self._fence = Fence(self._prove_for_send, fresh_for=settings.lease_seconds / 2)
         self._results: list[Result] = []
-        self._given_gateway = gateway
-        self._config: tuple[float, TwilioConfig, DispatchGateway | None] | None = None
+        self._offices = Offices(settings, gateway)
         self._last_reconcile = 0.0
-        self._paused: NotConfigured | None = None  # why there is no gateway, when there is none
         self._stopping = asyncio.Event()
         self._backoff = Backoff()
         self._failing_since: datetime | None = None  # the database work fails since then
         self._last_failure: tuple[datetime, str] | None = None
-        self._offers = OfferRound(settings, clock, self.pacer)  # waitlist offers: the same gateway and pace
+        self._offers = OfferRound(settings, clock, self.pacer)  # waitlist offers: the same accounts and pace
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -113,36 +112,31 @@ class Worker:
                 self._recovered()
                 if done:
                     break
-                if once and self._paused is not None:
-                    raise self._paused
+                if once and idle and self._offices.paused is not None:
+                    raise self._offices.paused  # what is left due is an office's that cannot send
                 if not busy:
                     await self._sleep(self.poll_interval)
             await self._drain()
         finally:
             heartbeat.cancel()
-            gateway = self._config[2] if self._config else None
-            if gateway is not None:
-                await gateway.aclose()
+            await self._offices.aclose()
 
     async def tick(self) -> bool:
         """One round; returns True when there was work (so the loop should not sleep)."""
         await self._flush_results()
-        config, gateway = await self._twilio()
-        if gateway is None:
+        await self._offices.refresh(self._db)
+        if not self._offices.configured():
             return False
         busy = False
         if time.monotonic() - self._last_reconcile >= RECONCILE_EVERY:
             self._last_reconcile = time.monotonic()
-            busy = await self._reconcile(gateway) or busy
-        busy = await self._offers.tick(self._db, gateway, config) or busy
-        room = 2 * self.settings.twilio_concurrency - len(self._in_flight)
+            busy = await self._reconcile() or busy
+        busy = await self._offers.tick(self._db, self._offices.of) or busy
+        offices, room = self._offices.with_room()
         if room > 0:
-            jobs = await self._db(lambda db: self._claim_and_prepare(db, config, min(room, self.batch_size)))
+            jobs = await self._db(lambda db: self._claim_and_prepare(db, offices, min(room, self.batch_size)))
             for lease, job in jobs:
-                self._held.add(lease)
-                task = asyncio.create_task(self._send(gateway, lease, job))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
+                self._start(lease, job)
             busy = busy or bool(jobs)
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
@@ -189,40 +183,21 @@ class Worker:
 
     # --- steps ---------------------------------------------------------------------------------------------
 
-    async def _db(self, work: Callable[[Session], T]) -> T:
-        async with self._db_lock:
+    async def _db(self, work: Callable[[Session], T], priority: int = OTHER) -> T:
+        async with self._lane.turn(priority):
             return await asyncio.to_thread(self._in_transaction, work)
 
     def _in_transaction(self, work: Callable[[Session], T]) -> T:
         with transaction(self.sessions) as db:
             return work(db)
 
-    async def _twilio(self) -> tuple[TwilioConfig, DispatchGateway | None]:
-        if self._config is None or time.monotonic() - self._config[0] > CONFIG_TTL:
-            config = await self._db(lambda db: twilio_config(self.settings, the_office(db)))
-            old = self._config[2] if self._config else None
-            gateway: DispatchGateway | None
-            try:
-                gateway = self._given_gateway or config.gateway(
-                    timeout=self.settings.twilio_timeout, max_connections=self.settings.twilio_concurrency
-                )
-                self._paused = None
-            except NotConfigured as exc:
-                log.warning("dispatch paused: %s", exc)
-                gateway, self._paused = None, exc
-            if old is not None and (gateway is None or old.account_sid != gateway.account_sid):
-                await old.aclose()
-            elif old is not None:
-                gateway = old  # same account: keep the warm connection pool
-            self._config = (time.monotonic(), config, gateway)
-        return self._config[1], self._config[2]
-
-    def _claim_and_prepare(self, db: Session, config: TwilioConfig, limit: int) -> list[tuple[Lease, SendJob]]:
+    def _claim_and_prepare(self, db: Session, offices: list[int], limit: int) -> list[tuple[Lease, SendJob]]:
         now = self.clock()
-        leases = {lease.reminder_id: lease for lease in claim_due(db, self.worker_id, now, self.lease, limit)}
+        claimed = claim_due(db, self.worker_id, now, self.lease, limit, offices)
+        leases = {lease.reminder_id: lease for lease in claimed}
         if not leases:
             return []
-        jobs = Preparer(db, self.settings, config, self.pacer, now).run(load(db, list(leases)))
+        jobs = Preparer(db, self.settings, self._config_of, self.pacer, now).run(load(db, list(leases)))
         metrics.CLAIMED.inc(len(leases))
         return [(leases[job.reminder_id], job) for job in jobs]
 
@@ -231,13 +206,33 @@ class Worker:
             read_at = time.monotonic()
             return prove(db, self.worker_id, leases, self.clock(), self.lease), read_at
 
-        return await self._db(work)
+        return await self._db(work, PROOF)  # a slot waits for it
 
-    async def _send(self, gateway: DispatchGateway, lease: Lease, job: SendJob) -> None:
+    def _config_of(self, office_id: int) -> TwilioConfig:
+        twilio = self._offices.of(office_id)
+        assert twilio is not None  # only the reminders of offices set up are claimed
+        return twilio.config
+
+    def _start(self, lease: Lease, job: SendJob) -> None:
+        twilio = self._offices.of(job.office_id)
+        assert twilio is not None
+        account = twilio.account
+        self._held.add(lease)
+        account.in_flight += 1
+        task = asyncio.create_task(self._send(account, lease, job))
+        self._in_flight.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._in_flight.discard(task)
+            account.in_flight -= 1
+
+        task.add_done_callback(done)
+
+    async def _send(self, account: Account, lease: Lease, job: SendJob) -> None:
         delay = job.not_before - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        async with self._semaphore:
+        async with account.slots:
             try:
                 proof = await self._fence.check(lease)
             except SQLAlchemyError as error:
@@ -251,7 +246,7 @@ class Worker:
                 self._results.append((lease, job, NotSent("the lease was checked too long before sending")))
                 return
             started = time.monotonic()
-            outcome = await self._call_twilio(gateway, job)
+            outcome = await self._call_twilio(account.gateway, job)
             metrics.TWILIO_LATENCY.observe(time.monotonic() - started)
         self._results.append((lease, job, outcome))
 
@@ -277,7 +272,7 @@ class Worker:
             return Sent(call.sid, call.status)
         except TwilioError as error:
             if error.action == ErrorAction.SLOW_DOWN:
-                rate = self.pacer.slow_down(pace_key(job.channel, job.from_))
+                rate = self.pacer.slow_down(pace_key(job.channel, job.from_, gateway.account_sid))
                 log.warning(
                     "Twilio's queue for %s is full (%s): paced down to %.3g a second", job.from_, error.code, rate
                 )
@@ -294,10 +289,13 @@ class Worker:
             raise
         self._held.difference_update(lease for lease, _, _ in batch)
 
-    async def _reconcile(self, gateway: DispatchGateway) -> bool:
+    async def _reconcile(self) -> bool:
+        offices = self._offices.configured()
+
         def take_over(db: Session) -> list[tuple[Lease, reconcile.Lookup]]:
             now = self.clock()
-            taken = take_over_abandoned(db, self.worker_id, now, self.lease, self.batch_size, self.longest_request)
+            limit, longest = self.batch_size, self.longest_request
+            taken = take_over_abandoned(db, self.worker_id, now, self.lease, limit, longest, offices)
             leases = {lease.reminder_id: lease for lease in taken}
             lookups = reconcile.lookups_for(db, list(leases), now) if leases else []
             return [(leases[lookup.reminder_id], lookup) for lookup in lookups]
@@ -308,7 +306,7 @@ class Worker:
         leases = [lease for lease, _ in taken]
         self._held.update(leases)
         try:
-            found = await asyncio.gather(*(self._look_up(gateway, lookup) for _, lookup in taken))
+            found = await asyncio.gather(*(self._look_up(lookup) for _, lookup in taken))
 
             def apply(db: Session) -> None:
                 now = self.clock()
@@ -336,10 +334,13 @@ class Worker:
         else:
             metrics.RECONCILED.labels(found="no").inc()
 
-    async def _look_up(self, gateway: DispatchGateway, lookup: reconcile.Lookup) -> list[Sent] | None:
-        async with self._semaphore:
+    async def _look_up(self, lookup: reconcile.Lookup) -> list[Sent] | None:
+        twilio = self._offices.of(lookup.office_id)
+        if twilio is None:  # its office was just found not set up: looked at again once it is
+            return None
+        async with twilio.account.slots:
             try:
-                return await reconcile.find_at_twilio(gateway, lookup)
+                return await reconcile.find_at_twilio(twilio.account.gateway, lookup)
             except TwilioError as error:
                 log.warning("reconciliation lookup failed: %s", error)
                 return None

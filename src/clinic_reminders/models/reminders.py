@@ -54,8 +54,9 @@ class Reminder(OfficeOwned, Timestamps, Base):
     __tablename__ = "reminders"
     __table_args__ = (
         UniqueConstraint("appointment_id", "rule_id"),
-        # The dispatcher's claim query: due rows by status and time.
+        # Whether anything is due (`worker --once`), and each office's due rows, oldest first (the fair claim).
         Index("ix_reminders_status_due", "status", "due_at"),
+        Index("ix_reminders_status_office_due", "status", "office_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
