@@ -61,7 +61,7 @@ T = TypeVar("T")
 DOWN_AFTER = 3  # failures in a row after which an answer means "back up" (see `outcomes.hurry`)
 WAIT_BEYOND_TIMEOUT = 1.0  # seconds the engine waits for a send past the destination's timeout
 ROUND_GAP = 0.25  # seconds at least between two write rounds (at most `poll_interval`)
-CLAIM_AHEAD = 64  # most deliveries claimed per send thread of a destination, sent or waiting for the thread
+CLAIM_AHEAD = 8  # most deliveries claimed per send thread of a destination, sent or waiting for the thread
 
 
 def retry(db: Session, delivery: Delivery, now: datetime | None = None) -> None:
@@ -126,9 +126,10 @@ class Lane:
         return self.free() == self.size and not self.waiting
 
     def wanted(self) -> int:
-        """How many more it may claim: what its threads start within half a timeout at the speed seen so far
-        (the lease then still holds a whole send), at most CLAIM_AHEAD a thread; one a free thread at first."""
-        ahead = 1 if self.seconds is None else max(1, min(CLAIM_AHEAD, int(self.timeout / 2 / self.seconds)))
+        """How many more it may claim: what its threads start within a quarter of a timeout at the speed seen so
+        far (the lease then still holds a whole send, on a busy machine too), at most CLAIM_AHEAD a thread; one a
+        free thread at first."""
+        ahead = 1 if self.seconds is None else max(1, min(CLAIM_AHEAD, int(self.timeout / 4 / self.seconds)))
         return max(0, self.size * ahead - (self.size - self.free()) - len(self.waiting))
 
     def took(self, seconds: float | None) -> None:
