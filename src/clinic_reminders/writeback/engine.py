@@ -60,7 +60,7 @@ T = TypeVar("T")
 
 DOWN_AFTER = 3  # failures in a row after which an answer means "back up" (see `outcomes.hurry`)
 WAIT_BEYOND_TIMEOUT = 1.0  # seconds the engine waits for a send past the destination's timeout
-ROUND_GAP = 0.25  # seconds at least between two write rounds (at most `poll_interval`)
+ROUND_GAP = 0.5  # seconds at least between two write rounds (at most `poll_interval`)
 CLAIM_AHEAD = 8  # most deliveries claimed per send thread of a destination, sent or waiting for the thread
 
 
@@ -222,9 +222,12 @@ class Engine:
         room = self._room()
 
         def write(db: Session) -> tuple[int, set[int] | None, list[Claimed]]:
-            made = fanout.fan_out(db, self.clock(), self.settle) if fan_out else 0  # its reads before any write
+            # The reads first: on SQLite the write lock is taken by the first write and held to the commit.
+            plans = fanout.read(db, self.clock(), self.settle) if fan_out else []
+            held = claims.fenced(db, [claim for claim, _ in batch])
+            made = fanout.write(db, plans)
             if batch:
-                self._record(db, batch, back_up)
+                self._record(db, batch, back_up, held)
             claims.hand_back(db, handed_back)
             if not (claim or made):
                 return made, None, []
@@ -426,9 +429,11 @@ class Engine:
             self._back_up.add(destination_id)
         self._streaks[destination_id] = 0
 
-    def _record(self, db: Session, batch: list[tuple[Claim, Outcome]], back_up: set[int]) -> None:
+    def _record(
+        self, db: Session, batch: list[tuple[Claim, Outcome]], back_up: set[int], held: list[Delivery] | None = None
+    ) -> None:
         now = self.clock()
-        recorded = outcomes.record(db, batch, now, self.policy)
+        recorded = outcomes.record(db, batch, now, self.policy, held)
         for destination_id in back_up - set(recorded.paused):
             outcomes.hurry(db, destination_id, now)
         for destination_id, why in recorded.paused.items():
