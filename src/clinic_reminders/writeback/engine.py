@@ -61,7 +61,8 @@ T = TypeVar("T")
 DOWN_AFTER = 3  # failures in a row after which an answer means "back up" (see `outcomes.hurry`)
 WAIT_BEYOND_TIMEOUT = 1.0  # seconds the engine waits for a send past the destination's timeout
 ROUND_GAP = 0.5  # seconds at least between two write rounds (at most `poll_interval`)
-CLAIM_AHEAD = 8  # most deliveries claimed per send thread of a destination, sent or waiting for the thread
+CLAIM_AHEAD = 32  # most deliveries claimed per send thread of a destination, sent or waiting for the thread
+LANE_AHEAD = 256  # and per destination: what one round builds the payloads of stays short
 
 
 def retry(db: Session, delivery: Delivery, now: datetime | None = None) -> None:
@@ -127,10 +128,11 @@ class Lane:
 
     def wanted(self) -> int:
         """How many more it may claim: what its threads start within a quarter of a timeout at the speed seen so
-        far (the lease then still holds a whole send, on a busy machine too), at most CLAIM_AHEAD a thread; one a
-        free thread at first."""
+        far (the lease then still holds a whole send, on a busy machine too), at most CLAIM_AHEAD a thread and
+        LANE_AHEAD in all; one a free thread at first."""
         ahead = 1 if self.seconds is None else max(1, min(CLAIM_AHEAD, int(self.timeout / 4 / self.seconds)))
-        return max(0, self.size * ahead - (self.size - self.free()) - len(self.waiting))
+        most = max(self.size, min(self.size * ahead, LANE_AHEAD))
+        return max(0, most - (self.size - self.free()) - len(self.waiting))
 
     def took(self, seconds: float | None) -> None:
         """A send's time when it was delivered; None after a failure (claim one a thread again)."""
