@@ -3,23 +3,31 @@ costs /app_confirm, each against a baseline from the same run.
 
 1. The receiver runs in its own process (uvicorn), checking every signature with `standardwebhooks` as a
    practice-management system would. The ceiling is the webhook transport alone, `--concurrency` sends at a
-   time with no database; then the engine (in this process, SQLite) delivers `--events` outbox events, each
+   time with no database; then the engine (in this process) delivers `--events` outbox events, each
    appointment's in order, and its rate is printed as a share of the ceiling.
-2. The service runs in its own process with its embedded dispatcher, once with write-back off and once with it
-   on (a destination pointing at the receiver), each on a fresh copy of the same database; signed answers arrive
-   at a fixed rate (`--rate`), and /app_confirm's p50 and p99 latency with write-back on are compared with off.
-   Delivery is asynchronous, so the goal is under 10% added.
+2. The service runs in its own process, once with write-back off and once with it on (a destination pointing at
+   the receiver), each on a fresh copy of the same database; signed answers arrive at a fixed rate (`--rate`),
+   and /app_confirm's p50 and p99 latency with write-back on are compared with off. Delivery is asynchronous, so
+   the goal is under 10% added. With `--engine-in worker` (the default) dispatch and write-back run in a
+   `reminders worker` beside the service, as a deployment with separate workers runs them; with `serve`, inside
+   the service (its embedded dispatcher), as one small office on SQLite may run it.
+
+The database is SQLite files in a temporary folder, or with `--database-url` a PostgreSQL server, on which the
+bench makes its own databases (copies of one seeded template) and drops them at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +35,8 @@ from typing import Any
 
 import click
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
@@ -37,7 +46,7 @@ from starlette.routing import Route
 
 from .. import events
 from ..crypto import SecretBox
-from ..db import make_engine, make_sessionmaker
+from ..db import is_sqlite, make_engine, make_sessionmaker
 from ..migrations import upgrade
 from ..models import Appointment, Delivery, DeliveryStatus, Destination, Event, EventType, Office, utcnow
 from ..settings import Settings
@@ -75,7 +84,7 @@ def bench_receiver() -> Starlette:
 
 @contextmanager
 def _process(args: list[str], env: dict[str, str] | None = None) -> Any:
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", *args], env=env)  # noqa: S603 (our own modules)
+    server = subprocess.Popen([sys.executable, "-m", *args], env=env)  # noqa: S603 (our own modules)
     try:
         yield server
     finally:
@@ -84,8 +93,50 @@ def _process(args: list[str], env: dict[str, str] | None = None) -> Any:
 
 
 def _serve(factory: str, port: int, env: dict[str, str] | None = None) -> Any:
-    args = ["--factory", factory, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    args = ["uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     return _process([*args, "--no-access-log"], env)
+
+
+class Databases:
+    """Fresh copies of one seeded database: files on SQLite; on PostgreSQL (`server`), databases of the bench's
+    own made from a template database and dropped at the end."""
+
+    def __init__(self, server: str | None, folder: Path) -> None:
+        self.folder = folder
+        self.server = make_url(server) if server else None
+        self.prefix = f"bench_writeback_{uuid.uuid4().hex[:8]}"
+        self.made: list[str] = []
+        self.template = self._url("template")
+        if self.server is not None:
+            self._admin(f'CREATE DATABASE "{self.prefix}_template"')
+            self.made.append(f"{self.prefix}_template")
+
+    def _url(self, name: str) -> str:
+        if self.server is None:
+            return f"sqlite:///{self.folder / name}.db"
+        return self.server.set(database=f"{self.prefix}_{name}").render_as_string(hide_password=False)
+
+    def _admin(self, statement: str) -> None:
+        assert self.server is not None
+        admin = make_engine(self.server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(statement))
+        finally:
+            admin.dispose()
+
+    def copy(self, name: str) -> str:
+        """A copy of the template (whose connections must all be closed)."""
+        if self.server is None:
+            shutil.copy(self.folder / "template.db", self.folder / f"{name}.db")
+        else:
+            self._admin(f'CREATE DATABASE "{self.prefix}_{name}" TEMPLATE "{self.prefix}_template"')
+            self.made.append(f"{self.prefix}_{name}")
+        return self._url(name)
+
+    def drop(self) -> None:
+        for name in reversed(self.made):
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _wait_for(url: str) -> None:
@@ -166,23 +217,33 @@ def _engine_rate(database_url: str, sessions: sessionmaker[Session], count: int,
         loop.close()
 
 
-def _latencies(template: Path, folder: Path, writeback: bool, receiver: str, rate: float, seconds: float) -> Any:
-    """/app_confirm at `rate` for `seconds` against the service on a copy of `template`."""
-    database = folder / ("on.db" if writeback else "off.db")
-    shutil.copy(template, database)
-    database_url = f"sqlite:///{database}"
-    sessions = make_sessionmaker(make_engine(database_url))
+@contextmanager
+def _worker(env: dict[str, str], start: bool) -> Iterator[None]:
+    if not start:
+        yield
+        return
+    with _process(["clinic_reminders", "worker"], env):
+        yield
+
+
+def _latencies(
+    databases: Databases, engine_in: str, writeback: bool, receiver: str, rate: float, seconds: float
+) -> Any:
+    """/app_confirm at `rate` for `seconds` against the service on a copy of the template."""
+    database_url = databases.copy("on" if writeback else "off")
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
     if writeback:
         _destination(sessions, receiver)
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
     env = {
         **_environment(database_url, public_url),
-        "REMINDERS_EMBEDDED_WORKER": "1",
+        "REMINDERS_EMBEDDED_WORKER": "1" if engine_in == "serve" else "0",
         "REMINDERS_WRITEBACK": "1" if writeback else "0",
         "TWILIO_API_BASE_URL": f"http://127.0.0.1:{free_port()}/nothing",  # nothing is due; and never real Twilio
     }
-    with _serve("clinic_reminders.benchmarks.webhook:bench_app", port, env):
+    with _worker(env, engine_in == "worker"), _serve("clinic_reminders.benchmarks.webhook:bench_app", port, env):
         load = Load(public_url, list(synthetic.numbers(_patients(sessions))))
 
         async def run() -> tuple[list[float], int]:
@@ -193,6 +254,7 @@ def _latencies(template: Path, folder: Path, writeback: bool, receiver: str, rat
         latencies, errors = asyncio.run(run())
         time.sleep(1.0)  # what the last answers wrote goes out
         delivered = _delivered(sessions)
+    engine.dispose()
     return latencies, errors, delivered
 
 
@@ -207,43 +269,83 @@ def _patients(sessions: sessionmaker[Session]) -> int:
 @click.option("--patients", envvar="REMINDERS_BENCH_PATIENTS", show_envvar=True, default=1000, show_default=True)
 @click.option("--rate", envvar="REMINDERS_BENCH_RATE", show_envvar=True, default=50.0, show_default=True)
 @click.option("--seconds", envvar="REMINDERS_BENCH_SECONDS", show_envvar=True, default=8.0, show_default=True)
-def bench_writeback_command(count: int, concurrency: int, patients: int, rate: float, seconds: float) -> None:
+@click.option(
+    "--engine-in",
+    envvar="REMINDERS_BENCH_ENGINE_IN",
+    show_envvar=True,
+    type=click.Choice(["worker", "serve"]),
+    default="worker",
+    show_default=True,
+    help="Where write-back runs while /app_confirm is measured: a `reminders worker` beside the service, or the "
+    "service's embedded dispatcher.",
+)
+@click.option(
+    "--database-url",
+    envvar="REMINDERS_BENCH_DATABASE_URL",
+    show_envvar=True,
+    default=None,
+    help="A PostgreSQL server (postgresql+psycopg://...) on which the bench makes and drops its own databases; "
+    "default: SQLite files in a temporary folder.",
+)
+def bench_writeback_command(
+    count: int, concurrency: int, patients: int, rate: float, seconds: float, engine_in: str, database_url: str | None
+) -> None:
     """Write-back: events/s to a local webhook receiver, and /app_confirm's latency with write-back on and off."""
+    if database_url and is_sqlite(database_url):
+        raise click.ClickException("--database-url is for PostgreSQL; SQLite is the default")
     receiver_port = free_port()
     receiver = f"http://127.0.0.1:{receiver_port}"
     with tempfile.TemporaryDirectory() as tmp, _serve(f"{__name__}:bench_receiver", receiver_port):
-        folder = Path(tmp)
-        template = folder / "template.db"
-        upgrade(f"sqlite:///{template}")
-        seeding = make_engine(f"sqlite:///{template}")
-        synthetic.seed_due_reminders(make_sessionmaker(seeding), patients, plan=False)
-        seeding.dispose()  # the last connection's close folds the write-ahead log into the file copied below
-        _wait_for(f"{receiver}/count")
+        databases = Databases(database_url, Path(tmp))
+        try:
+            _run(databases, receiver, count, concurrency, patients, rate, seconds, engine_in)
+        finally:
+            if databases.server is not None:
+                databases.drop()
 
-        database_url = f"sqlite:///{folder / 'engine.db'}"
-        shutil.copy(template, folder / "engine.db")
-        sessions = make_sessionmaker(make_engine(database_url))
-        _destination(sessions, f"{receiver}/hooks")
-        _confirmations(sessions, count)
-        ceiling = _ceiling(sessions, f"{receiver}/hooks", concurrency, min(count, 1000))
-        click.echo(f"webhook transport alone (the ceiling), {concurrency} at a time: {ceiling:,.0f} requests/s")
-        engine_rate = _engine_rate(database_url, sessions, count, concurrency)
-        share = engine_rate / ceiling
-        click.echo(f"write-back engine, {count} events: {engine_rate:,.0f} events/s = {share:.0%} of the ceiling")
-        taken = httpx.get(f"{receiver}/count").json()
-        click.echo(f"receiver: {taken['verified']:,} signed requests verified, {taken['forged']} forged")
 
-        off, off_errors, _ = _latencies(template, folder, False, f"{receiver}/hooks", rate, seconds)
-        on, on_errors, delivered = _latencies(template, folder, True, f"{receiver}/hooks", rate, seconds)
-        p50_off, p99_off, p50_on, p99_on = (
-            _percentile(v, p) for v, p in ((off, 0.5), (off, 0.99), (on, 0.5), (on, 0.99))
-        )
-        click.echo(
-            f"/app_confirm at {rate:.0f} requests/s, write-back off: p50 {p50_off:.1f} ms, p99 {p99_off:.1f} ms; "
-            f"errors {off_errors}"
-        )
-        click.echo(
-            f"/app_confirm at {rate:.0f} requests/s, write-back on: p50 {p50_on:.1f} ms ({p50_on / p50_off - 1:+.0%}), "
-            f"p99 {p99_on:.1f} ms ({p99_on / p99_off - 1:+.0%}); events delivered meanwhile {delivered:,}; "
-            f"errors {on_errors}"
-        )
+def _run(
+    databases: Databases,
+    receiver: str,
+    count: int,
+    concurrency: int,
+    patients: int,
+    rate: float,
+    seconds: float,
+    engine_in: str,
+) -> None:
+    upgrade(databases.template)
+    seeding = make_engine(databases.template)
+    synthetic.seed_due_reminders(make_sessionmaker(seeding), patients, plan=False)
+    seeding.dispose()  # SQLite: the last connection's close folds the write-ahead log into the file copied below
+    _wait_for(f"{receiver}/count")
+
+    database_url = databases.copy("engine")
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    _destination(sessions, f"{receiver}/hooks")
+    _confirmations(sessions, count)
+    ceiling = _ceiling(sessions, f"{receiver}/hooks", concurrency, min(count, 1000))
+    click.echo(f"webhook transport alone (the ceiling), {concurrency} at a time: {ceiling:,.0f} requests/s")
+    engine_rate = _engine_rate(database_url, sessions, count, concurrency)
+    engine.dispose()
+    share = engine_rate / ceiling
+    click.echo(f"write-back engine, {count} events: {engine_rate:,.0f} events/s = {share:.0%} of the ceiling")
+    taken = httpx.get(f"{receiver}/count").json()
+    click.echo(f"receiver: {taken['verified']:,} signed requests verified, {taken['forged']} forged")
+
+    off, off_errors, _ = _latencies(databases, engine_in, False, f"{receiver}/hooks", rate, seconds)
+    on, on_errors, delivered = _latencies(databases, engine_in, True, f"{receiver}/hooks", rate, seconds)
+    p50_off, p99_off, p50_on, p99_on = (_percentile(v, p) for v, p in ((off, 0.5), (off, 0.99), (on, 0.5), (on, 0.99)))
+    where = "a worker beside the service" if engine_in == "worker" else "the service's embedded dispatcher"
+    kind = "SQLite" if databases.server is None else "PostgreSQL"
+    click.echo(f"/app_confirm on {kind}, write-back in {where}:")
+    click.echo(
+        f"  at {rate:.0f} requests/s, write-back off: p50 {p50_off:.1f} ms, p99 {p99_off:.1f} ms; errors {off_errors}"
+    )
+    click.echo(
+        f"  at {rate:.0f} requests/s, write-back on: p50 {p50_on:.1f} ms ({p50_on / p50_off - 1:+.0%}), "
+        f"p99 {p99_on:.1f} ms ({p99_on / p99_off - 1:+.0%}); events delivered meanwhile {delivered:,}; "
+        f"errors {on_errors}"
+    )
+    click.echo("load average: " + " ".join(f"{load:.2f}" for load in os.getloadavg()))

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, and_, or_, select, update
+from sqlalchemy import ColumnElement, Exists, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ..models import Delivery, DeliveryStatus
@@ -84,6 +85,8 @@ def claim(db: Session, destination_id: int, owner: str, now: datetime, lease: ti
     )
     if db.get_bind().dialect.name == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True, of=Delivery)
+    elif db.scalar(candidates) is None:
+        return []  # SQLite: the UPDATE would take the write lock, the web app's too, for nothing
     claimed = db.execute(
         update(Delivery)
         .where(Delivery.id.in_(candidates.scalar_subquery()))
@@ -92,6 +95,20 @@ def claim(db: Session, destination_id: int, owner: str, now: datetime, lease: ti
         .execution_options(synchronize_session=False)
     )
     return sorted((Claim(delivery_id, event_id, owner) for delivery_id, event_id in claimed), key=lambda c: c.event_id)
+
+
+_TABLE: Any = Delivery.__table__
+_HAND_BACK = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.lease_owner == bindparam("b_owner"))
+    .values(lease_owner=None, lease_expires_at=None)
+)
+
+
+def hand_back(db: Session, claims: list[Claim]) -> None:
+    """Claimed deliveries that were not sent are free to claim again at once (not when their lease ends)."""
+    if claims:
+        db.execute(_HAND_BACK, [{"b_id": c.delivery_id, "b_owner": c.owner} for c in claims])
 
 
 def fenced(db: Session, claims: list[Claim]) -> list[Delivery]:

@@ -8,6 +8,12 @@ or broken destination fills only its own threads: other destinations go on, and 
 web app shares a thread with a send. A database error does not end the loop: it is logged without patient data,
 and the round is tried again after a growing pause.
 
+On SQLite every writer waits for the one write lock, the web app's answers too. So the engine writes in rounds
+at least `ROUND_GAP` apart, each one short transaction that records every outcome since the last, fans out and
+claims; a round with nothing to write takes no lock. To keep its threads busy between rounds, it claims ahead
+for a destination that answers quickly: as many as its threads can start while their leases still leave a whole
+send's time, queued in the engine and started as threads come free, the next one the moment a send ends.
+
 A destination whose sends failed three times in a row is down: it gets one attempt at a time, `retry_first` apart
 (each delivery still keeps its own backoff), rather than hundreds of retries at once. When it answers again, its
 deliveries waiting out a backoff are due at once (`outcomes.hurry`): after an outage the backlog goes out when
@@ -26,11 +32,12 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,7 +60,9 @@ T = TypeVar("T")
 
 DOWN_AFTER = 3  # failures in a row after which an answer means "back up" (see `outcomes.hurry`)
 WAIT_BEYOND_TIMEOUT = 1.0  # seconds the engine waits for a send past the destination's timeout
-BATCH_WINDOW = 0.003  # seconds for other sends to end after one did, so that one transaction records them all
+ROUND_GAP = 0.5  # seconds at least between two write rounds (at most `poll_interval`)
+CLAIM_AHEAD = 32  # most deliveries claimed per send thread of a destination, sent or waiting for the thread
+LANE_AHEAD = 256  # and per destination: what one round builds the payloads of stays short
 
 
 def retry(db: Session, delivery: Delivery, now: datetime | None = None) -> None:
@@ -80,6 +89,13 @@ def resume(db: Session, destination: Destination, now: datetime | None = None) -
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+class Claimed(NamedTuple):
+    destination: Destination
+    timeout: float
+    start_by: datetime  # (engine clock) the lease still covers a send and its recording if it starts by then
+    claims: list[Claim]
+
+
 @dataclass(frozen=True)
 class Job:
     claim: Claim
@@ -88,19 +104,42 @@ class Job:
     config: DestinationConfig
     payload: Payload
     timeout: float
+    start_by: datetime
 
 
 class Lane:
-    """One destination's threads; a send the engine stopped waiting for still holds its thread until it ends."""
+    """One destination's threads and the claimed deliveries waiting for one; a send the engine stopped waiting
+    for still holds its thread until it ends."""
 
     def __init__(self, destination_id: int, size: int) -> None:
         self.size = size
         self.pool = ThreadPoolExecutor(size, thread_name_prefix=f"writeback-{destination_id}")
         self.running: set[Future[str]] = set()
+        self.waiting: deque[Job] = deque()
+        self.seconds: float | None = None  # how long its sends take (a moving average; None: not known yet)
+        self.timeout = 0.0  # the destination's, as its last claim had it
 
     def free(self) -> int:
         self.running = {future for future in self.running if not future.done()}
         return self.size - len(self.running)
+
+    def idle(self) -> bool:
+        return self.free() == self.size and not self.waiting
+
+    def wanted(self) -> int:
+        """How many more it may claim: what its threads start within a quarter of a timeout at the speed seen so
+        far (the lease then still holds a whole send, on a busy machine too), at most CLAIM_AHEAD a thread and
+        LANE_AHEAD in all; one a free thread at first."""
+        ahead = 1 if self.seconds is None else max(1, min(CLAIM_AHEAD, int(self.timeout / 4 / self.seconds)))
+        most = max(self.size, min(self.size * ahead, LANE_AHEAD))
+        return max(0, most - (self.size - self.free()) - len(self.waiting))
+
+    def took(self, seconds: float | None) -> None:
+        """A send's time when it was delivered; None after a failure (claim one a thread again)."""
+        if seconds is None or self.seconds is None:
+            self.seconds = seconds
+        else:
+            self.seconds = 0.8 * self.seconds + 0.2 * seconds
 
     def submit(self, transport: Transport, job: Job) -> Future[str]:
         future = self.pool.submit(transport.send, job.config, job.payload, timeout=job.timeout)
@@ -123,6 +162,7 @@ class Engine:
         self.settings = settings
         self.sessions = sessions
         self.poll_interval = poll_interval
+        self.round_gap = min(ROUND_GAP, poll_interval)
         self.clock = clock
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.policy = RetryPolicy.of(
@@ -137,11 +177,13 @@ class Engine:
         self._serial = itertools.count(1)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._results: list[tuple[Claim, Outcome]] = []
+        self._handed_back: list[Claim] = []  # claimed, not sent: their leases end in the next round
         self._streaks: dict[int, int] = {}  # failures in a row, by destination
         self._probe_at: dict[int, float] = {}  # when a destination that is down may be tried next (monotonic)
         self._back_up: set[int] = set()  # destinations that answered after an outage
         self._next_fan_out = 0.0
         self._next_claim = 0.0
+        self._more = False  # the last claim took all it could: more may be due
         self._stopping = asyncio.Event()
         self._backoff = Backoff()
         self._failing_since: datetime | None = None
@@ -160,9 +202,8 @@ class Engine:
                     await self._wait_after(error)
                     continue
                 self._recovered()
-                if not busy:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), self.poll_interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.round_gap if busy else self.poll_interval)
             await self._drain()
         finally:
             for lane in self._lanes.values():
@@ -171,20 +212,25 @@ class Engine:
 
     async def tick(self) -> bool:
         """One round: record outcomes, fan out and claim in one write transaction (on SQLite every writer waits
-        for the one lock: one transaction a round, not three), then build the payloads and start the sends."""
+        for the one lock: one short transaction a round, not three), then build the payloads and queue them."""
         batch, self._results = self._results, []
         back_up, self._back_up = self._back_up, set()
+        handed_back, self._handed_back = self._handed_back, []
         now = time.monotonic()
         fan_out = now >= self._next_fan_out
-        claim = bool(batch) or now >= self._next_claim
+        claim = bool(batch) or self._more or now >= self._next_claim
         if fan_out:
             self._next_fan_out = now + self.poll_interval
         room = self._room()
 
-        def write(db: Session) -> tuple[int, set[int] | None, list[tuple[Destination, float, list[Claim]]]]:
-            made = fanout.fan_out(db, self.clock(), self.settle) if fan_out else 0  # its reads before any write
+        def write(db: Session) -> tuple[int, set[int] | None, list[Claimed]]:
+            # The reads first: on SQLite the write lock is taken by the first write and held to the commit.
+            plans = fanout.read(db, self.clock(), self.settle) if fan_out else []
+            held = claims.fenced(db, [claim for claim, _ in batch])
+            made = fanout.write(db, plans)
             if batch:
-                self._record(db, batch, back_up)
+                self._record(db, batch, back_up, held)
+            claims.hand_back(db, handed_back)
             if not (claim or made):
                 return made, None, []
             self._next_claim = time.monotonic() + self.poll_interval
@@ -196,19 +242,20 @@ class Engine:
         except BaseException:
             self._results[:0] = batch  # recorded next round (their leases may run out: then they go again)
             self._back_up |= back_up
+            self._handed_back += handed_back
             raise
         if active is not None:
             self._retire_lanes(active)
+            self._more = any(len(c.claims) >= room.get(c.destination.id, self._first) for c in claimed)
         jobs, failures = await self._db(lambda db: self._prepare(db, claimed)) if claimed else ([], [])
         self._results += failures
         for job in jobs:
-            task = asyncio.create_task(self._send(job))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
-        if self._in_flight:
-            await asyncio.wait(self._in_flight, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
-            await asyncio.sleep(BATCH_WINDOW)  # sends that end together are recorded together
-        return bool(made or jobs or self._in_flight or self._results)
+            lane = self._lane(job.destination_id)
+            lane.timeout = job.timeout
+            lane.waiting.append(job)
+        self._start_sends()
+        waiting = any(lane.waiting for lane in self._lanes.values())
+        return bool(made or jobs or self._in_flight or waiting or self._results)
 
     # --- database ----------------------------------------------------------------------------------------
 
@@ -240,6 +287,11 @@ class Engine:
 
     # --- claims ------------------------------------------------------------------------------------------
 
+    @property
+    def _first(self) -> int:
+        """What a destination without a lane yet may claim: one a thread."""
+        return self.settings.writeback_concurrency
+
     def _lane(self, destination_id: int) -> Lane:
         lane = self._lanes.get(destination_id)
         if lane is None:
@@ -247,9 +299,13 @@ class Engine:
         return lane
 
     def _retire_lanes(self, active: set[int]) -> None:
-        """The threads of destinations no longer active, once their last send has ended."""
-        for destination_id in [i for i, lane in self._lanes.items() if i not in active and lane.free() == lane.size]:
-            self._lanes.pop(destination_id).pool.shutdown(wait=False)
+        """The threads of destinations no longer active (paused, disabled), once their last send has ended; what
+        waits for them is handed back."""
+        for destination_id, lane in list(self._lanes.items()):
+            if destination_id not in active:
+                self._hand_back(lane.waiting)
+                if lane.idle():
+                    self._lanes.pop(destination_id).pool.shutdown(wait=False)
 
     def _timeout(self, destination: Destination) -> float:
         value = destination.settings.get("timeout")
@@ -258,43 +314,41 @@ class Engine:
         return self.settings.writeback_timeout
 
     def _room(self) -> dict[int, int]:
-        """How many sends each known destination may start now. One that is down (DOWN_AFTER failures in a row)
-        gets one attempt at a time, `retry_first` apart, rather than every delivery retried on its own."""
+        """How many more deliveries each known destination may claim now. One that is down (DOWN_AFTER failures
+        in a row) gets one attempt at a time, `retry_first` apart, rather than every delivery retried on its own."""
         room = {}
         now = time.monotonic()
         for destination_id, lane in self._lanes.items():
-            free = lane.free()
             if self._streaks.get(destination_id, 0) >= DOWN_AFTER:
-                free = 1 if free == lane.size and now >= self._probe_at.get(destination_id, 0.0) else 0
-            room[destination_id] = free
+                room[destination_id] = 1 if lane.idle() and now >= self._probe_at.get(destination_id, 0.0) else 0
+            else:
+                room[destination_id] = lane.wanted()
         return room
 
-    def _claim(
-        self, db: Session, room: dict[int, int]
-    ) -> tuple[set[int], list[tuple[Destination, float, list[Claim]]]]:
-        """(the active destinations, what was claimed of each): one short write transaction."""
+    def _claim(self, db: Session, room: dict[int, int]) -> tuple[set[int], list[Claimed]]:
+        """(the active destinations, what was claimed of each)."""
         now = self.clock()
         claimed = []
         destinations = fanout.active(db)
         for destination in destinations:
             timeout = self._timeout(destination)
             owner = f"{self.worker_id[:80]}/{next(self._serial)}"  # fits lease_owner
-            limit = room.get(destination.id, self.settings.writeback_concurrency)
-            got = claims.claim(db, destination.id, owner, now, claims.lease_for(timeout), limit)
+            lease = claims.lease_for(timeout)
+            got = claims.claim(db, destination.id, owner, now, lease, room.get(destination.id, self._first))
             if got:
-                claimed.append((destination, timeout, got))
+                # Started later than this, a send could outlast the lease (one started at once has `timeout` to spare).
+                start_by = now + lease - timedelta(seconds=timeout + WAIT_BEYOND_TIMEOUT)
+                claimed.append(Claimed(destination, timeout, start_by, got))
         return {d.id for d in destinations}, claimed
 
-    def _prepare(
-        self, db: Session, claimed: list[tuple[Destination, float, list[Claim]]]
-    ) -> tuple[list[Job], list[tuple[Claim, Outcome]]]:
+    def _prepare(self, db: Session, claimed: list[Claimed]) -> tuple[list[Job], list[tuple[Claim, Outcome]]]:
         """The payloads and decrypted settings of what was claimed (reads only), or why a claim cannot be sent."""
         jobs: list[Job] = []
         failures: list[tuple[Claim, Outcome]] = []
-        wanted = [claim.event_id for _, _, got in claimed for claim in got]
+        wanted = [claim.event_id for c in claimed for claim in c.claims]
         events = {e.id: e for e in db.scalars(select(Event).where(Event.id.in_(wanted)))}
         rows = payload.prefetch(db, list(events.values()))  # noqa: F841 (held while building)
-        for destination, timeout, got in claimed:
+        for destination, timeout, start_by, got in claimed:
             try:
                 config = registry.config_of(destination, self._box)
             except DecryptionError:
@@ -312,7 +366,7 @@ class Engine:
                     log.error("write-back: event %s not built: %s\n%s", event.id, type(error).__name__, where(error))
                     failures.append((claim, Failed(f"its payload could not be built ({type(error).__name__})", True)))
                     continue
-                jobs.append(Job(claim, destination.id, destination.kind, config, built, timeout))
+                jobs.append(Job(claim, destination.id, destination.kind, config, built, timeout, start_by))
         return jobs, failures
 
     # --- sends -------------------------------------------------------------------------------------------
@@ -322,11 +376,27 @@ class Engine:
             self._transports[kind] = self._transport_for(kind)
         return self._transports[kind]
 
-    async def _send(self, job: Job) -> None:
+    def _start_sends(self) -> None:
+        """Every free thread takes the next delivery waiting for it (one whose lease is too short now is handed
+        back, to be claimed again)."""
+        if self._stopping.is_set():
+            return
+        now = self.clock()
+        for lane in self._lanes.values():
+            while lane.waiting and lane.free() > 0:
+                job = lane.waiting.popleft()
+                if now > job.start_by:
+                    self._handed_back.append(job.claim)
+                    continue
+                future = lane.submit(self._transport(job.kind), job)
+                task = asyncio.create_task(self._send(job, future))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+
+    async def _send(self, job: Job, future: Future[str]) -> None:
         started = time.monotonic()
         outcome: Outcome
         try:
-            future = self._lane(job.destination_id).submit(self._transport(job.kind), job)
             answer = await asyncio.wait_for(asyncio.wrap_future(future), job.timeout + WAIT_BEYOND_TIMEOUT)
             outcome = Delivered(answer)
         except DeliveryFailed as failure:
@@ -336,10 +406,13 @@ class Engine:
         except Exception as error:  # a transport's bug: said on the page, told in the log without its text
             log.error("write-back: a %s send failed unexpectedly: %s\n%s", job.kind, type(error).__name__, where(error))
             outcome = Failed(f"unexpected error ({type(error).__name__}); the server's log has more")
-        metrics.LATENCY.labels(kind=job.kind).observe(time.monotonic() - started)
+        took = time.monotonic() - started
+        metrics.LATENCY.labels(kind=job.kind).observe(took)
         metrics.SENDS.labels(kind=job.kind, outcome="delivered" if isinstance(outcome, Delivered) else "failed").inc()
+        self._lane(job.destination_id).took(took if isinstance(outcome, Delivered) else None)
         self._follow(job.destination_id, outcome)
         self._results.append((job.claim, outcome))
+        self._start_sends()
 
     def _follow(self, destination_id: int, outcome: Outcome) -> None:
         """Say when a destination starts failing and when it answers again (its id only: no patient data)."""
@@ -349,6 +422,8 @@ class Engine:
                 log.info("write-back to destination %s fails: %s", destination_id, outcome.reason)
             self._streaks[destination_id] = streak + 1
             self._probe_at[destination_id] = time.monotonic() + self.policy.first.total_seconds()
+            if streak + 1 == DOWN_AFTER:  # down: what waits is handed back rather than tried at once
+                self._hand_back(self._lane(destination_id).waiting)
             return
         if streak:
             log.info("write-back to destination %s answers again after %d failures", destination_id, streak)
@@ -356,22 +431,38 @@ class Engine:
             self._back_up.add(destination_id)
         self._streaks[destination_id] = 0
 
-    def _record(self, db: Session, batch: list[tuple[Claim, Outcome]], back_up: set[int]) -> None:
+    def _record(
+        self, db: Session, batch: list[tuple[Claim, Outcome]], back_up: set[int], held: list[Delivery] | None = None
+    ) -> None:
         now = self.clock()
-        recorded = outcomes.record(db, batch, now, self.policy)
+        recorded = outcomes.record(db, batch, now, self.policy, held)
         for destination_id in back_up - set(recorded.paused):
             outcomes.hurry(db, destination_id, now)
         for destination_id, why in recorded.paused.items():
             log.warning("write-back to destination %s is paused: %s", destination_id, why)
 
+    def _hand_back(self, waiting: deque[Job]) -> None:
+        """Claimed, not to be sent now: their leases are cleared in the next round."""
+        self._handed_back += [job.claim for job in waiting]
+        waiting.clear()
+
     async def _drain(self) -> None:
+        """At the end: the sends on their way end and are recorded; what waits for a thread is handed back."""
         if self._in_flight:
             await asyncio.wait(self._in_flight)
-        batch, back_up = self._results, self._back_up
-        if not batch:
+        for lane in self._lanes.values():
+            self._hand_back(lane.waiting)
+        batch, back_up, handed_back = self._results, self._back_up, self._handed_back
+        if not (batch or handed_back):
             return
+
+        def write(db: Session) -> None:
+            if batch:
+                self._record(db, batch, back_up)
+            claims.hand_back(db, handed_back)
+
         try:
-            await self._db(lambda db: self._record(db, batch, back_up))
+            await self._db(write)
         except SQLAlchemyError as error:  # their leases run out and any worker sends them again
             log.warning("write-back: %d outcomes not recorded at exit: %s", len(batch), describe(error))
 

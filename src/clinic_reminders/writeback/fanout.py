@@ -19,6 +19,7 @@ events that can no longer appear below it:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,15 +39,46 @@ def active(db: Session) -> list[Destination]:
     return list(db.scalars(query.order_by(Destination.id)))
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What one destination's fan-out writes: its new deliveries and how far its cursor moves."""
+
+    destination_id: int
+    cursor: int
+    rows: list[dict[str, Any]]
+    settled: int | None
+
+
 def fan_out(db: Session, now: datetime, settle: timedelta, batch: int = BATCH) -> int:
     """One round for every active destination; returns how many deliveries it made."""
+    return write(db, read(db, now, settle, batch))
+
+
+def read(db: Session, now: datetime, settle: timedelta, batch: int = BATCH) -> list[Plan]:
+    """The reads of a round, all before its writes: on SQLite they then take no write lock (and hold none long)."""
     postgres = db.get_bind().dialect.name == "postgresql"
     if postgres and not db.scalar(select(func.pg_try_advisory_xact_lock(_LOCK))):
-        return 0  # another worker is at it
-    return sum(_one(db, destination, now, settle if postgres else None, batch) for destination in active(db))
+        return []  # another worker is at it
+    return [_read(db, destination, now, settle if postgres else None, batch) for destination in active(db)]
 
 
-def _one(db: Session, destination: Destination, now: datetime, settle: timedelta | None, batch: int) -> int:
+def write(db: Session, plans: list[Plan]) -> int:
+    made = 0
+    for plan in plans:
+        if plan.rows:
+            _insert(db, plan.rows)
+            made += len(plan.rows)
+        if plan.settled is not None and plan.settled > plan.cursor:
+            db.execute(
+                update(Destination)
+                .where(Destination.id == plan.destination_id, Destination.cursor < plan.settled)
+                .values(cursor=plan.settled)
+                .execution_options(synchronize_session=False)
+            )
+    return made
+
+
+def _read(db: Session, destination: Destination, now: datetime, settle: timedelta | None, batch: int) -> Plan:
     office_id, cursor = destination.office_id, destination.cursor
     horizon = select(func.max(Event.id)).where(Event.office_id == office_id, Event.id > cursor)
     if settle is not None:
@@ -61,24 +93,10 @@ def _one(db: Session, destination: Destination, now: datetime, settle: timedelta
     if types is not None:
         fresh = fresh.where(Event.type.in_(list(types)))
     rows = db.execute(fresh.order_by(Event.id).limit(batch)).all()
-    if rows:
-        _insert(
-            db,
-            [
-                _row(destination, event_id, appointment_id, patient_id, now)
-                for event_id, appointment_id, patient_id in rows
-            ],
-        )
     if len(rows) == batch and settled is not None:
         settled = min(settled, rows[-1].id)  # the events after the batch are read next round
-    if settled is not None and settled > cursor:
-        db.execute(
-            update(Destination)
-            .where(Destination.id == destination.id, Destination.cursor < settled)
-            .values(cursor=settled)
-            .execution_options(synchronize_session=False)
-        )
-    return len(rows)
+    made = [_row(destination, event_id, appointment, patient, now) for event_id, appointment, patient in rows]
+    return Plan(destination.id, cursor, made, settled)
 
 
 def _row(

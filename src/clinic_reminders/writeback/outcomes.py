@@ -59,25 +59,34 @@ def span(length: timedelta) -> str:
 
 _FIELDS = ("status", "attempts", "first_attempt_at", "next_attempt_at", "last_error", "delivered_at")
 _TABLE: Any = Delivery.__table__
-# One statement for the whole batch (executemany): the lease is handed back with the outcome.
+# One statement for the whole batch (executemany): the lease is handed back with the outcome. The owner is checked
+# again, so that the fenced read may come before the round's first write (which takes SQLite's write lock).
 _WRITE = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("b_id"))
+    .where(_TABLE.c.id == bindparam("b_id"), _TABLE.c.lease_owner == bindparam("b_owner"))
     .values(lease_owner=None, lease_expires_at=None, **{name: bindparam(f"b_{name}") for name in _FIELDS})
 )
 
 
-def record(db: Session, results: list[tuple[claims.Claim, Outcome]], now: datetime, policy: RetryPolicy) -> Recorded:
-    held = {delivery.id: delivery for delivery in claims.fenced(db, [claim for claim, _ in results])}
+def record(
+    db: Session,
+    results: list[tuple[claims.Claim, Outcome]],
+    now: datetime,
+    policy: RetryPolicy,
+    held: list[Delivery] | None = None,
+) -> Recorded:
+    """`held`: `claims.fenced` of the results' claims, when read earlier in the transaction."""
+    by_id = {d.id: d for d in (claims.fenced(db, [claim for claim, _ in results]) if held is None else held)}
     recorded = Recorded()
     latest: dict[int, str] = {}
     rows = []
     for claim, outcome in results:
-        delivery = held.get(claim.delivery_id)
+        delivery = by_id.get(claim.delivery_id)
         if delivery is None:
             continue  # another worker holds it now and records its own attempt
         row = {
             "b_id": delivery.id,
+            "b_owner": claim.owner,
             "b_status": delivery.status,
             "b_attempts": delivery.attempts + 1,
             "b_first_attempt_at": delivery.first_attempt_at or now,
