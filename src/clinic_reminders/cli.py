@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 
 from . import accounts, demo, logs
 from .benchmarks.dispatch import bench_dispatch_command
+from .benchmarks.fleet import bench_fleet_command
 from .benchmarks.import_csv import bench_import_command
 from .benchmarks.pages import bench_pages_command
 from .benchmarks.schedule import bench_schedule_command
@@ -62,6 +63,7 @@ def bench() -> None:
 main.add_command(simulator_command, "simulator")
 bench.add_command(bench_simulator_command, "simulator")
 bench.add_command(bench_dispatch_command, "dispatch")
+bench.add_command(bench_fleet_command, "fleet")
 bench.add_command(bench_webhook_command, "webhook")
 bench.add_command(bench_pages_command, "pages")
 bench.add_command(bench_import_command, "import")
