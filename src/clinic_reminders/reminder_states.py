@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -44,11 +44,11 @@ ALLOWED: dict[ReminderStatus, frozenset[ReminderStatus]] = {
 
 
 # Built once: run on most answers a patient texts. Plain values, as `move` writes them into a retired state.
-_RETIRE = (
-    update(Reminder)
-    .where(Reminder.id.in_(bindparam("ids", expanding=True)))
-    .values(status=bindparam("to"), reason=bindparam("reason"), lease_owner=None, lease_expires_at=None)
-    .execution_options(synchronize_session=False)  # `retire` expires the loaded ones itself: a lookup each
+_REMINDERS = cast(Table, Reminder.__table__)
+_RETIRE = (  # a plain UPDATE: `retire` expires the reminders the session has loaded, a lookup each
+    update(_REMINDERS)
+    .where(_REMINDERS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=bindparam("to"), reason=bindparam("why"), lease_owner=None, lease_expires_at=None)
 )
 
 
@@ -125,7 +125,7 @@ def retire(db: Session, reminders: Sequence[Retirable], to: ReminderStatus, reas
         check(ReminderStatus(reminder.status), to)
     if not reminders:
         return
-    db.execute(_RETIRE, {"ids": [r.id for r in reminders], "to": to, "reason": reason})
+    db.execute(_RETIRE, {"ids": [r.id for r in reminders], "to": to, "why": reason})
     for reminder in reminders:
         if (loaded := db.identity_map.get(identity_key(Reminder, reminder.id))) is not None:
             db.expire(loaded)
