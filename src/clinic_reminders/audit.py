@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from .models import AuditEntry
 
 _ENTRIES = cast(Table, AuditEntry.__table__)  # for one INSERT of many rows, Core costs less than the ORM
+_INSERT = insert(_ENTRIES)  # built once: every appointment change writes one
 _IDS_PER_STATEMENT = 900  # ids in one IN (...): within every database's limit on bound parameters
 
 
@@ -24,9 +25,8 @@ def record(
     entity_id: int | None = None,
     **detail: Any,
 ) -> None:
-    db.add(
-        AuditEntry(office_id=office_id, actor=actor, action=action, entity=entity, entity_id=entity_id, detail=detail)
-    )
+    """Written now, in the caller's transaction: a plain INSERT costs a fraction of an ORM object's flush."""
+    db.execute(_INSERT, entry(office_id, actor, action, entity, entity_id, **detail))
 
 
 def entry(

@@ -1,7 +1,8 @@
 """The one path by which appointments are created, changed and cancelled (API, pages, imports, answers).
 
 Every change happens in the caller's transaction, so that the reminders planned for an appointment always
-match it: `replan` is called here and nowhere else. `Batch` makes the same changes to many appointments with
+match it: `replan` (and `planning.follow_status`, its cheap form for a status change) is called here and
+nowhere else. `Batch` makes the same changes to many appointments with
 one re-plan for all of them (an import's thousands of records).
 
 A booking by a person (the JSON API, the staff pages) goes through `book` and `move`, which first look for what
@@ -234,7 +235,7 @@ def set_status(db: Session, appointment: Appointment, status: AppointmentStatus,
     check_status(appointment, status)
     appointment.set_status(status, actor)
     _record(db, appointment, actor, "status", old=current, new=str(status))
-    replan(db, appointment)
+    planning.follow_status(db, appointment, current)  # a re-plan, in one UPDATE when it only retires reminders
     return appointment
 
 

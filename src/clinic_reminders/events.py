@@ -24,6 +24,7 @@ from .models import Appointment, Event, EventType, Message
 
 _EVENTS = cast(Table, Event.__table__)  # for one INSERT of many rows, Core costs less than the ORM
 _APPOINTMENTS = cast(Table, Appointment.__table__)
+_INSERT = insert(_EVENTS)  # built once: the hot path of every answer
 _IDS_PER_STATEMENT = 900  # ids in one IN (...): within every database's limit on bound parameters
 
 
@@ -62,7 +63,13 @@ def record(
     message: Message | None = None,
     **payload: Any,
 ) -> None:
-    """Add one event to the caller's transaction. `message`: the message it is about, when it has no id yet."""
+    """Write one event in the caller's transaction, now: its id tells its place among the transaction's events,
+    and a plain INSERT costs a fraction of an ORM object's flush (most answers a patient texts write two).
+    `message`: the message it is about, flushed first when it has no id yet."""
+    if message is not None:
+        if message.id is None:
+            db.flush()
+        message_id = message.id
     row = entry(
         office_id,
         type,
@@ -72,10 +79,7 @@ def record(
         message_id=message_id,
         **payload,
     )
-    event = Event(**row)
-    if message is not None:
-        event.message = message
-    db.add(event)
+    db.execute(_INSERT, row)
 
 
 def record_all(db: Session, entries: Sequence[dict[str, Any]], *, at: datetime) -> None:

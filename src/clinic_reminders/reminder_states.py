@@ -7,16 +7,23 @@ from a state `check` allows. A claim is a lease, not news: it writes no event, a
 the PLANNED it was claimed from. So what became of a claimed reminder is told (sent, failed, skipped...), and a
 reminder handed back for later (quiet hours, pacing, a sender on hold, a transient error) is not: it was planned
 and still is. Held after it was sent (a status callback), it is planned again, and told.
+
+`retire` is `move` for the reminders an appointment's status change retires (planning.retire): one UPDATE for
+all of them and one INSERT for their events, on the hot path of a patient's answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, cast
 
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from . import events
-from .models import EventType, Reminder, ReminderStatus
+from .models import EventType, Reminder, ReminderStatus, utcnow
 
 _S = ReminderStatus
 # Retired before it was sent: planned again when the appointment or the rules change back.
@@ -34,6 +41,15 @@ ALLOWED: dict[ReminderStatus, frozenset[ReminderStatus]] = {
     _S.FAILED: frozenset({_S.PLANNED}),  # the appointment moved
     **{retired: frozenset({_S.PLANNED, *_RETIRED}) for retired in _RETIRED},
 }
+
+
+# Built once: run on most answers a patient texts. Plain values, as `move` writes them into a retired state.
+_REMINDERS = cast(Table, Reminder.__table__)
+_RETIRE = (  # a plain UPDATE: `retire` expires the reminders the session has loaded, a lookup each
+    update(_REMINDERS)
+    .where(_REMINDERS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=bindparam("to"), reason=bindparam("why"), lease_owner=None, lease_expires_at=None)
+)
 
 
 class ReminderStateError(ValueError):
@@ -82,3 +98,51 @@ def move(
             reason=reason,
             due_at=due_at.isoformat() if due_at is not None else None,
         )
+
+
+class Retirable(Protocol):
+    """What `retire` reads of a reminder: a loaded one, or a narrow row of these columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def office_id(self) -> int: ...
+    @property
+    def appointment_id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+
+
+def retire(db: Session, reminders: Sequence[Retirable], to: ReminderStatus, reason: str) -> None:
+    """`move` of each of `reminders` into the retired state `to`, in one statement, with their events in one
+    more; reminders loaded in the session are read again when next used. The caller has flushed, so that the
+    events follow those of the change that retired them."""
+    if to not in _RETIRED:
+        raise ReminderStateError(f"{to} is not a retired state")
+    for reminder in reminders:
+        check(ReminderStatus(reminder.status), to)
+    if not reminders:
+        return
+    db.execute(_RETIRE, {"ids": [r.id for r in reminders], "to": to, "why": reason})
+    for reminder in reminders:
+        if (loaded := db.identity_map.get(identity_key(Reminder, reminder.id))) is not None:
+            db.expire(loaded)
+    told = [(r, _S.PLANNED if r.status == _S.SENDING else ReminderStatus(r.status)) for r in reminders]
+    entries = [
+        events.entry(
+            r.office_id,
+            EventType(f"reminder.{to}"),
+            appointment_id=r.appointment_id,
+            reminder_id=r.id,
+            message_id=None,
+            previous=str(previous),
+            channel=r.channel,
+            reason=reason,
+            due_at=None,
+        )
+        for r, previous in told
+        if previous != to
+    ]
+    events.record_all(db, entries, at=utcnow())

@@ -25,6 +25,7 @@ def test_it_measures_the_webhook_against_its_ceiling_and_a_bare_handler() -> Non
     assert re.search(r"static TwiML \(the ceiling\): [\d,]+ requests/s", out), out
     assert re.search(r"signed webhook \(signature only\): [\d,]+ requests/s = \d+% of the ceiling; errors 0", out), out
     assert re.search(r"bare signed webhook .*: [\d,]+ requests/s = \d+% of the ceiling; errors 0", out), out
+    assert re.search(r"/app_confirm = \d+% of the bare signed insert", out), out
     assert re.search(r"/app_confirm .*: [\d,]+ requests/s = \d+% of the ceiling; errors 0", out), out
     assert re.search(r"/app_confirm at 40 requests/s: p50 [\d.]+ ms, p99 [\d.]+ ms; errors 0", out), out
 

@@ -35,12 +35,21 @@ def schedule(session: Session, office: Office) -> Schedule:
 
 @pytest.fixture
 def replanned(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """The ids of appointments that booking asked the reminder planner to re-plan."""
+    """The ids of appointments that booking asked the reminder planner to re-plan (in full, or after a status
+    change with `follow_status`, once whichever way it takes)."""
     calls: list[int] = []
-    real = planning.replan
+    real, real_follow = planning.replan, planning.follow_status
+
+    def follow(db: Session, appointment: Appointment, previous: str) -> None:
+        before = len(calls)
+        real_follow(db, appointment, previous)
+        del calls[before:]  # a full re-plan it fell back to is the same one
+        calls.append(appointment.id)
+
     monkeypatch.setattr(
         planning, "replan", lambda db, appointment: (calls.append(appointment.id), real(db, appointment))
     )
+    monkeypatch.setattr(planning, "follow_status", follow)
     yield calls
 
 

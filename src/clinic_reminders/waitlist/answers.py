@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from .. import booking
@@ -38,6 +38,20 @@ from .texts import Answer, answer_text
 ACTOR = "patient:waitlist"
 ANSWERABLE_FOR = timedelta(days=7)  # a YES later than this after the offer is about something else
 _ENDS_THE_SLOT = {booking.PROVIDER_BUSY, booking.PAST}  # booked another way, or too late
+# Built once: `answered_offer` runs on every YES a patient texts.
+_LATEST_OFFER = (
+    select(WaitlistOffer)
+    .where(
+        WaitlistOffer.patient_id.in_(bindparam("ids", expanding=True)),
+        WaitlistOffer.created_at >= bindparam("since"),
+        WaitlistOffer.status != OfferStatus.FAILED,
+    )
+    .order_by(WaitlistOffer.created_at.desc(), WaitlistOffer.id.desc())
+    .limit(1)
+)
+_LAST_REMINDED = select(func.max(Message.created_at)).where(
+    Message.patient_id.in_(bindparam("ids", expanding=True)), Message.direction == Direction.OUTBOUND, REMINDER_TEXT
+)
 
 
 def answered_offer(db: Session, patients: Sequence[Patient], now: datetime) -> WaitlistOffer | None:
@@ -46,23 +60,10 @@ def answered_offer(db: Session, patients: Sequence[Patient], now: datetime) -> W
     if not patients:
         return None
     ids = [p.id for p in patients]
-    offer = db.scalar(
-        select(WaitlistOffer)
-        .where(
-            WaitlistOffer.patient_id.in_(ids),
-            WaitlistOffer.created_at >= now - ANSWERABLE_FOR,
-            WaitlistOffer.status != OfferStatus.FAILED,
-        )
-        .order_by(WaitlistOffer.created_at.desc(), WaitlistOffer.id.desc())
-        .limit(1)
-    )
+    offer = db.scalar(_LATEST_OFFER, {"ids": ids, "since": now - ANSWERABLE_FOR})
     if offer is None:
         return None
-    reminded = db.scalar(
-        select(func.max(Message.created_at)).where(
-            Message.patient_id.in_(ids), Message.direction == Direction.OUTBOUND, REMINDER_TEXT
-        )
-    )
+    reminded = db.scalar(_LAST_REMINDED, {"ids": ids})
     return None if reminded is not None and reminded > offer.created_at else offer
 
 
