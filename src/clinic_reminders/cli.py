@@ -10,7 +10,7 @@ from typing import Any
 import click
 from dotenv import load_dotenv
 
-from . import accounts, demo, logs
+from . import accounts, demo, logs, offices
 from .benchmarks.dispatch import bench_dispatch_command
 from .benchmarks.fleet import bench_fleet_command
 from .benchmarks.import_csv import bench_import_command
@@ -18,12 +18,13 @@ from .benchmarks.pages import bench_pages_command
 from .benchmarks.schedule import bench_schedule_command
 from .benchmarks.webhook import bench_webhook_command
 from .benchmarks.writeback import bench_writeback_command
-from .cli_options import database_option, option, settings_from
+from .cli_options import database_option, office_option, option, settings_from
 from .db import make_engine, make_sessionmaker, transaction
 from .doctor.cli import cert_group, doctor_command, setup_group
 from .imports.cli import import_group
 from .migrations import upgrade
 from .models import Role
+from .office_cli import office_group
 from .settings import SettingsError
 from .simulator.cli import bench_simulator_command, simulator_command
 
@@ -73,6 +74,7 @@ main.add_command(doctor_command, "doctor")
 main.add_command(import_group, "import")
 main.add_command(setup_group, "setup")
 main.add_command(cert_group, "cert")
+main.add_command(office_group, "office")
 
 
 @main.group()
@@ -110,9 +112,12 @@ def user() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Read the password from this file instead of asking for it.",
 )
+@office_option
 @database_option
-def user_add(email: str, role: str, name: str, password_file: str | None, database_url: str | None) -> None:
-    """Create a staff user (the first one should be an admin)."""
+def user_add(
+    email: str, role: str, name: str, password_file: str | None, office_id: int | None, database_url: str | None
+) -> None:
+    """Create a staff user (the first one should be an admin; an operator manages every office)."""
     settings = settings_from(database_url=database_url)
     if password_file:
         password = Path(password_file).read_text().strip()
@@ -121,9 +126,9 @@ def user_add(email: str, role: str, name: str, password_file: str | None, databa
     sessions = make_sessionmaker(make_engine(settings.database_url))
     try:
         with transaction(sessions) as session:
-            office = accounts.the_office(session)
+            office = offices.chosen(session, office_id)
             accounts.add_user(session, office, email, Role(role), password, name=name)
-    except accounts.AccountError as exc:
+    except (accounts.AccountError, offices.OfficeError) as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"added {role} {email.strip().lower()}")
 

@@ -32,3 +32,12 @@ database_option = option(
     default=None,
     help="SQLAlchemy URL (default sqlite:///./var/reminders.db; PostgreSQL as postgresql+psycopg://...).",
 )
+
+office_option = option(
+    "--office",
+    "office_id",
+    envvar="REMINDERS_OFFICE",
+    type=int,
+    default=None,
+    help="The office's id (`reminders office list`); needed when the deployment hosts several offices.",
+)

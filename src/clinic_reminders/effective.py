@@ -63,8 +63,10 @@ class TwilioConfig:
 
 
 def twilio_config(settings: Settings, office: Office, *, lenient: bool = False) -> TwilioConfig:
-    """Field by field, the environment over the office row. A stored secret that cannot be decrypted (another
-    secret key, or none set) raises, or with `lenient` reads as missing (the doctor reports it by its own check)."""
+    """Field by field, the environment over the office row (the account's fields only for an office the operator
+    did not add, see `Office.hosted`; the public URL and API base for every office). A stored secret that cannot
+    be decrypted (another secret key, or none set) raises, or with `lenient` reads as missing (the doctor reports
+    it by its own check)."""
     try:
         box: SecretBox | None = SecretBox(settings.secret_key_value)
     except SettingsError:
@@ -84,16 +86,32 @@ def twilio_config(settings: Settings, office: Office, *, lenient: bool = False) 
                 raise
             return None
 
+    env = _NO_ACCOUNT if office.hosted else settings  # an office the operator added has its own account only
     return TwilioConfig(
-        account_sid=settings.twilio_account_sid or office.twilio_account_sid,
-        auth_token=secret(settings.twilio_auth_token, office.twilio_auth_token_encrypted),
-        phone_number=settings.twilio_phone_number or office.twilio_phone_number,
-        api_key=settings.twilio_api_key or office.twilio_api_key,
-        api_secret=secret(settings.twilio_api_secret, office.twilio_api_secret_encrypted),
+        account_sid=env.twilio_account_sid or office.twilio_account_sid,
+        auth_token=secret(env.twilio_auth_token, office.twilio_auth_token_encrypted),
+        phone_number=env.twilio_phone_number or office.twilio_phone_number,
+        api_key=env.twilio_api_key or office.twilio_api_key,
+        api_secret=secret(env.twilio_api_secret, office.twilio_api_secret_encrypted),
         base_url=settings.twilio_api_base_url,
         public_url=settings.public_url or office.public_url,
-        messaging_service_sid=settings.twilio_messaging_service_sid or office.twilio_messaging_service_sid,
+        messaging_service_sid=env.twilio_messaging_service_sid or office.twilio_messaging_service_sid,
     )
+
+
+@dataclass(frozen=True)
+class _NoAccount:
+    """The TWILIO_* account settings of nobody: what an office the operator added takes from the environment."""
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_phone_number: str | None = None
+    twilio_api_key: str | None = None
+    twilio_api_secret: SecretStr | None = None
+    twilio_messaging_service_sid: str | None = None
+
+
+_NO_ACCOUNT = _NoAccount()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from tests.fixtures.simulator import CLINIC_NUMBER
 
 def _text(session: Session, patient: Patient, body: str, opt_out_type: str, sid: str) -> str:
     params = {"MessageSid": sid, "From": patient.phones[0].number, "To": CLINIC_NUMBER, "Body": body}
-    twiml = inbound_sms.handle(session, {**params, "OptOutType": opt_out_type}, utcnow())
+    twiml = inbound_sms.handle(session, patient.office_id, {**params, "OptOutType": opt_out_type}, utcnow())
     session.commit()
     session.expire_all()
     return twiml

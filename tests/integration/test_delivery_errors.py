@@ -70,7 +70,7 @@ def callback(sessions: sessionmaker[Session], message: Message, status: str, cod
     assert message.twilio_sid
     params = {"MessageSid": message.twilio_sid, "MessageStatus": status, "ErrorCode": str(code), "AccountSid": "AC1"}
     with transaction(sessions) as db:
-        delivery.handle(db, params, at)
+        delivery.handle(db, message.office_id, params, at)
 
 
 def test_a_configuration_error_waits_longer_each_time_and_the_doctor_says_why(

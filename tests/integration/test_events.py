@@ -257,7 +257,7 @@ def test_each_answer_and_each_opt_out_or_opt_in_writes_one_event(
 
     changes: list[Change] = []
     for sid, body in (("SM1", "1"), ("SM1", "1"), ("SM2", "maybe"), ("SM3", "STOP"), ("SM4", "STOP"), ("SM5", "START")):
-        inbound_sms.handle(session, _inbound(number, body, sid), NOW)
+        inbound_sms.handle(session, office.id, _inbound(number, body, sid), NOW)
         session.commit()
         changes += outbox.changes()  # the replay of SM1 writes nothing, the second STOP only its answer
     kinds = [kind for kind, _ in changes]
@@ -285,7 +285,7 @@ def test_a_key_pressed_in_a_call_writes_the_answer_and_what_it_changed(
     params = {"CallSid": "CA1", "From": CLINIC_NUMBER, "To": patient.phones[0].number, "Digits": "2"}
     query = {"appointment": str(appointment.id), "step": "answer"}
     for _ in range(2):  # Twilio retries a Gather action: the replay changes nothing
-        voice_calls.handle(session, params, query, "https://clinic.example.com", NOW)
+        voice_calls.handle(session, office.id, params, query, "https://clinic.example.com", NOW)
         session.commit()
     kinds = [kind for kind, _ in outbox.changes()]
     assert kinds[:2] == ["patient.answered", "appointment.cancelled"]
@@ -331,7 +331,7 @@ def test_each_delivery_outcome_writes_one_event(
         ("SM-unreachable", "undelivered", "30003"),  # the handset is off: one more try later
     ):
         params = {"MessageSid": sid, "MessageStatus": status, **({"ErrorCode": code} if code else {})}
-        delivery.handle(session, params, NOW)
+        delivery.handle(session, office.id, params, NOW)
         session.commit()
     changes = outbox.changes()
     assert changes[:2] == [("message.delivered", delivered.id), ("message.undelivered", unreachable.id)]

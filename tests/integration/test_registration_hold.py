@@ -158,7 +158,7 @@ def test_a_sender_carriers_refuse_is_marked_and_its_texts_wait_not_lost(
 
     with session_factory.begin() as db:  # the status callback Twilio sends, as /twilio/status hands it over
         params = {"MessageSid": sent["sid"], "MessageStatus": "undelivered", "ErrorCode": "30034"}
-        delivery.handle(db, params, NOW + timedelta(minutes=1))
+        delivery.handle(db, office.id, params, NOW + timedelta(minutes=1))
     mark = session.scalars(select(Registration).where(Registration.kind == RegistrationKind.CARRIER_BLOCK)).one()
     assert (mark.subject, mark.state, mark.problems[0]["code"]) == (LOCAL_SENDER, RegistrationState.FAILED, 30034)
     again = reminder_of(session, refused)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders import booking
+from clinic_reminders.accounts import the_office
 from clinic_reminders.conversations import inbound_sms
 from clinic_reminders.db import transaction
 from clinic_reminders.dispatcher import outreach
@@ -56,7 +57,7 @@ def answer(sessions: sessionmaker[Session], number: str, body: str, now: datetim
     """The patient texts `body`; returns what we answer (the TwiML's message)."""
     params = {"MessageSid": f"SM{next(_sids):032d}", "From": number, "To": CLINIC_NUMBER, "Body": body}
     with transaction(sessions) as db:
-        twiml = inbound_sms.handle(db, params, now)
+        twiml = inbound_sms.handle(db, the_office(db).id, params, now)
     found = re.search(r"<Message>(.*)</Message>", twiml, re.DOTALL)
     return unescape(found.group(1)) if found else ""
 

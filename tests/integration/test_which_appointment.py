@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clinic_reminders import booking
+from clinic_reminders.accounts import the_office
 from clinic_reminders.conversations import inbound_sms
 from clinic_reminders.models import (
     Appointment,
@@ -39,7 +40,7 @@ def _setup(session: Session, language: str = "en") -> tuple[Office, list[Appoint
 
 def _answer(session: Session, number: str, body: str, now: datetime | None = None) -> str:
     params = {"MessageSid": f"SM{next(_SIDS):032d}", "From": number, "To": CLINIC_NUMBER, "Body": body}
-    twiml = inbound_sms.handle(session, params, now or utcnow())
+    twiml = inbound_sms.handle(session, the_office(session).id, params, now or utcnow())
     session.commit()
     session.expire_all()
     return twiml

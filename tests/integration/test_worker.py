@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from clinic_reminders.accounts import the_office
 from clinic_reminders.conversations import delivery
 from clinic_reminders.dispatcher.worker import Worker
 from clinic_reminders.gateways import error_for_code
@@ -90,7 +91,9 @@ async def until(condition: Callable[[], object]) -> None:
 def callback(sessions: sessionmaker[Session], message_id: int, sid: str, status: str, **extra: str) -> None:
     """A status callback as /twilio/status hands it over: its URL named the message."""
     with sessions.begin() as db:
-        delivery.handle(db, {"MessageSid": sid, "MessageStatus": status, **extra}, NOW, str(message_id))
+        delivery.handle(
+            db, the_office(db).id, {"MessageSid": sid, "MessageStatus": status, **extra}, NOW, str(message_id)
+        )
 
 
 def test_it_sends_a_due_reminder_whose_callback_url_names_its_message(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from clinic_reminders.accounts import the_office
 from clinic_reminders.benchmarks import synthetic
 from clinic_reminders.conversations import inbound_sms
 from clinic_reminders.db import make_engine, make_sessionmaker
@@ -46,7 +47,12 @@ def test_it_outlives_a_locked_database_and_then_delivers(
 
     with running_engine(engine_settings(url), sessions):
         with sessions() as db, db.begin():
-            inbound_sms.handle(db, {"MessageSid": "SM1", "From": number, "To": "+15005550006", "Body": "1"}, utcnow())
+            inbound_sms.handle(
+                db,
+                the_office(db).id,
+                {"MessageSid": "SM1", "From": number, "To": "+15005550006", "Body": "1"},
+                utcnow(),
+            )
         locker = sqlite3.connect(path, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")  # another writer holds the lock for 2 s, ten times the busy timeout
         time.sleep(2)

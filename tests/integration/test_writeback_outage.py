@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from clinic_reminders.accounts import the_office
 from clinic_reminders.benchmarks import synthetic
 from clinic_reminders.conversations import inbound_sms
 from clinic_reminders.models import Appointment, Delivery, Destination, Event, Office, utcnow
@@ -37,7 +38,7 @@ PATIENTS = 500
 def answer(sessions: sessionmaker[Session], number: str, body: str, sid: str) -> None:
     params = {"MessageSid": sid, "From": number, "To": "+15005550006", "Body": body}
     with sessions() as db, db.begin():
-        inbound_sms.handle(db, params, utcnow())
+        inbound_sms.handle(db, the_office(db).id, params, utcnow())
 
 
 def every_patient_answers(sessions: sessionmaker[Session]) -> None:

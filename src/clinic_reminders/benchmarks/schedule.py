@@ -234,10 +234,10 @@ def _simulate(
                     assert appointment is not None
                     booking.cancel(db, appointment, "patient:sms")
                 else:  # the patient's YES to the offer texted in message `row_id`
-                    number = db.scalar(select(Message.to_number).where(Message.id == row_id)) or ""
+                    offer = db.execute(select(Message.to_number, Message.office_id).where(Message.id == row_id)).one()
                     sid = f"SMa{row_id:031d}"  # not a SID the in-memory Twilio gives
-                    params = {"MessageSid": sid, "From": number, "To": OFFICE_NUMBER, "Body": "YES"}
-                    inbound_sms.handle(db, params, now.now)
+                    params = {"MessageSid": sid, "From": offer.to_number, "To": OFFICE_NUMBER, "Body": "YES"}
+                    inbound_sms.handle(db, offer.office_id, params, now.now)
         with transaction(sessions) as db:
             drafts = [draft for _, draft in round_.prepare(db, lambda _: twilio, now.now)]
         if not drafts:

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import audit, events, reminder_states
-from ..accounts import the_office
 from ..effective import TwilioConfig
 from ..gateways import ErrorAction, TwilioError, error_for_code
 from ..gateways.errors import REGISTRATION_BLOCKS
@@ -65,17 +64,19 @@ def callback_url(config: TwilioConfig, message_id: int) -> str | None:
     return config.url(f"{STATUS_PATH}?{NAMED}={message_id}")
 
 
-def handle(db: Session, params: Mapping[str, str], now: datetime, named: str | None = None) -> None:
-    """`named`: the message id the callback's URL carries, if any."""
+def handle(db: Session, office_id: int, params: Mapping[str, str], now: datetime, named: str | None = None) -> None:
+    """`office_id`: the office the callback is for (its account and number); only its messages are touched.
+    `named`: the message id the callback's URL carries, if any."""
     sid = params.get("MessageSid") or params.get("SmsSid") or params.get("CallSid") or ""
     status = params.get("MessageStatus") or params.get("SmsStatus") or params.get("CallStatus") or ""
     if not sid or not status:
         return
-    if db.scalar(select(DeliveryEvent.id).where(DeliveryEvent.twilio_sid == sid, DeliveryEvent.status == status)):
+    seen = (DeliveryEvent.twilio_sid == sid) & (DeliveryEvent.status == status) & (DeliveryEvent.office_id == office_id)
+    if db.scalar(select(DeliveryEvent.id).where(seen)):
         return  # the same callback again: nothing new
-    message = _message_for(db, named, sid)
+    message = _message_for(db, office_id, named, sid)
     event = DeliveryEvent(
-        office_id=message.office_id if message else the_office(db).id,
+        office_id=office_id,
         message_id=message.id if message else None,
         twilio_sid=sid,
         status=status,
@@ -88,19 +89,19 @@ def handle(db: Session, params: Mapping[str, str], now: datetime, named: str | N
         apply(db, message, event, now)
 
 
-def _message_for(db: Session, named: str | None, sid: str) -> Message | None:
+def _message_for(db: Session, office_id: int, named: str | None, sid: str) -> Message | None:
     """The row the URL names, when it is ours and this SID is (or can become) its own; else the row with the SID.
 
     A row named but holding another SID was sent twice (an answer lost, the text not found at Twilio, sent again):
     the other SID's callbacks are kept in the trail, unattached."""
     message_id = integer(named)
     message = db.get(Message, message_id) if message_id else None
-    if message is not None and message.direction == Direction.OUTBOUND:
+    if message is not None and message.office_id == office_id and message.direction == Direction.OUTBOUND:
         if message.twilio_sid is None and db.scalar(select(Message.id).where(Message.twilio_sid == sid)) is None:
             message.twilio_sid = sid  # the callback came before the sender recorded Twilio's answer
         if message.twilio_sid == sid:
             return message
-    return db.scalar(select(Message).where(Message.twilio_sid == sid))
+    return db.scalar(select(Message).where(Message.twilio_sid == sid, Message.office_id == office_id))
 
 
 def settle_sent(db: Session, message: Message, now: datetime) -> None:

@@ -58,22 +58,22 @@ _INSERT_REPLY = insert(_MESSAGES).returning(_MESSAGES.c.id)
 CARRIER_CANCEL_FLAG = "replied CANCEL: opted out by carrier keyword, call the patient"
 
 
-def handle(db: Session, params: Mapping[str, str], now: datetime, status_url: str | None = None) -> str:
+def handle(db: Session, office_id: int, params: Mapping[str, str], now: datetime, status_url: str | None = None) -> str:
     """Returns the TwiML answer. A MessageSid seen before changes nothing and gets an empty answer.
 
     With `status_url` (the public `/twilio/status`), the automatic reply's delivery is followed like any text's:
     its `<Message action>` names the reply's row (`?m=ID`), whose SID Twilio's first callback brings.
     """
     with db.no_autoflush:  # one flush at commit: the hot path of /app_confirm
-        return _handle(db, params, now, status_url)
+        return _handle(db, office_id, params, now, status_url)
 
 
-def _handle(db: Session, params: Mapping[str, str], now: datetime, status_url: str | None) -> str:
+def _handle(db: Session, office_id: int, params: Mapping[str, str], now: datetime, status_url: str | None) -> str:
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if sid and db.scalar(_SEEN, {"sid": sid}) is not None:
         return str(MessagingResponse())
     to_number, from_number, body = params.get("To", ""), params.get("From", ""), params.get("Body", "")
-    party = find_party(db, to_number, from_number, now)
+    party = find_party(db, office_id, to_number, from_number, now)
     index = choices.letter_index(body)  # only a single letter can pick from a "which appointment?" question
     choice = choices.find(db, party, from_number, index, now) if index is not None else None
     if choice is not None:

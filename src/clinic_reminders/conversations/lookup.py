@@ -9,7 +9,6 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from .. import audit
-from ..accounts import the_office
 from ..models import (
     Appointment,
     AppointmentStatus,
@@ -45,13 +44,14 @@ class Party:
 
 
 # Built once: constructing a statement costs more than running it on the webhook's hot path.
-_OFFICE_AND_CLINIC = (  # the office owning a clinic with this number, else the deployment's first office
+_OFFICE_AND_CLINIC = (  # the webhook's office, and its clinic with this number if one has it
     select(Office, Clinic)
     .outerjoin(
         Clinic,
         (Clinic.office_id == Office.id) & (Clinic.twilio_number == bindparam("to")) & Clinic.active.is_(True),
     )
-    .order_by(Clinic.id.is_(None), Office.id)
+    .where(Office.id == bindparam("office_id"))
+    .order_by(Clinic.id)
     .limit(1)
 )
 _PATIENTS = (
@@ -82,9 +82,10 @@ _UPCOMING = (
 )
 
 
-def find_party(db: Session, to_number: str, from_number: str, now: datetime) -> Party:
-    found = db.execute(_OFFICE_AND_CLINIC, {"to": to_number}).first()
-    party = Party(office=found.Office, clinic=found.Clinic) if found else Party(office=the_office(db), clinic=None)
+def find_party(db: Session, office_id: int, to_number: str, from_number: str, now: datetime) -> Party:
+    """`office_id`: the office the webhook is for (web/webhooks/signed.py found it by its account and number)."""
+    found = db.execute(_OFFICE_AND_CLINIC, {"office_id": office_id, "to": to_number}).one()
+    party = Party(office=found.Office, clinic=found.Clinic)
     patients = db.scalars(_PATIENTS, {"office_id": party.office.id, "number": from_number}).unique()
     party.patients = list(patients)
     if not party.patients:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,8 @@ from .inbound_sms import record_answer
 from .lookup import find_party
 from .params import integer
 
+R = TypeVar("R", Message, Appointment)
+
 _STATUS = {
     VoiceOutcome.CONFIRMED: AppointmentStatus.CONFIRMED,
     VoiceOutcome.CANCELLED: AppointmentStatus.CANCELLED,
@@ -37,16 +40,23 @@ _STATUS = {
 }
 
 
-def handle(db: Session, params: Mapping[str, str], query: Mapping[str, str], public_url: str, now: datetime) -> str:
+def handle(
+    db: Session, office_id: int, params: Mapping[str, str], query: Mapping[str, str], public_url: str, now: datetime
+) -> str:
+    """`office_id`: the office the webhook is for; the call or appointment its URL names must be that office's."""
     call_id = integer(query.get("call"))
-    placed = db.get(Message, call_id) if call_id else None
+    placed = _owned(db.get(Message, call_id) if call_id else None, office_id)
     if query.get("step") == "answer":
         appointment_id = placed.appointment_id if placed else integer(query.get("appointment"))
-        appointment = db.get(Appointment, appointment_id) if appointment_id else None
+        appointment = _owned(db.get(Appointment, appointment_id) if appointment_id else None, office_id)
         return _answer(db, params, appointment, placed, now)
     if placed is not None and placed.appointment_id is not None:
         return _reminder_call(db, params, placed, public_url)
-    return _inbound_call(db, params, public_url, now)
+    return _inbound_call(db, office_id, params, public_url, now)
+
+
+def _owned(row: R | None, office_id: int) -> R | None:
+    return row if row is not None and row.office_id == office_id else None
 
 
 def _reminder_call(db: Session, params: Mapping[str, str], placed: Message, public_url: str) -> str:
@@ -60,8 +70,8 @@ def _reminder_call(db: Session, params: Mapping[str, str], placed: Message, publ
     return reminder_call_twiml(ctx, f"{public_url}/app_confirm?call={placed.id}&step=answer")
 
 
-def _inbound_call(db: Session, params: Mapping[str, str], public_url: str, now: datetime) -> str:
-    party = find_party(db, params.get("To", ""), params.get("From", ""), now)
+def _inbound_call(db: Session, office_id: int, params: Mapping[str, str], public_url: str, now: datetime) -> str:
+    party = find_party(db, office_id, params.get("To", ""), params.get("From", ""), now)
     clinic = party.appointment.clinic if party.appointment else party.clinic
     if party.appointment is None:
         phone = clinic.phone if clinic else _any_clinic_phone(db, party.office)

@@ -14,8 +14,9 @@ from click.core import ParameterSource
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..cli_options import database_option, option, settings_from
-from ..db import make_engine, make_sessionmaker
+from .. import offices
+from ..cli_options import database_option, office_option, option, settings_from
+from ..db import make_engine, make_sessionmaker, transaction
 from . import MAX_BYTES, READERS, csv_file, mllp, upsert
 from .records import UnusableInput
 
@@ -125,7 +126,18 @@ def _sessions(database_url: str | None) -> sessionmaker[Session]:
     return make_sessionmaker(make_engine(settings.database_url, hide_parameters=True))
 
 
-def _import(source: str, file: BinaryIO, clinic: str | None, phone_region: str, database_url: str | None) -> None:
+def _office(sessions: sessionmaker[Session], office_id: int | None) -> int:
+    """The id of the office the records go to."""
+    try:
+        with transaction(sessions) as db:
+            return offices.chosen(db, office_id).id
+    except offices.OfficeError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+def _import(
+    source: str, file: BinaryIO, clinic: str | None, phone_region: str, office_id: int | None, database_url: str | None
+) -> None:
     name = getattr(file, "name", "<stdin>")
     limit = MAX_BYTES.get(source)
     try:
@@ -133,8 +145,9 @@ def _import(source: str, file: BinaryIO, clinic: str | None, phone_region: str, 
     except UnusableInput as exc:
         raise _UnusableInput(f"{name}: {exc}") from exc
     sessions = _sessions(database_url)
+    office = _office(sessions, office_id)
     try:
-        summary = upsert.run(sessions, items, source, default_clinic=clinic)
+        summary = upsert.run(sessions, items, source, default_clinic=clinic, office_id=office)
     except DBAPIError as exc:
         raise click.ClickException(
             f"the database failed, import stopped ({exc.orig}); check the URL, or run `reminders db upgrade`"
@@ -153,10 +166,13 @@ def _import(source: str, file: BinaryIO, clinic: str | None, phone_region: str, 
 @import_file_argument
 @import_clinic_option
 @import_region_option
+@office_option
 @database_option
-def import_csv(file: BinaryIO, clinic: str | None, phone_region: str, database_url: str | None) -> None:
+def import_csv(
+    file: BinaryIO, clinic: str | None, phone_region: str, office_id: int | None, database_url: str | None
+) -> None:
     """Import a CSV file (FILE, or - for standard input): a header row, then one line per appointment."""
-    _import("csv", file, clinic, phone_region, database_url)
+    _import("csv", file, clinic, phone_region, office_id, database_url)
 
 
 @import_group.command("hl7")
@@ -192,6 +208,7 @@ def import_csv(file: BinaryIO, clinic: str | None, phone_region: str, database_u
 )
 @import_clinic_option
 @import_region_option
+@office_option
 @database_option
 def import_hl7(
     file: BinaryIO | None,
@@ -201,6 +218,7 @@ def import_hl7(
     tls_client_ca: str | None,
     clinic: str | None,
     phone_region: str,
+    office_id: int | None,
     database_url: str | None,
 ) -> None:
     """Import HL7 v2 SIU messages (S12-S15, S17, S26) and ADT patient updates (A04, A05, A08, A28, A31) from FILE
@@ -221,10 +239,13 @@ def import_hl7(
     if file is not None:
         if any(ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE for name in _TLS_PARAMETERS):
             raise click.UsageError("--tls-cert, --tls-key and --tls-client-ca go with --listen, not FILE")
-        _import("hl7", file, clinic, phone_region, database_url)
+        _import("hl7", file, clinic, phone_region, office_id, database_url)
     elif listen is not None:
         tls = _tls_context(tls_cert, tls_key, tls_client_ca)
-        listener = mllp.Listener(_sessions(database_url), phone_region=phone_region, default_clinic=clinic)
+        sessions = _sessions(database_url)
+        listener = mllp.Listener(
+            sessions, phone_region=phone_region, default_clinic=clinic, office_id=_office(sessions, office_id)
+        )
         asyncio.run(_listen(listener, *listen, tls))
     else:
         raise click.UsageError("Missing argument 'FILE' (or --listen [HOST:]PORT).")
@@ -245,8 +266,11 @@ async def _listen(listener: mllp.Listener, host: str, port: int, tls: ssl.SSLCon
 @import_file_argument
 @import_clinic_option
 @import_region_option
+@office_option
 @database_option
-def import_fhir(file: BinaryIO, clinic: str | None, phone_region: str, database_url: str | None) -> None:
+def import_fhir(
+    file: BinaryIO, clinic: str | None, phone_region: str, office_id: int | None, database_url: str | None
+) -> None:
     """Import a FHIR R4 Bundle (JSON) of Appointments and their Patients from FILE or - .
 
     \b
@@ -254,4 +278,4 @@ def import_fhir(file: BinaryIO, clinic: str | None, phone_region: str, database_
     Patient (in the bundle or Patient/id), Location (clinic, by name), Practitioner (provider, by name).
     Patient: id, name, birthDate, telecom (phone; use mobile, home or work), communication language.
     """
-    _import("fhir", file, clinic, phone_region, database_url)
+    _import("fhir", file, clinic, phone_region, office_id, database_url)

@@ -132,8 +132,10 @@ class Listener:
         phone_region: str = "US",
         default_clinic: str | None = None,
         max_frame: int = MAX_FRAME,
+        office_id: int | None = None,  # the office its records go to (None: the deployment's first office)
     ) -> None:
         self.sessions = sessions
+        self.office_id = office_id
         self.phone_region = phone_region
         self.default_clinic = default_clinic
         self.max_frame = max_frame
@@ -283,7 +285,9 @@ class Listener:
         except RecordError as exc:
             item = Rejection(where, exc.field, exc.message)
         try:
-            summary = upsert.run(self.sessions, [item], "hl7", default_clinic=self.default_clinic)
+            summary = upsert.run(
+                self.sessions, [item], "hl7", default_clinic=self.default_clinic, office_id=self.office_id
+            )
         except Exception as exc:  # the database failed; its error text may quote patient data
             logger.error("mllp: %s: import failed (%s)", where, type(exc).__name__)
             return AckCode.REJECT, AckError("record", "not imported; send it again"), []

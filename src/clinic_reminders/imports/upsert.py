@@ -40,6 +40,7 @@ from ..models import (
     AppointmentKind,
     AppointmentStatus,
     Clinic,
+    Office,
     Patient,
     PatientPhone,
     PhoneKind,
@@ -100,13 +101,15 @@ def run(
     source: str,
     default_clinic: str | None = None,
     batch_size: int = BATCH_SIZE,
+    office_id: int | None = None,
 ) -> Summary:
-    """Import every record that can be; `source` ("csv", "hl7", "fhir") names the import in the audit trail."""
+    """Import every record that can be into office `office_id` (None: the deployment's first office); `source`
+    ("csv", "hl7", "fhir") names the import in the audit trail."""
     actor = f"import:{source}"
     summary = Summary()
     with _spared_by_the_collector(len(items) > batch_size):
         for start in range(0, len(items), batch_size):
-            for result in _batches(sessions, items[start : start + batch_size], actor, default_clinic):
+            for result in _batches(sessions, items[start : start + batch_size], actor, default_clinic, office_id):
                 if isinstance(result, Rejection):
                     logger.warning("import %s: %s rejected (field %s)", source, result.where, result.field)
                     summary.rejections.append(result)
@@ -146,18 +149,18 @@ class _Imported:
 
 
 def _batches(
-    sessions: sessionmaker[Session], items: Items, actor: str, default_clinic: str | None
+    sessions: sessionmaker[Session], items: Items, actor: str, default_clinic: str | None, office_id: int | None
 ) -> list[_Imported | Rejection]:
     """The results of `items`, in their order, once committed: as few transactions as `_Upsert` allows."""
     results: list[_Imported | Rejection] = []
     while items:
-        done, items = _batch(sessions, items, actor, default_clinic)
+        done, items = _batch(sessions, items, actor, default_clinic, office_id)
         results += done
     return results
 
 
 def _batch(
-    sessions: sessionmaker[Session], items: Items, actor: str, default_clinic: str | None
+    sessions: sessionmaker[Session], items: Items, actor: str, default_clinic: str | None, office_id: int | None
 ) -> tuple[list[_Imported | Rejection], Items]:
     """One transaction: the results of the items it took, and the items left for the next one."""
     records = [item for item in items if isinstance(item, Record)]
@@ -165,12 +168,13 @@ def _batch(
         return [item for item in items if isinstance(item, Rejection)], []
     try:
         with transaction(sessions) as db:
-            results = _Upsert(db, records, actor, default_clinic).apply(items)
+            results = _Upsert(db, records, actor, default_clinic, office_id).apply(items)
     except (IntegrityError, DataError):  # e.g. the same id created meanwhile by another import
         if len(records) == 1:
             refused = Rejection(records[0].where, "record", "the database refused it; import it again")
             return [refused if isinstance(item, Record) else item for item in items], []
-        return [result for item in items for result in _batches(sessions, [item], actor, default_clinic)], []
+        again = [result for item in items for result in _batches(sessions, [item], actor, default_clinic, office_id)]
+        return again, []
     return results, items[len(results) :]
 
 
@@ -184,11 +188,15 @@ class _Upsert:
     the next batch.
     """
 
-    def __init__(self, db: Session, records: Sequence[Record], actor: str, default_clinic: str | None) -> None:
+    def __init__(
+        self, db: Session, records: Sequence[Record], actor: str, default_clinic: str | None, office_id: int | None
+    ) -> None:
         self.db = db
         self.actor = actor
         self.default_clinic = default_clinic
-        self.office = accounts.the_office(db)
+        office = db.get(Office, office_id) if office_id is not None else accounts.the_office(db)
+        assert office is not None, "the import's office is checked by its caller"
+        self.office = office
         self.known = Known(db, self.office, records)
         self._checked: dict[int, _Visit] = {}  # by id() of the record: the checks `_may_change` made
         self.known.load_for_change(*self._may_change(records))

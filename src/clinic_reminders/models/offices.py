@@ -6,6 +6,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, Time
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Timestamps, UTCDateTime
@@ -16,6 +17,11 @@ class Office(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # An office the operator added (`reminders office add`): its Twilio account is its row's alone, never the
+    # deployment's TWILIO_* environment, which belongs to the office a single-office deployment has.
+    hosted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Set by the operator: its staff cannot sign in, its webhooks are refused, its reminders are not dispatched.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The seed's "External IP" (a domain or an address), "HTTP type" and port: together the public URL.
     public_host: Mapped[str | None] = mapped_column(String(255))
     http_type: Mapped[str] = mapped_column(String(5), default="https")
@@ -45,6 +51,10 @@ class Office(Timestamps, Base):
     sms_templates: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     sms_price_per_segment: Mapped[Decimal] = mapped_column(Numeric(10, 5), default=Decimal("0.0083"))
     low_balance_threshold: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("20.00"))
+
+    @property
+    def suspended(self) -> bool:
+        return self.suspended_at is not None
 
     @property
     def public_url(self) -> str | None:

@@ -14,6 +14,9 @@ from .base import Base, OfficeOwned, Timestamps, UTCDateTime, utcnow
 class Role(StrEnum):
     ADMIN = "admin"  # everything, including the office configuration and staff users
     STAFF = "staff"  # schedule, inbox, patients
+    # The deployment's host: adds and suspends offices (/operator/offices) and is staff in its own office.
+    # Given only by `reminders user add --role operator`, never by an office's admin.
+    OPERATOR = "operator"
 
 
 class StaffUser(OfficeOwned, Timestamps, Base):
@@ -30,6 +33,10 @@ class StaffUser(OfficeOwned, Timestamps, Base):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == Role.OPERATOR
 
 
 class ApiToken(Base):

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..accounts import OfficeSuspended, check_office_active
 from ..crypto import hash_api_token
 from ..effective import TwilioConfig
 from ..gateways import TwilioGateway
@@ -49,19 +50,24 @@ def _user_from_bearer(db: Session, header: str) -> StaffUser | None:
 
 
 def get_current_user(request: Request, db: DbDep) -> StaffUser:
+    """401 without a valid token or session; 403 while the user's office is suspended."""
     header = request.headers.get("authorization")
     if header:
         user = _user_from_bearer(db, header)
         if user is None:
             raise _NOT_SIGNED_IN
-        return user
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if user_id is None:
-        raise _NOT_SIGNED_IN
-    user = db.get(StaffUser, user_id)
-    if user is None or not user.active:
-        request.session.clear()
-        raise _NOT_SIGNED_IN
+    else:
+        user_id = request.session.get("user_id") if "session" in request.scope else None
+        if user_id is None:
+            raise _NOT_SIGNED_IN
+        user = db.get(StaffUser, user_id)
+        if user is None or not user.active:
+            request.session.clear()
+            raise _NOT_SIGNED_IN
+    try:
+        check_office_active(db, user)
+    except OfficeSuspended as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=exc.message) from exc
     return user
 
 
@@ -75,6 +81,16 @@ def require_admin(user: CurrentUser) -> StaffUser:
 
 
 AdminUser = Annotated[StaffUser, Depends(require_admin)]
+
+
+def require_operator(user: CurrentUser) -> StaffUser:
+    """404, not 403: the operator's API does not exist for an office's staff."""
+    if not user.is_operator:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Not Found")
+    return user
+
+
+OperatorUser = Annotated[StaffUser, Depends(require_operator)]
 
 
 def get_office(user: CurrentUser, db: DbDep) -> Office:
@@ -92,7 +108,16 @@ def audit_actor(user: StaffUser) -> str:
     return f"user:{user.id}"
 
 
-__all__ = ["AdminUser", "CurrentUser", "DbDep", "OfficeDep", "SettingsDep", "audit_actor", "utcnow"]
+__all__ = [
+    "AdminUser",
+    "CurrentUser",
+    "DbDep",
+    "OfficeDep",
+    "OperatorUser",
+    "SettingsDep",
+    "audit_actor",
+    "utcnow",
+]
 
 
 def shared_gateway(app: Any, config: TwilioConfig) -> TwilioGateway:

@@ -36,10 +36,10 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import accounts, audit
+from .. import audit
 from ..imports import fhir, upsert
 from ..imports.records import Record, UnusableInput
-from ..models import Destination, DestinationKind
+from ..models import Destination, DestinationKind, Office
 from ..phones import DEFAULT_REGION
 from ..refusals import Refusal, Refused
 from .destination_settings import SUBSCRIPTION_TOKEN
@@ -114,8 +114,9 @@ def receive(
 ) -> Received:
     """Import one notification. `named`: the (type, id) of the URL, when the server put the resource there."""
     with sessions() as db:
-        if accounts.the_office(db).id != destination.office_id:
-            return unusable(403, "imports go to this deployment's first office only", "forbidden")
+        office = db.get(Office, destination.office_id)
+        if office is None or office.suspended_at is not None:
+            return unusable(403, "the destination's office is suspended", "forbidden")
     with FhirServer(destination, timeout=FETCH_TIMEOUT) as server:
         try:
             entries = _entries(server, body, named)
@@ -129,7 +130,7 @@ def receive(
             return Received(200, [("information", "informational", "nothing to import")])
         bundle, warnings = _with_participants(server, entries)
     items = fhir.read(json.dumps(bundle).encode(), DEFAULT_REGION)
-    summary = upsert.run(sessions, items, "fhir")
+    summary = upsert.run(sessions, items, "fhir", office_id=destination.office_id)
     log.info("FHIR notification for destination %s: %s", destination.id, "; ".join(summary.lines()))
     imported = bool(summary.patients) or sum(summary.appointments.values()) > 0
     unread = [("warning", "incomplete", w) for w in warnings]

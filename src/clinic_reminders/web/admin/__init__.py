@@ -15,6 +15,7 @@ from . import (
     dashboard,
     deliveries_page,
     inbox,
+    operator_pages,
     patients_pages,
     registration_page,
     schedule,
@@ -42,6 +43,7 @@ ROUTERS = (
     writeback_pages.router,
     deliveries_page.router,
     waitlist_pages.router,
+    operator_pages.router,
 )
 
 

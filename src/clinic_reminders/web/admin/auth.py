@@ -13,12 +13,12 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from ... import audit
-from ...accounts import authenticate
+from ...accounts import SUSPENDED, OfficeSuspended, authenticate, check_office_active
 from ...db import transaction
 from ...models import StaffUser
 from ..deps import DbDep, SettingsDep
@@ -30,9 +30,10 @@ clock: Callable[[], float] = time.time  # tests move it to expire sessions
 
 
 class LoginRequired(Exception):
-    def __init__(self, expired: bool = False) -> None:
+    def __init__(self, expired: bool = False, suspended: bool = False) -> None:
         super().__init__("sign in first")
         self.expired = expired
+        self.suspended = suspended
 
 
 class NotAllowed(Exception):
@@ -55,6 +56,11 @@ def page_user(request: Request, db: DbDep, settings: SettingsDep) -> StaffUser:
     if user is None or not user.active:
         _end_session(request)
         raise LoginRequired
+    try:
+        check_office_active(db, user)
+    except OfficeSuspended:
+        _end_session(request)
+        raise LoginRequired(suspended=True) from None
     return user
 
 
@@ -68,6 +74,16 @@ def admin_page(user: PageUser) -> StaffUser:
 
 
 AdminPage = Annotated[StaffUser, Depends(admin_page)]
+
+
+def operator_page(user: PageUser) -> StaffUser:
+    """The operator's pages do not exist for an office's staff: 404."""
+    if not user.is_operator:
+        raise HTTPException(404)
+    return user
+
+
+OperatorPage = Annotated[StaffUser, Depends(operator_page)]
 
 
 def session_user(request: Request) -> StaffUser | None:
@@ -103,6 +119,8 @@ async def login_required_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     if exc.expired:
         flash(request, "Your session expired. Please sign in again.", "warn")
+    if exc.suspended:
+        flash(request, SUSPENDED, "warn")
     if wants_fragment(request):
         return JSONResponse({"detail": "sign in first", "login": "/login"}, 401, headers={"HX-Redirect": "/login"})
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -155,7 +173,11 @@ def login(
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    user = authenticate(db, email, password) if email and password else None
+    try:
+        user = authenticate(db, email, password) if email and password else None
+    except OfficeSuspended as exc:
+        context = {"next": safe_next(next), "email": email, "error": exc.message}
+        return render(request, "login.html", context, status_code=403)
     if user is None:
         context = {"next": safe_next(next), "email": email, "error": "The email or the password is not right."}
         return render(request, "login.html", context, status_code=401)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ def _target(kind: str, raw: str) -> dict[str, int | None]:
 def _row(db: Session, user: AdminPage, code_id: int) -> PmsCode:
     row = db.get(PmsCode, code_id)
     if row is None or row.office_id != user.office_id:
-        raise Refused("code", f"no PMS code {code_id}")
+        raise HTTPException(404, "No such PMS code in your office.")
     return row
 
 

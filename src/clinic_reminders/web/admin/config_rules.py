@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -113,6 +113,9 @@ async def _save(request: Request, db: DbDep, user: AdminPage, key: str) -> Respo
     from .config_page import show_config  # the page these forms are part of
 
     office = get_office(user, db)
+    rule = None if key == "new" else db.get(ReminderRule, int(key))
+    if key != "new" and (rule is None or rule.office_id != office.id):
+        raise HTTPException(404, "No such reminder rule in your office.")
     form = await request.form()
     kinds = [v for v in form.getlist("appointment_kinds") if isinstance(v, str)]
     data = await form_fields(request)
@@ -125,10 +128,7 @@ async def _save(request: Request, db: DbDep, user: AdminPage, key: str) -> Respo
             result, errors = call(reminder_rules.add, db, office, body, audit_actor(user))
     else:
         body_u, errors = parse(RuleUpdate, values)
-        rule = db.get(ReminderRule, int(key))
-        if rule is None or rule.office_id != office.id:
-            errors = errors or {"form": f"no reminder rule {key}"}
-        elif body_u is not None:
+        if rule is not None and body_u is not None:
             result, errors = call(reminder_rules.change, db, office, rule, body_u, audit_actor(user))
     if result is None:
         db.rollback()

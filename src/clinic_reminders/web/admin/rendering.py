@@ -34,6 +34,12 @@ class NavItem:
     url: str
     label: str
     admin_only: bool
+    operator_only: bool = False
+
+    def shown_to(self, user: StaffUser) -> bool:
+        if self.operator_only:
+            return user.is_operator
+        return user.is_admin or not self.admin_only
 
 
 NAV = (
@@ -45,6 +51,7 @@ NAV = (
     NavItem("clinics", "/clinics", "Clinics", True),
     NavItem("config", "/config", "Configuration", True),
     NavItem("setup", "/setup", "Set-up checklist", True),
+    NavItem("operator", "/operator/offices", "Offices", False, operator_only=True),
 )
 
 
@@ -111,7 +118,7 @@ def render(
     flashes = request.session.pop("flash", []) if request.session.get("flash") else []
     ctx.update(
         user=user,
-        nav=[item for item in NAV if user is not None and (user.is_admin or not item.admin_only)],
+        nav=[item for item in NAV if user is not None and item.shown_to(user)],
         csrf_token=csrf_token(request),
         flashes=flashes,
         vendor=vendor_scripts(),

@@ -44,6 +44,14 @@ def _number(raw: str) -> str | None:
         return None
 
 
+def _waiting(db: Session, user: StaffUser, raw: str) -> str | None:
+    """The path's number, when texts from it wait in the user's office to be linked to a patient."""
+    number = _number(raw)
+    if number is None or not threads.messages_of_number(db, user.office_id, number):
+        return None
+    return number
+
+
 def _show(
     request: Request,
     db: Session,
@@ -108,7 +116,7 @@ def link_to_patient(
     user: PageUser,
     patient_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
 ) -> Response:
-    e164 = _number(number)
+    e164 = _waiting(db, user, number)
     patient = db.scalar(select(Patient).where(Patient.id == patient_id).options(selectinload(Patient.phones)))
     if e164 is None or patient is None or patient.office_id != user.office_id:
         return not_found(request, user)
@@ -125,7 +133,7 @@ def new_patient(
     last_name: Annotated[str, Form(max_length=200)] = "",
     language: Annotated[str, Form(max_length=10)] = "en",
 ) -> Response:
-    e164 = _number(number)
+    e164 = _waiting(db, user, number)
     if e164 is None:
         return not_found(request, user)
     typed = {"first_name": first_name.strip(), "last_name": last_name.strip(), "language": language}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -90,7 +90,7 @@ async def join_from_patient_page(request: Request, patient_id: int, db: DbDep, u
     back = f"/patients/{patient_id}"
     patient = db.get(Patient, patient_id)
     if patient is None or patient.office_id != user.office_id:
-        return RedirectResponse("/patients", status_code=303)
+        raise HTTPException(404)
     body, errors = parse(WaitlistEntryCreate, _join_values(await form_fields(request), patient_id))
     if body is None:
         flash(request, "Not on the waitlist: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), "error")
@@ -110,7 +110,7 @@ async def join_from_patient_page(request: Request, patient_id: int, db: DbDep, u
 async def remove_entry(request: Request, entry_id: int, db: DbDep, user: PageUser) -> Response:
     entry = db.get(WaitlistEntry, entry_id)
     if entry is None or entry.office_id != user.office_id:
-        return RedirectResponse("/patients", status_code=303)
+        raise HTTPException(404)
     entries.remove(db, _office(db, user.office_id), entry, audit_actor(user))
     db.commit()
     flash(request, "Taken off the waitlist.")
@@ -125,7 +125,7 @@ async def join_from_schedule(request: Request, appointment_id: int, db: DbDep, u
     next_url = safe_next(data.get("next"), "/schedule")
     appointment = db.get(Appointment, appointment_id)
     if appointment is None or appointment.office_id != user.office_id:
-        return RedirectResponse(next_url, status_code=303)
+        raise HTTPException(404)
     try:
         entries.for_appointment(db, _office(db, user.office_id), appointment, audit_actor(user), EntrySource.STAFF)
     except Refused as exc:

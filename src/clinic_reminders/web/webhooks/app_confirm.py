@@ -21,7 +21,11 @@ async def app_confirm(request: Request, twilio: TwilioRequest = Depends(verified
     def work(db: Session) -> str:
         if is_voice:
             assert twilio.config.public_url is not None  # signature validation needed it
-            return voice_calls.handle(db, twilio.params, twilio.query, twilio.config.public_url, utcnow())
-        return inbound_sms.handle(db, twilio.params, utcnow(), twilio.config.url(delivery.STATUS_PATH))
+            return voice_calls.handle(
+                db, twilio.office_id, twilio.params, twilio.query, twilio.config.public_url, utcnow()
+            )
+        return inbound_sms.handle(
+            db, twilio.office_id, twilio.params, utcnow(), twilio.config.url(delivery.STATUS_PATH)
+        )
 
     return Response(content=await in_transaction(request, work), media_type="text/xml")

@@ -20,7 +20,7 @@ async def twilio_status(request: Request, twilio: TwilioRequest = Depends(verifi
     named = twilio.query.get(delivery.NAMED) or twilio.query.get("reply")
 
     def work(db: Session) -> None:
-        delivery.handle(db, twilio.params, utcnow(), named)
+        delivery.handle(db, twilio.office_id, twilio.params, utcnow(), named)
 
     await in_transaction(request, work)
     return Response(status_code=204)

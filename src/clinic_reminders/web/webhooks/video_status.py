@@ -9,7 +9,6 @@ import logging
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from ...accounts import the_office
 from ...telehealth import callbacks
 from .database import in_transaction
 from .signed import TwilioRequest, verified
@@ -20,6 +19,6 @@ router = APIRouter(include_in_schema=False)
 
 @router.post("/twilio/video-status")
 async def video_status(request: Request, twilio: TwilioRequest = Depends(verified)) -> Response:
-    event = await in_transaction(request, lambda db: callbacks.record(db, the_office(db).id, twilio.params).event)
+    event = await in_transaction(request, lambda db: callbacks.record(db, twilio.office_id, twilio.params).event)
     log.info("video status callback: %s", event)
     return Response(status_code=204)

@@ -35,7 +35,8 @@ class MessageRead(BaseModel):
 
 
 class ConversationSummary(BaseModel):
-    patient_id: int
+    patient_id: int | None = Field(description="None: texts from a number of no patient, waiting to be linked.")
+    number: str | None = Field(default=None, description="That number, when the texts belong to no patient.")
     patient_name: str
     last_at: datetime
     unread: int

@@ -1,0 +1,32 @@
+"""offices as tenants: an office the operator added (its own Twilio account only) and its suspension
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-02 19:00:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import clinic_reminders.models.base
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("offices") as batch:
+        batch.add_column(sa.Column("hosted", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch.add_column(
+            sa.Column("suspended_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("offices") as batch:
+        batch.drop_column("suspended_at")
+        batch.drop_column("hosted")
