@@ -52,7 +52,7 @@ def test_a_confirmation_takes_a_bounded_number_of_statements(session: Session) -
     appointment, number = _booked(session)
     params = {"MessageSid": "SM" + "1" * 32, "From": number, "To": CLINIC_NUMBER, "Body": "1"}
     with statements(session) as seen:
-        twiml = inbound_sms.handle(session, params, utcnow(), "https://clinic.example/twilio/status")
+        twiml = inbound_sms.handle(session, appointment.office_id, params, utcnow(), "https://clinic.example/twilio/status")
         session.commit()
     assert "<Message" in twiml
     assert 0 < len(seen) <= MOST_STATEMENTS_FOR_A_CONFIRMATION, "\n".join(seen)
@@ -66,11 +66,11 @@ def test_a_confirmation_takes_a_bounded_number_of_statements(session: Session) -
 
 
 def test_the_same_text_again_reads_once_and_writes_nothing(session: Session) -> None:
-    _, number = _booked(session)
+    appointment, number = _booked(session)
     params = {"MessageSid": "SM" + "2" * 32, "From": number, "To": CLINIC_NUMBER, "Body": "1"}
-    inbound_sms.handle(session, params, utcnow())
+    inbound_sms.handle(session, appointment.office_id, params, utcnow())
     session.commit()
     with statements(session) as seen:
-        inbound_sms.handle(session, params, utcnow())
+        inbound_sms.handle(session, appointment.office_id, params, utcnow())
         session.commit()
     assert len(seen) == 1 and seen[0].lstrip().upper().startswith("SELECT"), seen

@@ -18,13 +18,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
 from ..crypto import DecryptionError
 from ..effective import NotConfigured, TwilioConfig, twilio_config
 from ..gateways.dispatching import DispatchGateway
 from ..models import Office
+from ..offices import ACTIVE_OFFICE_IDS
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,9 @@ CONFIG_TTL = 30.0
 
 
 def sending(office_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
-    """The one place that says whose reminders go out: every office's. (When offices can be suspended, this is
-    where a suspended one is left out; claims, `worker --once` and the configurations read here all ask it.)"""
-    return true()
+    """The one place that says whose reminders go out: those of offices not suspended by the operator (claims,
+    `worker --once` and the configurations read here all ask it)."""
+    return office_id.in_(ACTIVE_OFFICE_IDS)
 
 
 @dataclass(eq=False)
