@@ -52,7 +52,9 @@ def test_a_confirmation_takes_a_bounded_number_of_statements(session: Session) -
     appointment, number = _booked(session)
     params = {"MessageSid": "SM" + "1" * 32, "From": number, "To": CLINIC_NUMBER, "Body": "1"}
     with statements(session) as seen:
-        twiml = inbound_sms.handle(session, appointment.office_id, params, utcnow(), "https://clinic.example/twilio/status")
+        twiml = inbound_sms.handle(
+            session, appointment.office_id, params, utcnow(), "https://clinic.example/twilio/status"
+        )
         session.commit()
     assert "<Message" in twiml
     assert 0 < len(seen) <= MOST_STATEMENTS_FOR_A_CONFIRMATION, "\n".join(seen)

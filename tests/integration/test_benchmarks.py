@@ -3,6 +3,7 @@ to print, never a test's to assert)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -74,3 +75,16 @@ def test_it_simulates_a_clinic_month_with_and_without_the_waitlist_and_books_not
     freed, refilled, texts, taken = (int(n) for n in found.groups())
     assert freed == int(without.group(1)) > 0  # the same month
     assert 0 < refilled == taken <= freed and texts >= refilled
+
+
+def test_the_fleet_bench_sends_every_office_s_reminders_once_and_answers_through_every_replica() -> None:
+    url = os.environ.get("REMINDERS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    out = _bench(
+        "fleet", "--database-url", url, "--offices", "2", "--reminders", "40", "--broadcast", "200", "--small", "5",
+        "--latency-ms", "20", "--seconds", "0.5", "--concurrency", "4",
+    )  # fmt: skip
+    assert "2 offices, each its own Twilio account, 40 reminders due each" in out, out
+    for workers in (1, 2):
+        assert re.search(rf"{workers} worker\(s\): [\d,]+ reminders/s; lost 0, duplicates 0\n", out), out
+    assert re.search(r"/app_confirm: 1 web process [\d,]+ answers/s, 2 processes [\d,]+ answers/s = ", out), out
+    assert re.search(r"small office \(5 due\): p99 lag [\d.]+ s alone, [\d.]+ s while another office sends 200", out)
