@@ -36,6 +36,7 @@ from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
 from .fence import Fence, Proof
+from .followup_round import FollowupRound
 from .health import Backoff, beat, describe
 from .leases import Lease, claim_due, prove, take_over_abandoned, unfinished
 from .outcomes import Failed, NotSent, Outcome, Result, Sent, Unknown, ask_twilio_soon, is_unknown, record_all
@@ -90,6 +91,7 @@ class Worker:
         self._failing_since: datetime | None = None  # the database work fails since then
         self._last_failure: tuple[datetime, str] | None = None
         self._offers = OfferRound(settings, clock, self.pacer)  # waitlist offers: the same gateway and pace
+        self._followups = FollowupRound(settings, clock, self.pacer)  # no-show follow-ups and recall, likewise
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class Worker:
             self._last_reconcile = time.monotonic()
             busy = await self._reconcile(gateway) or busy
         busy = await self._offers.tick(self._db, gateway, config) or busy
+        busy = await self._followups.tick(self._db, gateway, config) or busy
         room = 2 * self.settings.twilio_concurrency - len(self._in_flight)
         if room > 0:
             jobs = await self._db(lambda db: self._claim_and_prepare(db, config, min(room, self.batch_size)))
