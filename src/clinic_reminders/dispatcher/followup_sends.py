@@ -47,7 +47,7 @@ RECHECK = timedelta(hours=1)  # a text held by a cap, a missing sending number o
 
 
 def office_rows(db: Session) -> list[tuple[Office, FollowupSettings]]:
-    return list(db.execute(select(Office, FollowupSettings).join(FollowupSettings)).tuples())
+    return [(office, row) for office, row in db.execute(select(Office, FollowupSettings).join(FollowupSettings))]
 
 
 def over_cap(db: Session, office: Office, patient_id: int, now: datetime) -> bool:

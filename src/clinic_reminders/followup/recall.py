@@ -45,6 +45,7 @@ class Due:
     key: str
     due_on: date
     source: RecallSource
+    booked_after: datetime  # an appointment holding its time after this means the patient is booked
     interval_id: int | None = None
     visit_id: int | None = None
 
@@ -84,37 +85,35 @@ def due(db: Session, office: Office, now: datetime) -> list[Due]:
             due_on = add_months(starts_at.astimezone(where).date(), interval.months)
             if is_due(due_on, now.astimezone(where).date()):
                 key = f"visit:{visit_id}:{interval.id}"
-                found.append(Due(patient_id, key, due_on, RecallSource.VISIT, interval.id, visit_id))
+                found.append(Due(patient_id, key, due_on, RecallSource.VISIT, starts_at, interval.id, visit_id))
     today = now.date()  # a date the system gave has no clock: the day it names, in UTC
     for row in db.scalars(select(RecallDue).where(RecallDue.office_id == office.id, RecallDue.due_on <= today)):
         if is_due(row.due_on, today):
-            found.append(Due(row.patient_id, f"import:{row.due_on.isoformat()}", row.due_on, RecallSource.IMPORT))
+            key = f"import:{row.due_on.isoformat()}"
+            found.append(Due(row.patient_id, key, row.due_on, RecallSource.IMPORT, now))
     return found
 
 
 def start(db: Session, office: Office, now: datetime) -> int:
-    """A series for each due date that has none, unless the patient is booked already; returns how many."""
+    """A series for each due date that has none, unless the patient is booked already (an appointment holding its
+    time after the visit counted from, even one whose day has passed unmarked, or in the future); returns how
+    many."""
     found = due(db, office, now)
     if not found:
         return 0
     patients = {d.patient_id for d in found}
-    started = set(
-        db.execute(select(RecallSeries.patient_id, RecallSeries.key).where(RecallSeries.patient_id.in_(patients)))
-        .tuples()
-        .all()
+    keys = select(RecallSeries.patient_id, RecallSeries.key).where(RecallSeries.patient_id.in_(patients))
+    started = {(patient_id, key) for patient_id, key in db.execute(keys)}
+    latest = (
+        select(Appointment.patient_id, func.max(Appointment.starts_at))
+        .where(Appointment.patient_id.in_(patients), Appointment.status.in_(booking.HOLDS_ITS_TIME))
+        .group_by(Appointment.patient_id)
     )
-    booked = set(
-        db.scalars(
-            select(Appointment.patient_id).where(
-                Appointment.patient_id.in_(patients),
-                Appointment.status.in_(booking.HOLDS_ITS_TIME),
-                Appointment.starts_at > now,
-            )
-        )
-    )
+    holds = {patient_id: starts_at for patient_id, starts_at in db.execute(latest)}
     made = 0
     for one in found:
-        if (one.patient_id, one.key) in started or one.patient_id in booked:
+        held = holds.get(one.patient_id)
+        if (one.patient_id, one.key) in started or (held is not None and held > min(one.booked_after, now)):
             continue
         started.add((one.patient_id, one.key))
         db.add(
