@@ -20,6 +20,7 @@ from clinic_reminders.dispatcher.pacing import Pacer
 from clinic_reminders.effective import twilio_config
 from clinic_reminders.models import (
     Appointment,
+    AppointmentStatus,
     Channel,
     EntryStatus,
     FollowupStatus,
@@ -33,7 +34,15 @@ from clinic_reminders.waitlist import config as waitlist_config
 from tests.factories import make_appointment, make_patient
 from tests.fixtures.simulator import SimulatorClient
 from tests.integration.dispatch_support import NOW, worker_settings
-from tests.integration.followup_support import answer, dispatch, last_inbound, make_place, no_show, texts_to
+from tests.integration.followup_support import (
+    answer,
+    dispatch,
+    last_inbound,
+    make_place,
+    no_show,
+    past_visit,
+    texts_to,
+)
 
 WE_MISSED_YOU = (
     "Riverside: we missed you today. Reply 1 to have us call you to rebook, or 3 to get the next opening. STOP=opt out"
@@ -113,6 +122,17 @@ def test_no_follow_up_after_the_patient_booked_again_opted_out_or_in_quiet_hours
     assert (by_patient[night_owl.id].status, by_patient[night_owl.id].due_at) == (FollowupStatus.WAITING, morning)
     dispatch(database_url, simulator, session_factory, morning)
     assert [m["to"] for m in simulator.messages()] == [night_owl.phones[0].number]
+
+
+def test_a_visit_marked_a_no_show_days_later_gets_no_follow_up(
+    session: Session, session_factory: sessionmaker[Session], database_url: str, simulator: SimulatorClient
+) -> None:
+    place = make_place(session, noshow_delay_minutes=0)
+    patient = make_patient(session, place.office, "Long", "Ago")
+    past_visit(session, place, patient, NOW - timedelta(days=4), AppointmentStatus.NO_SHOW)  # marked only now
+    dispatch(database_url, simulator, session_factory, NOW)
+    assert simulator.messages() == []
+    assert [(f.status, f.reason) for f in followups(session)] == [(FollowupStatus.SKIPPED, "too long after the visit")]
 
 
 def test_follow_ups_are_off_until_the_office_turns_them_on(

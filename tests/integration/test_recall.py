@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.followup import config, recall
+from clinic_reminders.imports import csv_file, upsert
 from clinic_reminders.models import (
     AppointmentStatus,
     Message,
     MessageStatus,
+    RecallDue,
     RecallSeries,
     RecallStatus,
     Reminder,
@@ -101,6 +103,28 @@ def test_a_due_date_from_the_practice_management_system_starts_a_series(
     dispatch(database_url, simulator, session_factory, NOW + timedelta(days=1))
     assert texts_to(simulator, patient) == [DUE]
     assert [(s.source, s.due_on) for s in series(session)] == [("import", (NOW + timedelta(days=1)).date())]
+
+
+def test_a_csv_import_gives_the_due_date_and_a_re_import_changes_nothing(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    place = make_place(session)
+    session.commit()
+    lines = [
+        "patient_id,first_name,last_name,mobile_phone,recall_due",
+        "P1,Ana,Lopez,+12125550181,2031-01-15",
+        "P2,Ben,Ray,+12125550182,",  # empty: nothing given, nothing stored
+        "",
+    ]
+    data = "\n".join(lines).encode()
+    for _ in range(2):
+        summary = upsert.run(session_factory, csv_file.read(data, "US"), "csv")
+        assert not summary.rejections
+    session.expire_all()
+    dues = [(d.office_id, d.due_on.isoformat()) for d in session.scalars(select(RecallDue))]
+    assert dues == [(place.office.id, "2031-01-15")]
+    bad = upsert.run(session_factory, csv_file.read(data.replace(b"2031-01-15", b"15/01/2031"), "US"), "csv")
+    assert [(r.field, r.message) for r in bad.rejections] == [("recall_due", "not a date; use YYYY-MM-DD")]
 
 
 def test_the_daily_cap_on_healthcare_texts_holds_a_recall_text_back(

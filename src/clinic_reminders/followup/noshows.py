@@ -30,7 +30,8 @@ from ..models import (
 REREAD = 500  # ids read again behind the cursor
 SETTLED = timedelta(minutes=1)  # after the cursor last moved, re-read even when nothing new came
 BATCH = 1000
-GIVE_UP_AFTER = timedelta(days=3)  # a "we missed you" later than this after the visit reads as out of the blue
+# A "we missed you" later than this after the visit reads as out of the blue.
+GIVE_UP_AFTER = timedelta(days=3)
 
 
 def read(db: Session, office: Office) -> None:
@@ -98,7 +99,7 @@ def not_wanted(db: Session, followup: NoshowFollowup, now: datetime) -> str | No
     appointment = db.get(Appointment, followup.appointment_id)
     if appointment is None or appointment.status != AppointmentStatus.NO_SHOW:
         return "the visit is no longer marked as a no-show"
-    if now - followup.marked_at > GIVE_UP_AFTER:
+    if now - appointment.starts_at > GIVE_UP_AFTER:  # marked late, or the dispatcher was down
         return "too long after the visit"
     rebooked = db.scalar(
         select(Appointment.id).where(
