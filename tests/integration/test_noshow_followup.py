@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.conversations import consent
 from clinic_reminders.db import transaction
-from clinic_reminders.dispatcher import outreach
+from clinic_reminders.dispatcher import followup_sends, outreach
 from clinic_reminders.dispatcher.followup_round import FollowupRound
 from clinic_reminders.dispatcher.pacing import Pacer
 from clinic_reminders.effective import twilio_config
+from clinic_reminders.followup import config, noshows, recall
 from clinic_reminders.models import (
     Appointment,
     AppointmentStatus,
@@ -28,6 +29,7 @@ from clinic_reminders.models import (
     MessageStatus,
     NoshowFollowup,
     Office,
+    RecallSeries,
     WaitlistEntry,
 )
 from clinic_reminders.waitlist import config as waitlist_config
@@ -221,3 +223,38 @@ def test_a_follow_up_left_pending_by_a_dead_worker_is_settled_and_never_sent_twi
             outreach.NEVER_SENT,
             FollowupStatus.FAILED,
         )
+
+
+def test_two_dispatchers_never_both_claim_a_follow_up_or_a_recall_text(
+    session: Session, session_factory: sessionmaker[Session], database_url: str, simulator: SimulatorClient
+) -> None:
+    """Each claim is a conditional UPDATE: one that read the row before another dispatcher committed its claim
+    finds the row taken and writes nothing."""
+    place = make_place(session, noshow_delay_minutes=0)
+    config.add_interval(session, place.office, "Any visit", 12, "", None, "test")
+    no_show(session, place, make_patient(session, place.office, "Missed"))
+    past_visit(
+        session,
+        place,
+        make_patient(session, place.office, "Due"),
+        NOW - timedelta(days=366),
+        AppointmentStatus.COMPLETED,
+    )
+    settings = worker_settings(database_url, simulator)
+    pacer = Pacer(settings.sender_rate, settings.sender_rates)
+    with session_factory() as late:  # the slow dispatcher: it has read the rows as they were
+        noshows.read(late, place.office)
+        recall.start(late, place.office, NOW)
+        late.commit()
+        followup = late.scalars(select(NoshowFollowup)).one()
+        series = late.scalars(select(RecallSeries)).one()
+        with transaction(session_factory) as db:  # the quick one claims both and commits
+            office = db.get(Office, place.office.id)
+            assert office is not None
+            drafts = FollowupRound(settings, lambda: NOW, pacer).prepare(db, twilio_config(settings, office), NOW)
+            assert len(drafts) == 2
+        assert not followup_sends._claim_followup(late, followup.id, NOW)
+        assert not followup_sends._claim_recall(late, series, NOW + timedelta(days=14), NOW)
+        late.rollback()
+    session.expire_all()
+    assert len(session.scalars(select(Message)).all()) == 2
