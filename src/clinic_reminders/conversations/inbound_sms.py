@@ -13,6 +13,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from .. import booking, events
 from ..booking import BookingError
+from ..followup import answers as followup_answers
 from ..messaging.compose import format_when
 from ..messaging.replies import Intent, Interpretation, interpret
 from ..messaging.reply_texts import ReplyKind, reply_text
@@ -86,6 +87,13 @@ def _handle(db: Session, office_id: int, params: Mapping[str, str], now: datetim
     offer = waitlist_answers.answered_offer(db, party.patients, now) if reading.intent == Intent.CONFIRM else None
     if offer is not None:
         party.appointment, party.candidates = None, []
+    # --- a "1" or "3" to a no-show follow-up or recall text newer than the last reminder (followup/answers.py)
+    asked = None
+    if offer is None and reading.intent in followup_answers.INTENTS:
+        asked = followup_answers.answered(db, party.patients, now)
+    if asked is not None:
+        party.appointment, party.candidates = None, []
+    # ---
     patient = party.patient
     thread = {
         "office_id": party.office.id,
@@ -111,7 +119,7 @@ def _handle(db: Session, office_id: int, params: Mapping[str, str], now: datetim
         },
     ).one()
     record_answer(db, inbound)  # before what the answer changes, so that the outbox tells them in that order
-    answer = _act(db, party, reading, now, offer)
+    answer = _act(db, party, reading, now, offer, asked)
     if choice is not None and not answer.needs_person:
         choices.settle(db, choice)
     settled = needs_person or answer.needs_person or answer.follow_up
@@ -183,10 +191,15 @@ class _Answer:
 
 
 def _act(
-    db: Session, party: Party, reading: Interpretation, now: datetime, offer: WaitlistOffer | None = None
+    db: Session,
+    party: Party,
+    reading: Interpretation,
+    now: datetime,
+    offer: WaitlistOffer | None = None,
+    asked: followup_answers.Asked | None = None,
 ) -> _Answer:
     """Apply the answer; returns the text to send back (if any) and whether a person must follow up. `offer`: the
-    waitlist offer a YES answers."""
+    waitlist offer a YES answers; `asked`: the no-show follow-up or recall text a "1" or "3" answers."""
     source = f"sms:{reading.keyword}" if reading.carrier_keyword else "sms:patient"
     clinic = party.appointment.clinic if party.appointment else party.clinic
     clinic_name = clinic.name if clinic else party.office.name
@@ -230,6 +243,9 @@ def _act(
     if offer is not None:
         taken = waitlist_answers.take(db, offer, now)
         return _Answer(taken.text, booked=taken.appointment_id)
+    if asked is not None:
+        followed = followup_answers.take(db, party.office, asked, reading.intent, now)
+        return _Answer(followed.text, needs_person=followed.needs_person)
     if reading.intent not in _EFFECTS:
         return say(ReplyKind.NOT_UNDERSTOOD, needs_person=True)
     if party.appointment is None:

@@ -55,8 +55,8 @@ class OfferRound:
         if time.monotonic() - self._last < EVERY:
             return False
         self._last = time.monotonic()
-        drafts = await run_db(lambda db: self.prepare(db, lambda office_id: _config(twilio(office_id)), self.clock()))
-        for office_id, theirs in _by_office(drafts).items():
+        drafts = await run_db(lambda db: self.prepare(db, lambda office_id: config_of(twilio(office_id)), self.clock()))
+        for office_id, theirs in by_office(drafts).items():
             await self._send(run_db, twilio(office_id), theirs)
         if time.monotonic() - self._last_settled >= SETTLE_EVERY:
             self._last_settled = time.monotonic()
@@ -110,7 +110,7 @@ class OfferRound:
             return outreach.left_pending(db, [i for i in ids if i is not None], before)
 
         lookups = await run_db(find)
-        for office_id, theirs in _by_office([(lookup.office_id, lookup) for lookup in lookups]).items():
+        for office_id, theirs in by_office([(lookup.office_id, lookup) for lookup in lookups]).items():
             if (account := twilio(office_id)) is not None:  # else looked at again once the office can send
                 await self._settle(run_db, account, theirs)
 
@@ -119,11 +119,11 @@ class OfferRound:
         await run_db(lambda db: _failed(db, outreach.settle(db, lookups, found, self.clock())))
 
 
-def _config(twilio: OfficeTwilio | None) -> TwilioConfig | None:
+def config_of(twilio: OfficeTwilio | None) -> TwilioConfig | None:
     return twilio.config if twilio is not None else None
 
 
-def _by_office(items: Sequence[tuple[int, Item]]) -> dict[int, list[Item]]:
+def by_office(items: Sequence[tuple[int, Item]]) -> dict[int, list[Item]]:
     grouped: dict[int, list[Item]] = defaultdict(list)
     for office_id, item in items:
         grouped[office_id].append(item)

@@ -37,6 +37,7 @@ from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
 from .fence import Fence, Proof
+from .followup_round import FollowupRound
 from .health import Backoff, beat, describe
 from .lane import OTHER, PROOF, Lane
 from .leases import Lease, claim_due, prove, take_over_abandoned, unfinished
@@ -89,6 +90,7 @@ class Worker:
         self._failing_since: datetime | None = None  # the database work fails since then
         self._last_failure: tuple[datetime, str] | None = None
         self._offers = OfferRound(settings, clock, self.pacer)  # waitlist offers: the same accounts and pace
+        self._followups = FollowupRound(settings, clock, self.pacer)  # no-show follow-ups and recall, likewise
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class Worker:
             self._last_reconcile = time.monotonic()
             busy = await self._reconcile() or busy
         busy = await self._offers.tick(self._db, self._offices.of) or busy
+        busy = await self._followups.tick(self._db, self._offices.of) or busy
         offices, room = self._offices.with_room()
         if room > 0:
             jobs = await self._db(lambda db: self._claim_and_prepare(db, offices, min(room, self.batch_size)))

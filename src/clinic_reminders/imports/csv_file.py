@@ -17,6 +17,7 @@ Columns (names are case-insensitive; order is free; unknown names are refused so
     duration_minutes  default 30
     kind              in-person (default) or telehealth
     status            scheduled (default), cancelled or no-show
+    recall_due        YYYY-MM-DD: the patient is due for a recall visit then (texted when recall is on)
 
 Empty optional cells keep what is stored: phones, when any is given, replace the patient's list. Each line holds
 a value for every column (empty ones included): a line with fewer or more values is refused, as is a control
@@ -51,6 +52,7 @@ COLUMNS = {
     "duration_minutes": "default 30",
     "kind": "in-person (default) or telehealth",
     "status": "scheduled (default), cancelled or no-show",
+    "recall_due": "YYYY-MM-DD: due for a recall visit then",
 }
 REQUIRED = ("patient_id", "first_name", "last_name")
 _PHONES = (("mobile_phone", PhoneUse.MOBILE), ("home_phone", PhoneUse.HOME), ("work_phone", PhoneUse.WORK))
@@ -162,7 +164,7 @@ def _columns(header: list[str]) -> list[str]:
 def _record(row: dict[str, str], where: str, phones: fields.Phones) -> Record:
     """`row`: the line's values by column name, without surrounding spaces."""
     value = row.get
-    birth, language = value("date_of_birth", ""), value("language", "")
+    birth, language, recall_due = value("date_of_birth", ""), value("language", ""), value("recall_due", "")
     patient = PatientRecord(
         external_id=fields.required(value("patient_id"), "patient_id"),
         first_name=fields.person_name(value("first_name"), "first_name"),
@@ -170,6 +172,7 @@ def _record(row: dict[str, str], where: str, phones: fields.Phones) -> Record:
         date_of_birth=(fields.birth_date(fields.iso_date(birth, "date_of_birth"), "date_of_birth") if birth else None),
         language=fields.language(language, "language") if language else None,
         phones=fields.phones(phones.read(number, use, name) for name, use in _PHONES if (number := value(name))),
+        recall_due=fields.iso_date(recall_due, "recall_due") if recall_due else None,
     )
     if not any(value(name) for name in _APPOINTMENT):
         return Record(where, patient=patient)

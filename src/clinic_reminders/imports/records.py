@@ -53,6 +53,7 @@ class PatientRecord:
     date_of_birth: date | None = None
     language: str | None = None
     phones: tuple[PhoneRecord, ...] = ()
+    recall_due: date | None = None  # when the PMS says the patient is due for a recall visit (followup.recall)
 
 
 @dataclass(frozen=True)

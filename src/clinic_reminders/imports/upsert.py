@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import accounts, audit, booking, planning
 from ..db import transaction
+from ..followup import recall
 from ..models import (
     Appointment,
     AppointmentKind,
@@ -259,6 +260,7 @@ class _Upsert:
         self.known.write_sightings(self.now)
         self.db.flush()
         self.new_patients.insert()
+        self._recall_dues(items[: len(results)], results)
         audit.record_all(
             self.db,
             [audit.entry(self.office.id, self.actor, "update", "patient", p.id, fields=f) for p, f in self._updates],
@@ -266,6 +268,16 @@ class _Upsert:
         )
         self.bookings.finish()
         return results
+
+    def _recall_dues(self, items: Items, results: Sequence[_Imported | Rejection]) -> None:
+        """The recall due dates the imported records give (`followup.recall`), once their patients have ids."""
+        for item, result in zip(items, results, strict=True):
+            record = item.patient if isinstance(item, Record) and isinstance(result, _Imported) else None
+            if record is None or record.recall_due is None:
+                continue
+            patient = self.known.patients.get(record.external_id)
+            if patient is not None and patient.id is not None:
+                recall.set_due(self.db, self.office, patient.id, record.recall_due)
 
     def _record(self, item: Record) -> _Imported:
         if self._finds_what_is_stored(item):

@@ -5,6 +5,18 @@ from .audit import AuditEntry
 from .base import Base, utcnow
 from .clinics import Clinic, Provider
 from .events import Event, EventType
+from .followups import (
+    FollowupAnswer,
+    FollowupSettings,
+    FollowupStatus,
+    NoshowFollowup,
+    RecallDue,
+    RecallInterval,
+    RecallSeries,
+    RecallSource,
+    RecallStatus,
+    RecallText,
+)
 from .messages import DeliveryEvent, Direction, Message, MessageStatus
 from .offices import Office, WorkerHeartbeat
 from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
@@ -57,9 +69,13 @@ __all__ = [
     "EntryStatus",
     "Event",
     "EventType",
+    "FollowupAnswer",
+    "FollowupSettings",
+    "FollowupStatus",
     "JobPosition",
     "Message",
     "MessageStatus",
+    "NoshowFollowup",
     "OfferStatus",
     "Office",
     "OptInType",
@@ -70,6 +86,12 @@ __all__ = [
     "PmsCode",
     "PmsCodeKind",
     "Provider",
+    "RecallDue",
+    "RecallInterval",
+    "RecallSeries",
+    "RecallSource",
+    "RecallStatus",
+    "RecallText",
     "Registration",
     "RegistrationKind",
     "RegistrationState",

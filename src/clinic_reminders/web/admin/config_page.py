@@ -41,6 +41,7 @@ from .auth import AdminPage
 from .config_pms_codes import pms_codes_context
 from .config_rules import rules_context
 from .csrf import check_csrf
+from .followup_pages import config_context as followup_context
 from .forms import FieldErrors, call, checkbox, form_fields, parse
 from .rendering import flash, render
 from .waitlist_pages import config_context
@@ -202,6 +203,7 @@ def show_config(
         **writeback_summary(db, office.id),
         **pms_codes_context(db, office.id),
         **config_context(db, office),
+        **followup_context(db, office),
     }
     status = 422 if errors or (rule_editing and rule_editing[2]) else 200
     return render(request, "config.html", context, user=user, db=db, status_code=status)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ...followup.views import counts_on_days as followup_counts
 from ...models import Clinic, Office
 from ...waitlist.views import counts_on_days as waitlist_counts
 from ..deps import DbDep
@@ -137,6 +138,7 @@ def dashboard_page(
         "charts": {key: json.dumps(spec).replace("</", "<\\/") for key, spec in charts(figures).items()},
         "csv_url": f"/dashboard.csv?{query}",
         "waitlist": waitlist_counts(db, user.office_id, figures.start, figures.end, extra["zone"]),
+        "followups": followup_counts(db, user.office_id, figures.start, figures.end, extra["zone"]),
         **extra,
     }
     return render(request, "dashboard.html", context, user=user, db=db)

@@ -9,6 +9,7 @@ from . import (
     clinics,
     conversations,
     events,
+    followups,
     office,
     patients,
     pms_codes,
@@ -44,5 +45,6 @@ for _module in (
     writeback,
     pms_codes,
     waitlist,
+    followups,
 ):
     router.include_router(_module.router, generate_unique_id_function=_operation_id)
