@@ -19,7 +19,7 @@ class Office(Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     # An office the operator added (`reminders office add`): its Twilio account is its row's alone, never the
     # deployment's TWILIO_* environment, which belongs to the office a single-office deployment has.
-    hosted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    hosted: Mapped[bool] = mapped_column(Boolean, server_default=sa_false())  # no Python default: older inserts
     # Set by the operator: its staff cannot sign in, its webhooks are refused, its reminders are not dispatched.
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The seed's "External IP" (a domain or an address), "HTTP type" and port: together the public URL.

@@ -19,14 +19,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("offices") as batch:
-        batch.add_column(sa.Column("hosted", sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch.add_column(
-            sa.Column("suspended_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True)
-        )
+    # Plain ADD COLUMN, never a batch copy: on SQLite, dropping the old offices table would cascade to every row
+    # that belongs to an office.
+    op.add_column("offices", sa.Column("hosted", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column(
+        "offices", sa.Column("suspended_at", clinic_reminders.models.base.UTCDateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("offices") as batch:
-        batch.drop_column("suspended_at")
-        batch.drop_column("hosted")
+    op.drop_column("offices", "suspended_at")
+    op.drop_column("offices", "hosted")
