@@ -35,6 +35,8 @@ from ..gateways.dispatching import DispatchGateway
 from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
+from .afterhours_round import AfterHoursRound
+from .broadcast_round import BroadcastRound
 from .fence import Fence, Proof
 from .health import Backoff, beat, describe
 from .leases import Lease, claim_due, prove, take_over_abandoned, unfinished
@@ -90,6 +92,7 @@ class Worker:
         self._failing_since: datetime | None = None  # the database work fails since then
         self._last_failure: tuple[datetime, str] | None = None
         self._offers = OfferRound(settings, clock, self.pacer)  # waitlist offers: the same gateway and pace
+        self._texts = (BroadcastRound(settings, clock, self.pacer), AfterHoursRound(settings, clock, self.pacer))
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -135,6 +138,8 @@ class Worker:
             self._last_reconcile = time.monotonic()
             busy = await self._reconcile(gateway) or busy
         busy = await self._offers.tick(self._db, gateway, config) or busy
+        for texts in self._texts:  # broadcasts, after-hours replies
+            busy = await texts.tick(self._db, gateway, config) or busy
         room = 2 * self.settings.twilio_concurrency - len(self._in_flight)
         if room > 0:
             jobs = await self._db(lambda db: self._claim_and_prepare(db, config, min(room, self.batch_size)))
