@@ -31,7 +31,7 @@ from ..refusals import Refusal, Refused
 from .affected import Ask, find
 
 FLAG = "Office closed (broadcast #{id}): to reschedule"
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+CONFIRMATION_SHAPE = r"[A-Za-z0-9_-]{16,64}"  # what `affected.preview` makes, and no more
 
 
 def by_token(db: Session, office_id: int, token: str) -> Broadcast | None:
@@ -42,7 +42,7 @@ def confirm(
     db: Session, office: Office, config: TwilioConfig, ask: Ask, token: str, actor: str, now: datetime
 ) -> tuple[Broadcast, bool]:
     """The broadcast, and whether this call made it (False: the token's broadcast was made before)."""
-    if not _TOKEN.fullmatch(token):
+    if not re.fullmatch(CONFIRMATION_SHAPE, token):
         raise Refused("token", "send the token the preview gave (16 to 64 letters, digits, - or _)")
     if (made := by_token(db, office.id, token)) is not None:
         return made, False

@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from . import (
     auth,
     booking_pages,
+    broadcast_pages,
     clinics_pages,
     config_page,
     config_pms_codes,
@@ -42,6 +43,7 @@ ROUTERS = (
     writeback_pages.router,
     deliveries_page.router,
     waitlist_pages.router,
+    broadcast_pages.router,
 )
 
 
