@@ -5,6 +5,7 @@ shows these counts and the cost before anything is sent; `confirm` acts on the s
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -118,6 +119,7 @@ class Preview:
     segments: int
     cost: Decimal
     bodies: dict[str, str]  # each language's text as patients read it
+    reasons: dict[str, int]  # why patients are not texted, and how many for each (staff call them)
     token: str  # the confirmation's: a second submit of it finds the first broadcast
 
 
@@ -131,5 +133,6 @@ def preview(db: Session, office: Office, config: TwilioConfig, ask: Ask, now: da
         segments=found.segments,
         cost=estimate_cost(found.segments, office.sms_price_per_segment),
         bodies={lang: wording.body(found.texts, lang, found.clinic.name) for lang in found.texts},
+        reasons=dict(Counter(p.reason for p in found.not_texted if p.reason is not None)),
         token=secrets.token_urlsafe(16),
     )

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from . import (
+    afterhours_pages,
     auth,
     booking_pages,
     broadcast_pages,
@@ -44,6 +45,7 @@ ROUTERS = (
     deliveries_page.router,
     waitlist_pages.router,
     broadcast_pages.router,
+    afterhours_pages.router,
 )
 
 

@@ -50,7 +50,11 @@ def _office(db: Session, user: StaffUser) -> Office:
 
 
 def _list_page(
-    request: Request, db: Session, user: StaffUser, values: dict[str, str] | None = None, errors: FieldErrors | None = None
+    request: Request,
+    db: Session,
+    user: StaffUser,
+    values: dict[str, str] | None = None,
+    errors: FieldErrors | None = None,
 ) -> Response:
     clinics = list(
         db.scalars(select(Clinic).where(Clinic.office_id == user.office_id, Clinic.active).order_by(Clinic.name))
@@ -122,9 +126,9 @@ async def send_broadcast(request: Request, db: DbDep, settings: SettingsDep, use
 def broadcast_page(request: Request, broadcast_id: int, db: DbDep, user: PageUser) -> Response:
     broadcast = db.get(Broadcast, broadcast_id)
     if broadcast is None or broadcast.office_id != user.office_id:
-        context = {"title": "Not found", "message": "No such broadcast."}
-        return render(request, "error.html", context, user=user, db=db, status_code=404)
-    context = {
+        missing = {"title": "Not found", "message": "No such broadcast."}
+        return render(request, "error.html", missing, user=user, db=db, status_code=404)
+    context: dict[str, Any] = {
         "title": f"Broadcast #{broadcast.id}",
         "section": "broadcasts",
         "b": broadcast,

@@ -18,6 +18,7 @@ from ..deps import DbDep
 from .auth import AdminPage
 from .csrf import check_csrf
 from .dashboard_data import Figures, compute, to_csv
+from .outreach_kpis import outreach_counts
 from .rendering import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -137,6 +138,7 @@ def dashboard_page(
         "charts": {key: json.dumps(spec).replace("</", "<\\/") for key, spec in charts(figures).items()},
         "csv_url": f"/dashboard.csv?{query}",
         "waitlist": waitlist_counts(db, user.office_id, figures.start, figures.end, extra["zone"]),
+        "outreach": outreach_counts(db, user.office_id, figures.start, figures.end, extra["zone"]),
         **extra,
     }
     return render(request, "dashboard.html", context, user=user, db=db)

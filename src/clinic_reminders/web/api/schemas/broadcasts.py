@@ -35,6 +35,7 @@ class BroadcastPreview(Schema):
     segments: int
     cost: Decimal = Field(description="Segments times the office's price per segment.")
     bodies: dict[str, str] = Field(description="Each language's text as patients read it.")
+    reasons: dict[str, int] = Field(description="Why patients are not texted, with how many for each reason.")
     token: str = Field(description="Send it with `POST /api/broadcasts`: a repeat of it finds the first broadcast.")
 
 
