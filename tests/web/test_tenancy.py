@@ -24,6 +24,7 @@ from clinic_reminders.crypto import SecretBox
 from clinic_reminders.gateways import SIGNATURE_HEADER, compute_signature
 from clinic_reminders.models import (
     Base,
+    Broadcast,
     Delivery,
     Destination,
     Direction,
@@ -33,6 +34,7 @@ from clinic_reminders.models import (
     Office,
     PmsCode,
     PmsCodeKind,
+    RecallInterval,
     Role,
     StaffUser,
     VideoPurpose,
@@ -72,6 +74,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/appointments/{appointment_id}/status"): {"status": "confirmed"},
     ("POST", "/api/conversations/{patient_id}/messages"): {"body": "hello"},
     ("POST", "/api/pms-codes/{code_id}/provider"): {},
+    ("PUT", "/api/followups/recall-due/{patient_id}"): {"due_on": "2031-01-15"},
     ("POST", "/schedule/appointments/{appointment_id}"): {"action": "confirmed"},
     ("POST", "/inbox/number/{number}/link"): {"patient_id": "1"},  # office A's own patient
     ("POST", "/inbox/number/{number}/new-patient"): {"first_name": "New", "last_name": "Patient"},
@@ -154,7 +157,12 @@ def _furnish(session: Session, office: Office, mark: str, number: str) -> dict[s
     code = PmsCode(office_id=office.id, kind=PmsCodeKind.PROVIDER, code=f"{mark}-1", name=mark, last_seen_at=utcnow())
     entry = WaitlistEntry(office_id=office.id, patient_id=patient.id)
     visit = VideoVisit(office_id=office.id, purpose=VideoPurpose.TEST, unique_name=f"{mark}-test")
-    session.add_all([delivery, code, entry, visit])
+    interval = RecallInterval(office_id=office.id, name=f"{mark} check-up", months=12)
+    day = utcnow().date()
+    closed = Broadcast(
+        office_id=office.id, token=f"{mark}-token", clinic_id=clinic.id, first_day=day, last_day=day, created_by=mark
+    )
+    session.add_all([delivery, code, entry, visit, interval, closed])
     session.flush()
     return {
         "clinic_id": clinic.id,
@@ -169,6 +177,8 @@ def _furnish(session: Session, office: Office, mark: str, number: str) -> dict[s
         "code_id": code.id,
         "entry_id": entry.id,
         "visit_id": visit.id,
+        "interval_id": interval.id,
+        "broadcast_id": closed.id,
         "office_id": office.id,  # the operator's pages: not an operator's, so none exists for A's admin
         "number": stranger,
         "sid": message.twilio_sid,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -99,7 +99,7 @@ async def add_recall_interval(request: Request, db: DbDep, user: AdminPage) -> R
 async def delete_recall_interval(request: Request, interval_id: int, db: DbDep, user: AdminPage) -> Response:
     interval = db.get(RecallInterval, interval_id)
     if interval is None or interval.office_id != user.office_id:
-        return RedirectResponse(BACK, status_code=303)
+        raise HTTPException(404, "No such recall interval in your office.")
     config.remove_interval(db, _office(db, user.office_id), interval, audit_actor(user))
     db.commit()
     flash(request, "Recall interval removed.")
