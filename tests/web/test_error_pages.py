@@ -23,7 +23,7 @@ def test_an_unknown_staff_address_is_a_page_with_the_navigation(staff_pages: Pag
     response = staff_pages.get("/no-such-page")
     assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
     assert "Page not found" in response.text and "Error 404" in response.text
-    assert _nav(response.text) == ["/schedule", "/inbox", "/patients", "/deliveries"]
+    assert _nav(response.text) == ["/schedule", "/inbox", "/patients", "/deliveries", "/broadcasts"]
     assert '<a href="/schedule">Go to the schedule</a>' in response.text
 
 
@@ -42,7 +42,7 @@ def test_a_malformed_address_is_a_422_page_naming_the_part(staff_pages: PageClie
 def test_a_staff_member_on_an_admin_page_gets_a_403_page_with_the_navigation(staff_pages: PageClient) -> None:
     response = staff_pages.get("/config")
     assert response.status_code == 403 and "office administrators" in response.text
-    assert _nav(response.text) == ["/schedule", "/inbox", "/patients", "/deliveries"]
+    assert _nav(response.text) == ["/schedule", "/inbox", "/patients", "/deliveries", "/broadcasts"]
 
 
 def test_a_failing_page_is_a_500_page(app: FastAPI, admin_user: StaffUser, monkeypatch: pytest.MonkeyPatch) -> None:

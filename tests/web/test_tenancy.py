@@ -24,6 +24,7 @@ from clinic_reminders.crypto import SecretBox
 from clinic_reminders.gateways import SIGNATURE_HEADER, compute_signature
 from clinic_reminders.models import (
     Base,
+    Broadcast,
     Delivery,
     Destination,
     Direction,
@@ -157,7 +158,11 @@ def _furnish(session: Session, office: Office, mark: str, number: str) -> dict[s
     entry = WaitlistEntry(office_id=office.id, patient_id=patient.id)
     visit = VideoVisit(office_id=office.id, purpose=VideoPurpose.TEST, unique_name=f"{mark}-test")
     interval = RecallInterval(office_id=office.id, name=f"{mark} check-up", months=12)
-    session.add_all([delivery, code, entry, visit, interval])
+    day = utcnow().date()
+    closed = Broadcast(
+        office_id=office.id, token=f"{mark}-token", clinic_id=clinic.id, first_day=day, last_day=day, created_by=mark
+    )
+    session.add_all([delivery, code, entry, visit, interval, closed])
     session.flush()
     return {
         "clinic_id": clinic.id,
@@ -173,6 +178,7 @@ def _furnish(session: Session, office: Office, mark: str, number: str) -> dict[s
         "entry_id": entry.id,
         "visit_id": visit.id,
         "interval_id": interval.id,
+        "broadcast_id": closed.id,
         "office_id": office.id,  # the operator's pages: not an operator's, so none exists for A's admin
         "number": stranger,
         "sid": message.twilio_sid,

@@ -36,6 +36,8 @@ from ..gateways.dispatching import DispatchGateway
 from ..models import Channel, Reminder, utcnow
 from ..settings import Settings
 from . import metrics, reconcile
+from .afterhours_round import AfterHoursRound
+from .broadcast_round import BroadcastRound
 from .fence import Fence, Proof
 from .followup_round import FollowupRound
 from .health import Backoff, beat, describe
@@ -91,6 +93,7 @@ class Worker:
         self._last_failure: tuple[datetime, str] | None = None
         self._offers = OfferRound(settings, clock, self.pacer)  # waitlist offers: the same accounts and pace
         self._followups = FollowupRound(settings, clock, self.pacer)  # no-show follow-ups and recall, likewise
+        self._texts = (BroadcastRound(settings, clock, self.pacer), AfterHoursRound(settings, clock, self.pacer))
 
     # --- running -------------------------------------------------------------------------------------------
 
@@ -135,6 +138,8 @@ class Worker:
             busy = await self._reconcile() or busy
         busy = await self._offers.tick(self._db, self._offices.of) or busy
         busy = await self._followups.tick(self._db, self._offices.of) or busy
+        for texts in self._texts:  # broadcasts, after-hours replies
+            busy = await texts.tick(self._db, self._offices.of) or busy
         offices, room = self._offices.with_room()
         if room > 0:
             jobs = await self._db(lambda db: self._claim_and_prepare(db, offices, min(room, self.batch_size)))

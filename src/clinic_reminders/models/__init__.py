@@ -1,8 +1,10 @@
 """All tables, imported here so that `Base.metadata` knows every one (Alembic and tests rely on it)."""
 
+from .afterhours import AfterHoursSettings, AutoReply, AutoReplyOutcome, OpeningHours
 from .appointments import ACTIVE_STATUSES, Appointment, AppointmentKind, AppointmentStatus
 from .audit import AuditEntry
 from .base import Base, utcnow
+from .broadcasts import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus
 from .clinics import Clinic, Provider
 from .events import Event, EventType
 from .followups import (
@@ -47,12 +49,18 @@ from .writeback import Delivery, DeliveryStatus, Destination, DestinationKind
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "AfterHoursSettings",
     "ApiToken",
     "Appointment",
     "AppointmentKind",
     "AppointmentStatus",
     "AuditEntry",
+    "AutoReply",
+    "AutoReplyOutcome",
     "Base",
+    "Broadcast",
+    "BroadcastRecipient",
+    "BroadcastStatus",
     "BusinessProfile",
     "BusinessType",
     "Channel",
@@ -78,6 +86,7 @@ __all__ = [
     "NoshowFollowup",
     "OfferStatus",
     "Office",
+    "OpeningHours",
     "OptInType",
     "Patient",
     "PatientLink",
@@ -92,6 +101,7 @@ __all__ = [
     "RecallSource",
     "RecallStatus",
     "RecallText",
+    "RecipientStatus",
     "Registration",
     "RegistrationKind",
     "RegistrationState",

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from . import (
+    afterhours_pages,
     auth,
     booking_pages,
+    broadcast_pages,
     clinics_pages,
     config_page,
     config_pms_codes,
@@ -46,6 +48,8 @@ ROUTERS = (
     deliveries_page.router,
     waitlist_pages.router,
     operator_pages.router,
+    broadcast_pages.router,
+    afterhours_pages.router,
 )
 
 

@@ -37,6 +37,7 @@ from ...office_config import MASK, smtp_url_problem
 from ...settings import Settings
 from ..api.schemas.office import OfficeUpdate
 from ..deps import DbDep, SettingsDep, audit_actor
+from .afterhours_pages import config_context as after_hours_context
 from .auth import AdminPage
 from .config_pms_codes import pms_codes_context
 from .config_rules import rules_context
@@ -204,6 +205,7 @@ def show_config(
         **pms_codes_context(db, office.id),
         **config_context(db, office),
         **followup_context(db, office),
+        **after_hours_context(db, office),
     }
     status = 422 if errors or (rule_editing and rule_editing[2]) else 200
     return render(request, "config.html", context, user=user, db=db, status_code=status)

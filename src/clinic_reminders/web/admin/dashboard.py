@@ -19,6 +19,7 @@ from ..deps import DbDep
 from .auth import AdminPage
 from .csrf import check_csrf
 from .dashboard_data import Figures, compute, to_csv
+from .outreach_kpis import outreach_counts
 from .rendering import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
@@ -139,6 +140,7 @@ def dashboard_page(
         "csv_url": f"/dashboard.csv?{query}",
         "waitlist": waitlist_counts(db, user.office_id, figures.start, figures.end, extra["zone"]),
         "followups": followup_counts(db, user.office_id, figures.start, figures.end, extra["zone"]),
+        "outreach": outreach_counts(db, user.office_id, figures.start, figures.end, extra["zone"]),
         **extra,
     }
     return render(request, "dashboard.html", context, user=user, db=db)

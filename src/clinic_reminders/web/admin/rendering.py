@@ -47,6 +47,7 @@ NAV = (
     NavItem("inbox", "/inbox", "Inbox", False),
     NavItem("patients", "/patients", "Patients", False),
     NavItem("deliveries", "/deliveries", "Deliveries", False),
+    NavItem("broadcasts", "/broadcasts", "Broadcasts", False),
     NavItem("dashboard", "/dashboard", "Dashboard", True),
     NavItem("clinics", "/clinics", "Clinics", True),
     NavItem("config", "/config", "Configuration", True),

@@ -6,6 +6,7 @@ from fastapi.routing import APIRoute
 from ..deps import get_current_user
 from . import (
     appointments,
+    broadcasts,
     clinics,
     conversations,
     events,
@@ -46,5 +47,6 @@ for _module in (
     pms_codes,
     waitlist,
     followups,
+    broadcasts,
 ):
     router.include_router(_module.router, generate_unique_id_function=_operation_id)
