@@ -16,7 +16,8 @@ from clinic_reminders.models import Appointment, AppointmentStatus, Event, Remin
 from tests.factories import make_appointment, make_clinic, make_office, make_patient, make_rule
 from tests.fixtures.simulator import CLINIC_NUMBER
 
-# The duplicate check, the office, the patient, the appointment, the waitlist offer; the inbound text and its
+# The duplicate check, the office, the patient, the appointment, the newest outreach text (one query over
+# reminders, waitlist offers, follow-ups and recall texts); the inbound text and its
 # event; the status change's audit entry, event and UPDATE; the reminders it retires (read, one UPDATE, their
 # events); the reply. 14 today: a new statement on this path must be worth it.
 MOST_STATEMENTS_FOR_A_CONFIRMATION = 14

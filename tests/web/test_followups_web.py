@@ -77,7 +77,7 @@ def test_admins_turn_follow_ups_and_recall_on_with_their_own_text_on_the_configu
 def test_admins_add_and_remove_recall_intervals_on_the_configuration_page(
     admin_pages: PageClient, session: Session, office: Office
 ) -> None:
-    interval = {"name": "Check-up", "matches": "check-up", "kind": "", "months": "12"}
+    interval = {"name": "Check-up", "reason_contains": "check-up", "kind": "", "months": "12"}
     admin_pages.post("/config/recall-intervals", interval)
     admin_pages.post("/config/recall-intervals", interval)  # the same name again
     page = admin_pages.get("/config").text

@@ -30,7 +30,7 @@ from ..models import (
 from ..phones import display
 from ..reminder_text import reminder_context
 from ..waitlist import answers as waitlist_answers
-from . import choices, consent, delivery
+from . import answered_text, choices, consent, delivery
 from .lookup import Party, find_party
 from .params import integer
 
@@ -83,17 +83,21 @@ def _handle(db: Session, office_id: int, params: Mapping[str, str], now: datetim
     else:
         language = party.patient.language if party.patient else None
         reading = interpret(body, language, params.get("OptOutType"))
-    # A YES to a waitlist offer newer than the last reminder is about the offer, not an appointment.
-    offer = waitlist_answers.answered_offer(db, party.patients, now) if reading.intent == Intent.CONFIRM else None
-    if offer is not None:
-        party.appointment, party.candidates = None, []
-    # --- a "1" or "3" to a no-show follow-up or recall text newer than the last reminder (followup/answers.py)
+    # A YES to a waitlist offer, or a "1" or "3" to a no-show follow-up or recall text, when that text is the
+    # patient's newest: it is about the offer or the follow-up, not an appointment.
+    offer: WaitlistOffer | None = None
     asked = None
-    if offer is None and reading.intent in followup_answers.INTENTS:
-        asked = followup_answers.answered(db, party.patients, now)
-    if asked is not None:
+    if reading.intent in followup_answers.INTENTS:
+        newest = answered_text.newest(db, party.patients, now)
+        if newest is not None and newest.id is not None:
+            if newest.kind == answered_text.Kind.OFFER and reading.intent == Intent.CONFIRM:
+                offer = db.get(WaitlistOffer, newest.id)
+            elif newest.kind in (answered_text.Kind.FOLLOWUP, answered_text.Kind.RECALL):
+                asked = followup_answers.asked(
+                    db, newest.id, newest.at, recall=newest.kind == answered_text.Kind.RECALL
+                )
+    if offer is not None or asked is not None:
         party.appointment, party.candidates = None, []
-    # ---
     patient = party.patient
     thread = {
         "office_id": party.office.id,

@@ -1,46 +1,35 @@
-"""A patient's "1" or "3" to a no-show follow-up or a recall text (`conversations.inbound_sms` asks `answered`
-when no waitlist offer took the answer): "1" asks to be called, so it waits in the inbox for a person; "3" joins
-the waitlist when the office keeps one (the waitlist then offers freed times and its YES books them), else it
-too waits for a call. Either way the series stops texting: the patient has answered.
-
-An answer is about the follow-up or recall text only when that text is the newest of the patient's reminder
-texts and waitlist offers of the last week; a "1" after a newer reminder confirms that appointment.
+"""A patient's "1" or "3" to a no-show follow-up or a recall text (when `conversations.answered_text` finds it
+the newest of the patient's texts): "1" asks to be called, so it waits in the inbox for a person; "3" joins the
+waitlist when the office keeps one (the waitlist then offers freed times and its YES books them), else it too
+waits for a call. Either way the series stops texting: the patient has answered. A "1" after a newer reminder
+confirms that appointment instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..messaging.replies import Intent
 from ..models import (
     Appointment,
-    Direction,
     EntrySource,
     FollowupAnswer,
-    FollowupStatus,
-    Message,
     NoshowFollowup,
     Office,
     Patient,
     RecallSeries,
     RecallStatus,
-    RecallText,
-    WaitlistOffer,
     WaitlistSettings,
 )
-from ..models.messages import REMINDER_TEXT
 from ..phones import display
 from ..refusals import Refused
 from ..waitlist import entries
 from .texts import Answer, answer_text
 
 ACTOR = "patient:followup"
-ANSWERABLE_FOR = timedelta(days=7)
 INTENTS = (Intent.CONFIRM, Intent.RESCHEDULE)
 
 
@@ -53,42 +42,11 @@ class Asked:
     series: RecallSeries | None = None
 
 
-def answered(db: Session, patients: Sequence[Patient], now: datetime) -> Asked | None:
-    if not patients:
-        return None
-    ids = [p.id for p in patients]
-    since = now - ANSWERABLE_FOR
-    followup = db.scalar(
-        select(NoshowFollowup)
-        .where(
-            NoshowFollowup.patient_id.in_(ids),
-            NoshowFollowup.status == FollowupStatus.SENT,
-            NoshowFollowup.sent_at >= since,
-        )
-        .order_by(NoshowFollowup.sent_at.desc(), NoshowFollowup.id.desc())
-        .limit(1)
-    )
-    recalled = db.execute(
-        select(RecallText.created_at, RecallSeries)
-        .join(RecallSeries, RecallSeries.id == RecallText.series_id)
-        .where(RecallSeries.patient_id.in_(ids), RecallText.created_at >= since)
-        .order_by(RecallText.created_at.desc(), RecallText.id.desc())
-        .limit(1)
-    ).first()
-    asks = [Asked(followup.sent_at, followup=followup)] if followup is not None and followup.sent_at else []
-    if recalled is not None:
-        asks.append(Asked(recalled[0], series=recalled[1]))
-    if not asks:
-        return None
-    ask = max(asks, key=lambda a: a.at)
-    reminded = db.scalar(
-        select(func.max(Message.created_at)).where(
-            Message.patient_id.in_(ids), Message.direction == Direction.OUTBOUND, REMINDER_TEXT
-        )
-    )
-    offered = db.scalar(select(func.max(WaitlistOffer.created_at)).where(WaitlistOffer.patient_id.in_(ids)))
-    newer = [t for t in (reminded, offered) if t is not None and t > ask.at]
-    return None if newer else ask
+def asked(db: Session, text_id: int, at: datetime, recall: bool) -> Asked:
+    """The text answered: the no-show follow-up `text_id`, or with `recall` the series `text_id`'s latest text."""
+    if recall:
+        return Asked(at, series=db.get(RecallSeries, text_id))
+    return Asked(at, followup=db.get(NoshowFollowup, text_id))
 
 
 @dataclass(frozen=True)

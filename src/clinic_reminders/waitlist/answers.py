@@ -1,5 +1,5 @@
-"""A patient's YES to a waitlist offer (`conversations.inbound_sms` asks `answered_offer` first): the first YES
-books the slot through `booking`, later ones are told kindly that it was just taken.
+"""A patient's YES to a waitlist offer (when `conversations.answered_text` finds the offer their newest text): the
+first YES books the slot through `booking`, later ones are told kindly that it was just taken.
 
 Two YESes at the same instant never both win: one conditional UPDATE moves the slot from open to filled, and the
 database lets exactly one transaction do it (on PostgreSQL the second waits for the first to commit and then
@@ -9,62 +9,29 @@ patient's old appointment, if their entry has one that still holds its time, is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from .. import booking
 from ..models import (
     Appointment,
     AppointmentStatus,
-    Direction,
     EntryStatus,
-    Message,
     OfferStatus,
-    Patient,
     SlotStatus,
     WaitlistEntry,
     WaitlistOffer,
     WaitlistSlot,
 )
-from ..models.messages import REMINDER_TEXT
 from ..phones import display
 from .freed import close
 from .texts import Answer, answer_text
 
 ACTOR = "patient:waitlist"
-ANSWERABLE_FOR = timedelta(days=7)  # a YES later than this after the offer is about something else
 _ENDS_THE_SLOT = {booking.PROVIDER_BUSY, booking.PAST}  # booked another way, or too late
-# Built once: `answered_offer` runs on every YES a patient texts.
-_LATEST_OFFER = (
-    select(WaitlistOffer)
-    .where(
-        WaitlistOffer.patient_id.in_(bindparam("ids", expanding=True)),
-        WaitlistOffer.created_at >= bindparam("since"),
-        WaitlistOffer.status != OfferStatus.FAILED,
-    )
-    .order_by(WaitlistOffer.created_at.desc(), WaitlistOffer.id.desc())
-    .limit(1)
-)
-_LAST_REMINDED = select(func.max(Message.created_at)).where(
-    Message.patient_id.in_(bindparam("ids", expanding=True)), Message.direction == Direction.OUTBOUND, REMINDER_TEXT
-)
-
-
-def answered_offer(db: Session, patients: Sequence[Patient], now: datetime) -> WaitlistOffer | None:
-    """The offer a YES from these patients (those of one phone) answers: their latest one of the last week, when
-    it came after the last reminder text they got; a YES after a newer reminder confirms that appointment."""
-    if not patients:
-        return None
-    ids = [p.id for p in patients]
-    offer = db.scalar(_LATEST_OFFER, {"ids": ids, "since": now - ANSWERABLE_FOR})
-    if offer is None:
-        return None
-    reminded = db.scalar(_LAST_REMINDED, {"ids": ids})
-    return None if reminded is not None and reminded > offer.created_at else offer
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ async def add_recall_interval(request: Request, db: DbDep, user: AdminPage) -> R
             _office(db, user.office_id),
             data.get("name", ""),
             _whole(data, "months"),
-            data.get("matches", ""),
+            data.get("reason_contains", ""),  # not "matches": a form field of that name hides form.matches() from htmx
             data.get("kind", "").strip() or None,
             audit_actor(user),
         )
