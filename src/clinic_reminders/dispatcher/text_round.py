@@ -1,12 +1,15 @@
-"""The shape of a dispatcher round that texts what the office starts itself (broadcasts, after-hours replies):
-write the texts in one transaction, send them through `outreach` at the dispatcher's pace, record Twilio's answers,
-and now and then settle texts a dead worker left pending (found at Twilio, or failed: never sent again)."""
+"""The shape of every dispatcher round that texts besides the reminders (waitlist offers, no-show follow-ups and
+recall, broadcasts, after-hours replies): write the texts in one transaction, send them through `outreach` with
+each office's account at the dispatcher's pace, record Twilio's answers, and now and then settle texts a dead
+worker left pending (found at Twilio, or failed: never sent again)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -16,18 +19,26 @@ from ..settings import Settings
 from . import outreach
 from .offices import OfficeTwilio
 from .pacing import Pacer
-from .waitlist_round import RunDb, by_office, config_of
 
-EVERY = 1.0  # seconds between rounds
+T = TypeVar("T")
+Item = TypeVar("Item")
 SETTLE_EVERY = 30.0
 
 
+class RunDb(Protocol):
+    """The dispatcher's way to run work in one transaction off the event loop (`Worker._db`)."""
+
+    def __call__(self, work: Callable[[Session], T], /) -> Awaitable[T]: ...
+
+
 class TextRound:
+    every = 1.0  # seconds between rounds: a dispatcher ticks much more often while it is busy
+
     def __init__(self, settings: Settings, clock: Callable[[], datetime], pacer: Pacer) -> None:
         self.settings = settings
         self.clock = clock
         self.pacer = pacer  # the dispatcher's: these texts and the reminders share each sender's pace
-        self._last = -EVERY
+        self._last = -self.every
         self._last_settled = -SETTLE_EVERY
 
     def prepare(
@@ -48,7 +59,7 @@ class TextRound:
     async def tick(self, run_db: RunDb, twilio: Callable[[int], OfficeTwilio | None]) -> bool:
         """One round; True when it texted something (the dispatcher does not sleep then). `twilio`: each office's
         account (None for an office that cannot send now)."""
-        if time.monotonic() - self._last < EVERY:
+        if time.monotonic() - self._last < self.every:
             return False
         self._last = time.monotonic()
 
@@ -65,9 +76,13 @@ class TextRound:
             await self.settle(run_db, twilio)
         return bool(drafts)
 
+    def record(self, db: Session, results: Sequence[outreach.Result], now: datetime) -> None:
+        """Twilio's answers to the texts just sent."""
+        self.failed(db, outreach.record_all(db, results, now), now)
+
     async def _send(self, run_db: RunDb, twilio: OfficeTwilio, drafts: list[Draft]) -> None:
         results = await outreach.send_all(twilio.account.gateway, drafts, self.pacer)
-        await run_db(lambda db: self.failed(db, outreach.record_all(db, results, self.clock()), self.clock()))
+        await run_db(lambda db: self.record(db, results, self.clock()))
 
     async def settle(self, run_db: RunDb, twilio: Callable[[int], OfficeTwilio | None]) -> None:
         before = self.clock() - outreach.left_behind_after(self.settings)
@@ -80,3 +95,14 @@ class TextRound:
         found = await outreach.look_up(twilio.account.gateway, lookups)
         now = self.clock()
         await run_db(lambda db: self.failed(db, outreach.settle(db, lookups, found, now), now))
+
+
+def config_of(twilio: OfficeTwilio | None) -> TwilioConfig | None:
+    return twilio.config if twilio is not None else None
+
+
+def by_office(items: Sequence[tuple[int, Item]]) -> dict[int, list[Item]]:
+    grouped: dict[int, list[Item]] = defaultdict(list)
+    for office_id, item in items:
+        grouped[office_id].append(item)
+    return grouped
