@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -59,6 +60,7 @@ def main(log_level: str, log_format: str) -> None:
 @main.group()
 def bench() -> None:
     """Benchmarks that print their figures (ratios against a baseline measured in the same run)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # each run migrates fresh databases: not news
 
 
 main.add_command(simulator_command, "simulator")
