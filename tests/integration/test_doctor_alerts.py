@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic_reminders.crypto import SecretBox
 from clinic_reminders.doctor.alerts import Watch, current_banners
-from clinic_reminders.models import Office, Role
+from clinic_reminders.models import Office, OfficeMark, Role
 from clinic_reminders.tls import make_certificate, make_key
 from clinic_reminders.web.app import create_app
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import make_user
+from tests.factories import make_office, make_user
 from tests.fixtures.simulator import SimulatorClient
 from tests.integration.doctor_support import NUMBER, healthy_config, make_office_with_clinics, settings_for
 from tests.web.pages import sign_in
@@ -104,8 +104,57 @@ def test_it_shows_a_low_balance_banner_and_emails_the_admin_once_a_day(
     clock[0] += timedelta(hours=25)
     watch.look()
     assert len(smtp.received) == 2
-    assert [b.id for b in current_banners(SimpleNamespace(state=SimpleNamespace(watch=watch)))] == ["balance.low"]
-    assert current_banners(SimpleNamespace(state=SimpleNamespace())) == []
+    app = SimpleNamespace(state=SimpleNamespace(watch=watch))
+    assert [b.id for b in current_banners(app, office.id)] == ["balance.low"]
+    assert current_banners(app, office.id + 1) == []
+    assert current_banners(SimpleNamespace(state=SimpleNamespace()), office.id) == []
+
+
+def test_two_replicas_watching_alert_once_between_them(
+    simulator: SimulatorClient, database_url: str, session_factory: sessionmaker[Session], office: Office, smtp: Any
+) -> None:
+    smtp_url = f"smtp://127.0.0.1:{smtp.server_address[1]}?from=alerts@clinic.example.com"
+    settings = settings_for(simulator, database_url, smtp_url=smtp_url, alert_email="admin@clinic.example.com")
+    clock = [datetime.now(UTC)]
+    replicas = [Watch(settings, session_factory, clock=lambda: clock[0]) for _ in range(2)]
+    simulator.set_account(balance="7.25")
+    for watch in replicas:
+        assert [b.id for b in watch.look()] == ["balance.low"]  # both show the banner
+    assert len(smtp.received) == 1  # one of them sent the email
+    clock[0] += timedelta(hours=25)
+    for watch in replicas:
+        watch.look()
+    assert len(smtp.received) == 2
+
+
+def test_an_alert_no_channel_took_is_tried_again_at_the_next_look(
+    simulator: SimulatorClient, database_url: str, session_factory: sessionmaker[Session], office: Office, smtp: Any
+) -> None:
+    closed = socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler)
+    port = closed.server_address[1]
+    closed.server_close()  # nothing listens there now
+    down = settings_for(simulator, database_url, smtp_url=f"smtp://127.0.0.1:{port}", alert_email="a@clinic.example")
+    simulator.set_account(balance="7.25")
+    assert [b.id for b in Watch(down, session_factory).look()] == ["balance.low"]
+    with session_factory() as db:
+        assert db.scalars(select(OfficeMark)).all() == []  # the claim was given back
+    up = f"smtp://127.0.0.1:{smtp.server_address[1]}?from=alerts@clinic.example.com"
+    Watch(settings_for(simulator, database_url, smtp_url=up, alert_email="a@clinic.example"), session_factory).look()
+    assert len(smtp.received) == 1
+
+
+def test_every_office_that_is_not_suspended_is_watched_with_its_own_banners(
+    simulator: SimulatorClient, database_url: str, session_factory: sessionmaker[Session], office: Office
+) -> None:
+    with session_factory() as db:
+        second = make_office_with_clinics(db).id
+        suspended = make_office(db, name="Closed Clinic", suspended_at=datetime.now(UTC))
+        db.commit()
+        suspended_id = suspended.id
+    simulator.set_account(balance="7.25")  # the deployment's account, which both offices use
+    watch = Watch(settings_for(simulator, database_url), session_factory)
+    assert [b.id for b in watch.look()] == ["balance.low", "balance.low"]
+    assert sorted(watch.banners) == [office.id, second] and suspended_id not in watch.banners
 
 
 def test_it_texts_the_admin_when_the_balance_is_gone(
@@ -132,7 +181,7 @@ def test_it_warns_of_a_certificate_near_expiry_and_an_expired_one(
     assert watch.look() == []
     cert.write_bytes(make_certificate(["clinic.example.com"], key=make_key("ec"), days=12).cert_pem)
     assert [(b.id, b.level) for b in watch.look()] == [("certificate.expiring", "warning")]
-    assert "expires in 11 days" in watch.banners[0].text
+    assert "expires in 11 days" in watch.banners[office.id][0].text
     expired = make_certificate(
         ["clinic.example.com"], key=make_key("ec"), not_before=datetime.now(UTC) - timedelta(days=90), days=60
     )
@@ -166,7 +215,7 @@ def test_it_alerts_the_recipients_of_the_configuration_screen_unless_the_environ
     assert f"admin alerts go to {where}" in caplog.text and "mail-pass-0123" not in caplog.text
     # the environment wins, setting by setting
     settings = settings_for(simulator, database_url, alert_email="owner@clinic.example.com", alert_sms=ADMIN_PHONE)
-    Watch(settings, session_factory).look()
+    Watch(settings, session_factory, clock=lambda: datetime.now(UTC) + timedelta(hours=25)).look()  # a day later
     assert "To: owner@clinic.example.com" in smtp.received[1]
     assert len(simulator.messages(to=ADMIN_PHONE)) == 1 and len(simulator.messages(to=MANAGER_PHONE)) == 1
 

@@ -94,9 +94,14 @@ def test_it_guides_an_admin_through_the_twilio_setup(
     assert {e.detail["step"] for e in audit_trail(session, "twilio")} == {"credentials", "number", "api_key"}
 
 
-def test_it_shows_the_watchs_banners_to_staff(app: FastAPI, staff_client: TestClient) -> None:
+def test_it_shows_the_watchs_banners_of_the_users_office_to_staff(
+    app: FastAPI, staff_client: TestClient, office: Office, other_office: Office
+) -> None:
     assert staff_client.get("/api/setup/banners").json() == []
-    app.state.watch.banners = [Banner("balance.low", "warning", "The Twilio balance is 3.00 USD")]
+    app.state.watch.banners = {
+        office.id: [Banner("balance.low", "warning", "The Twilio balance is 3.00 USD")],
+        other_office.id: [Banner("certificate.expiring", "warning", "The certificate expires in 3 days")],
+    }
     assert staff_client.get("/api/setup/banners").json() == [
         {"id": "balance.low", "level": "warning", "text": "The Twilio balance is 3.00 USD"}
     ]

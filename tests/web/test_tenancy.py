@@ -362,3 +362,26 @@ def test_a_status_callback_of_one_office_never_touches_the_others_message(
         signature = compute_signature(A_TOKEN, PUBLIC_URL + path, params)
         assert client.post(path, data=params, headers={SIGNATURE_HEADER: signature}).status_code == 204
     assert snapshot(engine, tenants.b.id) == before
+
+
+def test_the_doctors_test_webhook_is_recorded_for_its_own_office_only(
+    app: FastAPI, session: Session, tenants: Tenants, api: TestClient
+) -> None:
+    """The set-up page's "last signed test webhook" is the office's own, whichever replica received it (a row,
+    not a process's memory): B's ping never shows on A's page, and a ping with a wrong signature is recorded as
+    invalid for the office its account names."""
+    b_admin = make_user(session, tenants.b, Role.ADMIN, email="second@b.example.com")
+    b_api = TestClient(app, headers={"Authorization": f"Bearer {make_token(session, b_admin)}"})
+    session.commit()
+
+    def ping(token: str, account: str, number: str) -> int:
+        target = f"/twilio/doctor-ping?check=t&AccountSid={account}&To={number.replace('+', '%2B')}"
+        return api.get(target, headers={SIGNATURE_HEADER: compute_signature(token, PUBLIC_URL + target)}).status_code
+
+    def last(client: TestClient) -> Any:
+        return client.get("/api/setup/twilio").json()["last_doctor_ping"]
+
+    assert ping(B_TOKEN, B_SID, B_NUMBER) == 200
+    assert last(api) is None and last(b_api)["valid"] is True
+    assert ping(B_TOKEN, A_SID, A_NUMBER) == 403  # B's token for A's account and number
+    assert last(api)["valid"] is False and last(b_api)["valid"] is True

@@ -1,13 +1,13 @@
 """The running service's watch: the Twilio balance, the certificate's expiry, the set-up errors or carrier
 filtering that recent sends met (the doctor's `twilio.delivery_errors`) and paused write-back destinations,
-looked at periodically.
+looked at periodically for every office that is not suspended.
 
-Staff pages show `current_banners(app)`; admins get one email (through the SMTP URL to the alert addresses)
-and/or one SMS (to the alert number, from the office's number) when a condition appears, then again at most
-daily while it lasts. Those three come from REMINDERS_SMTP_URL, REMINDERS_ALERT_EMAIL and REMINDERS_ALERT_SMS,
-else from the configuration screen (`effective.alert_config`). The watch runs in a thread: the Twilio SDK's
-set-up calls are synchronous, and the demo serves the simulator from the same event loop, which such a call must
-never block.
+Each office's banners are `current_banners(app, office_id)`; its admins get one email (through the SMTP URL to
+the alert addresses) and/or one SMS (to the alert number, from the office's number) when a condition appears,
+then again at most daily while it lasts, however many replicas watch. Those three come from REMINDERS_SMTP_URL,
+REMINDERS_ALERT_EMAIL and REMINDERS_ALERT_SMS, else from the configuration screen (`effective.alert_config`).
+The watch runs in a thread: the Twilio SDK's set-up calls are synchronous, and the demo serves the simulator from
+the same event loop, which such a call must never block.
 
 Delivery errors are alerted from here, not at the moment the dispatcher or a status callback meets them: this
 loop already runs outside any transaction and off the event loop and sends at most one alert a day per
@@ -33,6 +33,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import office_marks, offices
+from ..db import transaction
 from ..effective import AlertConfig, alert_config
 from ..gateways import TwilioError
 from ..settings import Settings
@@ -46,6 +48,7 @@ log = logging.getLogger(__name__)
 INTERVAL = 900.0  # seconds between looks
 FIRST_LOOK = 60.0  # after start-up, so a restart loop does not hammer Twilio
 REPEAT_ALERT = timedelta(hours=24)
+_ALERTED = "alert:"  # an office mark's name: when the banner of this id was last alerted
 
 
 def balance_banner(ctx: DoctorContext) -> Banner | None:
@@ -273,7 +276,9 @@ def send_test_alert(ctx: DoctorContext) -> list[Delivery]:
 
 
 class Watch:
-    """Looks every `interval` seconds; remembers which alerts went out and when."""
+    """Looks at every office that is not suspended every `interval` seconds and keeps each one's banners; the
+    alerts it sends are marked in the database (`office_marks`), so that several web replicas, each with its own
+    watch, alert once between them."""
 
     def __init__(
         self,
@@ -289,32 +294,48 @@ class Watch:
         self.interval = interval
         self.first_look = first_look
         self.clock = clock
-        self.banners: list[Banner] = []
-        self.alerted: dict[str, datetime] = {}
-        self.routes = ""  # where alerts went last time (describe())
+        self.banners: dict[int, list[Banner]] = {}  # by office id
+        self.routes: dict[int, str] = {}  # where each office's alerts went last time (describe())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def look(self) -> list[Banner]:
-        """One look: follow the carrier registrations, refresh the banners and alert admins of conditions not
-        alerted in the last day (and of each registration's verdict, once)."""
-        ctx = DoctorContext(self.settings, self.sessions, now=self.clock(), probe_timeout=5.0)
+        """One look at every office; returns their banners, one office's after another."""
+        if self.sessions is None:
+            return []
+        with transaction(self.sessions) as db:
+            office_ids = offices.active_office_ids(db)
+        found: dict[int, list[Banner]] = {}
+        for office_id in office_ids:
+            try:
+                found[office_id] = self.look_at(office_id)
+            except Exception:  # one office's bad look must not hide the others'
+                log.warning("the watch of office %s failed once", office_id, exc_info=True)
+                found[office_id] = self.banners.get(office_id, [])
+        self.banners = found
+        return [banner for banners in found.values() for banner in banners]
+
+    def look_at(self, office_id: int) -> list[Banner]:
+        """Follow the office's carrier registrations, find its banners and alert its admins of conditions no
+        replica alerted in the last day (and of each registration's verdict, once)."""
+        assert self.sessions is not None
+        ctx = DoctorContext(self.settings, self.sessions, office_id=office_id, now=self.clock(), probe_timeout=5.0)
         config = alert_config(self.settings, ctx.office)
         verdicts = registration_watch.follow(ctx)
         if verdicts:
             deliver(ctx, config, "clinic-reminders: carrier registration", "\n".join(verdicts))
-        self.banners = evaluate(ctx)
+        banners = evaluate(ctx)
         routes = describe(config)
-        if routes != self.routes:  # said at the first look, and again whenever an admin changes it
-            log.info("admin alerts go to %s", routes)
-            self.routes = routes
-        fresh = [
-            b for b in self.banners if ctx.now - self.alerted.get(b.id, datetime.min.replace(tzinfo=UTC)) > REPEAT_ALERT
-        ]
-        if fresh and self.notify(ctx, config, fresh):
-            for banner in fresh:
-                self.alerted[banner.id] = ctx.now
-        return self.banners
+        if routes != self.routes.get(office_id):  # said at the first look, and again whenever an admin changes it
+            log.info("office %s: admin alerts go to %s", office_id, routes)
+            self.routes[office_id] = routes
+        with transaction(self.sessions) as db:
+            fresh = [b for b in banners if office_marks.claim(db, office_id, _ALERTED + b.id, ctx.now, REPEAT_ALERT)]
+        if fresh and not self.notify(ctx, config, fresh):
+            with transaction(self.sessions) as db:  # no channel took it: the next look tries again
+                for banner in fresh:
+                    office_marks.give_back(db, office_id, _ALERTED + banner.id, ctx.now)
+        return banners
 
     def notify(self, ctx: DoctorContext, config: AlertConfig, banners: list[Banner]) -> bool:
         """Email and/or SMS the admins; True when at least one channel took it."""
@@ -344,10 +365,10 @@ class Watch:
             self._thread.join(timeout=2)
 
 
-def current_banners(app: Any) -> list[Banner]:
-    """What staff pages show at the top: `current_banners(request.app)`."""
+def current_banners(app: Any, office_id: int) -> list[Banner]:
+    """The office's banners, as `/api/setup/banners` gives them: `current_banners(request.app, user.office_id)`."""
     watch: Watch | None = getattr(app.state, "watch", None)
-    return list(watch.banners) if watch is not None else []
+    return list(watch.banners.get(office_id, [])) if watch is not None else []
 
 
 @asynccontextmanager

@@ -20,7 +20,7 @@ from .followups import (
     RecallText,
 )
 from .messages import DeliveryEvent, Direction, Message, MessageStatus
-from .offices import Office, WorkerHeartbeat
+from .offices import Office, OfficeMark, WorkerHeartbeat
 from .patients import Channel, ConsentAction, ConsentEvent, Patient, PatientPhone, PhoneKind
 from .pms_codes import PmsCode, PmsCodeKind
 from .registrations import (
@@ -86,6 +86,7 @@ __all__ = [
     "NoshowFollowup",
     "OfferStatus",
     "Office",
+    "OfficeMark",
     "OpeningHours",
     "OptInType",
     "Patient",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Integer, Numeric, String, Text, Time
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Text, Time
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -82,3 +82,16 @@ class WorkerHeartbeat(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failure: Mapped[str | None] = mapped_column(String(200))
+
+
+class OfficeMark(Base):
+    """What one process noted of an office that every replica must know: when each admin alert last went out
+    (`alert:<banner>`, so that several web replicas alert once between them) and the set-up doctor's last signed
+    test webhook (`doctor-ping`, whichever replica took it). `detail` is a short word, never patient data."""
+
+    __tablename__ = "office_marks"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    detail: Mapped[str | None] = mapped_column(String(40))

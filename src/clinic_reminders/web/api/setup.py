@@ -99,7 +99,7 @@ def setup_checks(request: Request, user: AdminUser, settings: SettingsDep) -> di
 @router.get("/banners")
 def setup_banners(request: Request, user: CurrentUser) -> list[dict[str, str]]:
     """Low balance and certificate expiry, as staff pages show them (any signed-in user)."""
-    return [b.to_dict() for b in current_banners(request.app)]
+    return [b.to_dict() for b in current_banners(request.app, user.office_id)]
 
 
 @router.get("/twilio", responses=ADMIN_ONLY)
@@ -107,7 +107,7 @@ def twilio_state(request: Request, user: AdminUser, db: DbDep, settings: Setting
     """What is configured (never the secrets themselves) and the last signed test webhook received."""
     ctx = DoctorContext(settings, request.app.state.sessions, office_id=user.office_id)
     config = ctx.twilio
-    receipt = last_receipt()
+    receipt = last_receipt(db, user.office_id)
     return {
         "account_sid": config.account_sid,
         "auth_token_set": bool(config.auth_token),
@@ -116,7 +116,7 @@ def twilio_state(request: Request, user: AdminUser, db: DbDep, settings: Setting
         "api_secret_set": bool(config.api_secret),
         "public_url": config.public_url,
         "simulator": bool(config.base_url),
-        "last_doctor_ping": {"at": receipt.at.isoformat(), "valid": receipt.valid} if receipt else None,
+        "last_doctor_ping": {"at": receipt.at.isoformat(), "valid": receipt.detail == "valid"} if receipt else None,
     }
 
 

@@ -69,6 +69,15 @@ async def _directory(request: Request) -> Directory:
     return cached.directory
 
 
+async def office_of(request: Request) -> int | None:
+    """The office a webhook names by its account and numbers, its signature unchecked (for a refusal's record)."""
+    directory = await _directory(request)
+    form = dict((await request.form()).multi_items()) if request.method == "POST" else dict(request.query_params)
+    params = {k: str(v) for k, v in form.items()}
+    tenant = directory.find(params.get("AccountSid", ""), (params.get("To", ""), params.get("From", "")))
+    return tenant.office_id if tenant is not None else None
+
+
 def forget_directory(app: Any) -> None:
     """This process reads the office directory again at the next webhook (a change it made itself)."""
     app.state.office_directory = None
