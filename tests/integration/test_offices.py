@@ -4,6 +4,7 @@ an import goes to the office it names; the office directory of the webhooks sees
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -155,6 +156,21 @@ def test_an_import_goes_to_the_office_it_names(db_url: str, password: str) -> No
     _invoke("import", "csv", schedule, "--office", "2")
     with make_sessionmaker(make_engine(db_url))() as db:
         assert set(db.scalars(select(Appointment.office_id))) == {2}
+
+
+def test_the_doctor_checks_the_office_it_names(db_url: str, password: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REMINDERS_SECRET_KEY", TEST_SECRET_KEY)
+    _invoke("office", "add", "Hill Clinic", "--admin-email", "ann@hill.example", "--password-file", password)
+    _invoke("office", "add", "Lake Clinic", "--admin-email", "bo@lake.example", "--password-file", password)
+    with make_sessionmaker(make_engine(db_url)).begin() as db:
+        db.get_one(Office, 2).twilio_account_sid = SID
+    assert "several offices: name one with --office ID" in _invoke("doctor", "--database-url", db_url, code=1)
+    assert "no office" in _invoke("doctor", "--database-url", db_url, "--office", "9", code=1).lower()
+    reports = [json.loads(_invoke("doctor", "--json", "--database-url", db_url, "--office", n, code=1)) for n in "12"]
+    first, second = ({c["id"]: c["explanation"] for c in report["checks"]} for report in reports)
+    assert first["settings.twilio_account"] == "no Twilio Account SID"
+    assert second["settings.twilio_account"].startswith("no Twilio Auth Token")  # its own account SID is set
+    assert "several offices" in _invoke("setup", "twilio", "--yes", "--database-url", db_url, code=1)
 
 
 def _text(client: TestClient, to: str, sid: str, token: str = TOKEN, account: str = SID) -> int:

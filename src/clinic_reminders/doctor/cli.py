@@ -13,12 +13,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from ..cli_options import database_option, option, settings_from
-from ..db import make_engine, make_sessionmaker
+from .. import offices
+from ..cli_options import database_option, office_option, option, settings_from
+from ..db import make_engine, make_sessionmaker, transaction
 from ..demo import SETTINGS_FILE, saved_settings
 from ..gateways import AvailableNumber
+from ..models import Office
+from ..refusals import Refused
 from ..registration.fees import Fee, described
 from ..settings import Settings, SettingsError
 from ..tls import TEST_LABEL, write_self_signed
@@ -58,27 +63,43 @@ _DEMO_NOTE = (
 )
 
 
-def _doctor(settings: Settings) -> Report:
+def _doctor(settings: Settings, office_id: int | None) -> Report:
     engine = make_engine(settings.database_url)
     try:
-        return run_doctor(DoctorContext(settings, make_sessionmaker(engine)))
+        sessions = make_sessionmaker(engine)
+        return run_doctor(DoctorContext(settings, sessions, office_id=_office_id(sessions, office_id)))
     finally:
         engine.dispose()
 
 
+def _office_id(sessions: sessionmaker[Session], office_id: int | None) -> int | None:
+    """The office named (which must exist), or the only one; as given when the database cannot say (the doctor
+    reports why)."""
+    try:
+        with transaction(sessions) as db:
+            if office_id is None and db.scalar(select(Office.id).limit(1)) is None:
+                return None
+            return offices.chosen(db, office_id).id
+    except Refused as exc:
+        raise click.ClickException(exc.detail) from None
+    except SQLAlchemyError:
+        return office_id
+
+
 @click.command("doctor")
 @option("--json", "as_json", envvar="REMINDERS_DOCTOR_JSON", is_flag=True, help="Print the report as JSON.")
+@office_option
 @database_option
-def doctor_command(as_json: bool, database_url: str | None) -> None:
+def doctor_command(as_json: bool, office_id: int | None, database_url: str | None) -> None:
     """Check the set-up (settings, database, HTTPS certificate, Twilio account, number, webhooks, caller IDs,
-    API key, dispatcher) and say how to fix what is wrong. Exits with 1 when a check failed."""
+    API key, dispatcher) of the office and say how to fix what is wrong. Exits with 1 when a check failed."""
     settings = settings_from(database_url=database_url)
     demo_settings = saved_settings(settings.database_url)
     if demo_settings is not None:
         settings = settings_from(**{k: v for k, v in demo_settings.items() if k not in os.environ})
         if not as_json:
             click.echo(_DEMO_NOTE.format(file=SETTINGS_FILE), err=True)
-    report = _doctor(settings)
+    report = _doctor(settings, office_id)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -140,6 +161,7 @@ def _print_step(step: Step) -> None:
     is_flag=True,
     help="Also register for US texting (A2P 10DLC or toll-free verification) from the business profile.",
 )
+@office_option
 @database_option
 def setup_twilio(
     account_sid: str | None,
@@ -150,6 +172,7 @@ def setup_twilio(
     yes: bool,
     public_url: str | None,
     register: bool,
+    office_id: int | None,
     database_url: str | None,
 ) -> None:
     """Buy (or adopt) a number, point its SMS (GET) and voice URLs at /app_confirm, create the office's Messaging
@@ -165,7 +188,8 @@ def setup_twilio(
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     try:
-        stored = DoctorContext(settings, sessions).twilio
+        office_id = _office_id(sessions, office_id)
+        stored = DoctorContext(settings, sessions, office_id=office_id).twilio
         account_sid = account_sid or stored.account_sid or (None if yes else click.prompt("Twilio Account SID"))
         if not auth_token and account_sid == stored.account_sid:
             auth_token = stored.auth_token
@@ -174,17 +198,17 @@ def setup_twilio(
         if not account_sid or not auth_token:
             raise click.ClickException("give --account-sid and --auth-token (or TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN)")
         gateway = stored.with_credentials(account_sid, auth_token).gateway(timeout=settings.twilio_timeout)
-        provisioner = Provisioner(settings, sessions, gateway, auth_token=auth_token)
+        provisioner = Provisioner(settings, sessions, gateway, auth_token=auth_token, office_id=office_id)
         steps = provisioner.run(
             choice=number, area_code=area_code, city=city, choose=None if yes or number else _prompt_choice
         )
         if register and not any(step.status == "failed" for step in steps[:1]):
             confirm = _accept if yes else _confirm_fees
-            steps += Registrar(settings, sessions, gateway, confirm=confirm).run()
+            steps += Registrar(settings, sessions, gateway, office_id=office_id, confirm=confirm).run()
         for step in steps:
             _print_step(step)
         click.echo("")
-        click.echo(format_report(_doctor(settings)))
+        click.echo(format_report(_doctor(settings, office_id)))
     except SQLAlchemyError as exc:
         raise click.ClickException(
             f"the database is not ready ({type(exc).__name__}): run `reminders db upgrade`"
