@@ -12,13 +12,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def upsert(db: Session, table: Table) -> Any:
+    """An INSERT that takes ON CONFLICT clauses, in the dialect of the session's database. Only the two databases
+    the product runs on have one."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"clinic-reminders runs on SQLite or PostgreSQL, not {dialect}")
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -9,24 +9,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from .db import upsert
 from .models import OfficeMark
 
-
-def _upsert(db: Session) -> Any:
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(OfficeMark)
-    if dialect == "sqlite":
-        return sqlite.insert(OfficeMark)
-    raise NotImplementedError(f"office marks on {dialect}")
+_TABLE: Any = OfficeMark.__table__
 
 
 def note(db: Session, office_id: int, name: str, at: datetime, detail: str | None = None) -> None:
     """Sets the mark, whoever set it before."""
-    statement = _upsert(db).values(office_id=office_id, name=name, at=at, detail=detail)
+    statement = upsert(db, _TABLE).values(office_id=office_id, name=name, at=at, detail=detail)
     replace = {"at": statement.excluded.at, "detail": statement.excluded.detail}
     db.execute(statement.on_conflict_do_update(index_elements=["office_id", "name"], set_=replace))
 
@@ -38,7 +31,7 @@ def read(db: Session, office_id: int, name: str) -> OfficeMark | None:
 def claim(db: Session, office_id: int, name: str, now: datetime, every: timedelta) -> bool:
     """Sets the mark to `now` when it is missing or at least `every` old; True for the one caller that did (the
     database decides between replicas: the row's key and a conditional update)."""
-    statement = _upsert(db).values(office_id=office_id, name=name, at=now)
+    statement = upsert(db, _TABLE).values(office_id=office_id, name=name, at=now)
     taken = db.execute(
         statement.on_conflict_do_update(
             index_elements=["office_id", "name"],

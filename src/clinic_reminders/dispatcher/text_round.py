@@ -6,6 +6,7 @@ worker left pending (found at Twilio, or failed: never sent again)."""
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -31,7 +32,7 @@ class RunDb(Protocol):
     def __call__(self, work: Callable[[Session], T], /) -> Awaitable[T]: ...
 
 
-class TextRound:
+class TextRound(ABC):
     every = 1.0  # seconds between rounds: a dispatcher ticks much more often while it is busy
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime], pacer: Pacer) -> None:
@@ -41,20 +42,20 @@ class TextRound:
         self._last = -self.every
         self._last_settled = -SETTLE_EVERY
 
+    @abstractmethod
     def prepare(
         self, db: Session, config: Callable[[int], TwilioConfig | None], now: datetime
     ) -> list[tuple[int, Draft]]:
         """The texts due of the offices that can send (`config` by office id), each with its office's id, written
         (flushed) in the round's transaction, committed before they are sent."""
-        raise NotImplementedError
 
+    @abstractmethod
     def written(self, db: Session, before: datetime) -> list[int]:
         """The ids of this kind's messages written before `before` that may still be pending."""
-        raise NotImplementedError
 
+    @abstractmethod
     def failed(self, db: Session, message_ids: Sequence[int], now: datetime) -> None:
         """These messages did not go (Twilio refused them, or they never reached Twilio)."""
-        raise NotImplementedError
 
     async def tick(self, run_db: RunDb, twilio: Callable[[int], OfficeTwilio | None]) -> bool:
         """One round; True when it texted something (the dispatcher does not sleep then). `twilio`: each office's

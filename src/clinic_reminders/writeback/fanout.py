@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..db import upsert
 from ..models import Delivery, DeliveryStatus, Destination, Event
 
 BATCH = 2000  # events read per destination and round
@@ -116,12 +116,5 @@ def _row(
 
 
 def _insert(db: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = db.get_bind().dialect.name
     table: Any = Delivery.__table__
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["destination_id", "event_id"])
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["destination_id", "event_id"])
-    else:
-        raise NotImplementedError(f"write-back fan-out on {dialect}")
-    db.execute(statement, rows)
+    db.execute(upsert(db, table).on_conflict_do_nothing(index_elements=["destination_id", "event_id"]), rows)
