@@ -67,8 +67,25 @@ def _without_row_values(context: ExceptionContext) -> None:
         context.sqlalchemy_exception.args = (f"({name}) {orig.args[0]}",)
 
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
-    """`sqlite_busy_timeout_ms`: how long a SQLite writer waits for another's lock before SQLITE_BUSY."""
+def _begin_immediate(engine: Engine) -> None:
+    """Every transaction takes SQLite's write lock at BEGIN (the recipe of SQLAlchemy's pysqlite notes): a writer
+    that must wait does so before any work, never half-way, and never fails later on a snapshot another writer
+    made stale (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out)."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(
+    url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, sqlite_writers_only: bool = False, **kwargs: Any
+) -> Engine:
+    """`sqlite_busy_timeout_ms`: how long a SQLite writer waits for another's lock before SQLITE_BUSY;
+    `sqlite_writers_only`: every transaction of this engine writes, so it takes the lock at BEGIN."""
     kwargs["hide_parameters"] = True  # a failed statement's text must not carry the patient data it was writing
     if is_sqlite(url):
         database = make_url(url).database
@@ -77,6 +94,8 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
         connect_args = {"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
+        if sqlite_writers_only:
+            _begin_immediate(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

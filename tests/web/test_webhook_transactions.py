@@ -70,7 +70,7 @@ def test_when_another_connection_writes_it_waits_on_its_thread_not_on_the_loop(
 ) -> None:
     threads: list[str] = []
     writer = sqlite3.connect(sqlite_file, isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")  # e.g. the dispatcher, holding the write lock for a moment
+    writer.execute("BEGIN IMMEDIATE")  # e.g. an import, holding the write lock for longer than the loop tries
 
     async def scenario() -> list[str]:
         webhook = asyncio.create_task(database.in_transaction(request_, _record(threads)))
@@ -82,10 +82,54 @@ def test_when_another_connection_writes_it_waits_on_its_thread_not_on_the_loop(
 
     assert asyncio.run(asyncio.wait_for(scenario(), 10))
     loop_thread = threading.current_thread().name
-    assert threads[0] == loop_thread, "first tried on the loop"
-    assert threads[1:] == [threads[-1]] and threads[-1].startswith("webhooks"), "then queued on the webhooks' thread"
-    assert _entries(engine) == 1, "the attempt that found the lock was rolled back"
+    on_loop = [name for name in threads if name == loop_thread]
+    assert threads[: len(on_loop)] == on_loop and len(on_loop) > 1, "first tried on the loop, several times"
+    assert threads[len(on_loop) :] == [threads[-1]] and threads[-1].startswith("webhooks"), "then on the thread"
+    assert _entries(engine) == 1, "the attempts that found the lock were rolled back"
     writer.close()
+
+
+def test_a_short_lock_is_waited_out_on_the_loop(request_: Any, engine: Engine, sqlite_file: Path) -> None:
+    """Another writer's short transaction (the dispatcher's, the write-back engine's) delays an answer by its
+    own length: the loop tries again, instead of queueing the answer behind SQLite's busy handler's sleeps."""
+    threads: list[str] = []
+    writer = sqlite3.connect(sqlite_file, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    record = _record(threads)
+
+    def work(db: Session) -> int:
+        if len(threads) == 2:  # the writer ends while the webhook waits for it (at its third try)
+            writer.execute("COMMIT")
+        return record(db)
+
+    assert asyncio.run(asyncio.wait_for(database.in_transaction(request_, work), 10)) == 7
+    assert threads == [threading.current_thread().name] * 3
+    assert _entries(engine) == 1
+    writer.close()
+
+
+def test_the_lock_is_taken_before_the_work_begins(request_: Any, engine: Engine, sqlite_file: Path) -> None:
+    """A webhook that waited never writes on a snapshot another writer made stale in the meantime."""
+    reads: list[int] = []
+
+    def work(db: Session) -> None:
+        reads.append(_count(db))
+        other = sqlite3.connect(sqlite_file, timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):  # the webhook holds the lock already
+            other.execute(
+                "INSERT INTO audit_log (office_id, actor, action, entity, at, detail) "
+                "VALUES (1, 'x', 'x', 'x', '2026-01-01', '{}')"
+            )
+        other.close()
+        db.add(AuditEntry(office_id=1, actor="twilio", action="test", entity="webhook", at=utcnow(), detail={}))
+
+    asyncio.run(database.in_transaction(request_, work))
+    assert reads == [0]
+    assert _entries(engine) == 1
+
+
+def _count(db: Session) -> int:
+    return int(db.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
 def test_an_error_rolls_back_and_is_not_retried(request_: Any, engine: Engine) -> None:
