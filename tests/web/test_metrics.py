@@ -1,16 +1,28 @@
-"""/metrics: Prometheus text with the dispatcher's figures, behind a login."""
+"""/metrics: Prometheus text with the dispatcher's figures, behind a login, each office's for its own staff."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from clinic_reminders import planning
-from clinic_reminders.models import Delivery, Destination, Office, Reminder, utcnow
-from tests.factories import make_appointment, make_clinic, make_patient
+from clinic_reminders.models import (
+    Channel,
+    Delivery,
+    Destination,
+    Direction,
+    Message,
+    MessageStatus,
+    Office,
+    Reminder,
+    Role,
+    utcnow,
+)
+from tests.factories import make_appointment, make_clinic, make_patient, make_token, make_user
 
 
 def test_it_needs_a_login(anon_client: TestClient) -> None:
@@ -31,11 +43,12 @@ def test_it_reports_due_reminders_and_their_lag(staff_client: TestClient, sessio
     reminder.due_at = datetime.now(UTC) - timedelta(minutes=10)
     session.commit()
     text = staff_client.get("/metrics").text
-    assert "reminders_due 1.0" in text
-    lag = next(line for line in text.splitlines() if line.startswith("reminders_oldest_due_lag_seconds "))
+    mine = f'office="{office.id}"'
+    assert f"reminders_due{{{mine}}} 1.0" in text
+    lag = next(line for line in text.splitlines() if line.startswith(f"reminders_oldest_due_lag_seconds{{{mine}}} "))
     assert 590 < float(lag.split()[1]) < 900
-    assert f'reminders{{status="planned"}} {float(len(planned))}' in text
-    assert "twilio_request_seconds_bucket" in text
+    assert f'reminders{{{mine},status="planned"}} {float(len(planned))}' in text
+    assert "twilio_request_seconds_bucket" in text, "the only office's staff see the process's own counters"
 
 
 def test_it_reports_write_back_deliveries_their_oldest_wait_and_paused_destinations(
@@ -57,9 +70,54 @@ def test_it_reports_write_back_deliveries_their_oldest_wait_and_paused_destinati
         )
     session.commit()
     text = staff_client.get("/metrics").text
-    assert 'writeback_deliveries{kind="webhook",status="pending"} 2.0' in text
-    assert 'writeback_deliveries{kind="webhook",status="delivered"} 1.0' in text
-    assert 'writeback_deliveries{kind="hl7",status="failed"} 1.0' in text
-    assert "writeback_destinations_paused 1.0" in text
-    oldest = next(line for line in text.splitlines() if line.startswith("writeback_oldest_pending_seconds "))
+    mine = f'office="{office.id}"'
+    assert f'writeback_deliveries{{kind="webhook",{mine},status="pending"}} 2.0' in text
+    assert f'writeback_deliveries{{kind="webhook",{mine},status="delivered"}} 1.0' in text
+    assert f'writeback_deliveries{{kind="hl7",{mine},status="failed"}} 1.0' in text
+    assert f"writeback_destinations_paused{{{mine}}} 1.0" in text
+    oldest = next(line for line in text.splitlines() if line.startswith(f"writeback_oldest_pending_seconds{{{mine}}} "))
     assert 290 < float(oldest.split()[1]) < 600
+
+
+def test_each_office_sees_its_own_figures_and_an_operator_every_offices(
+    app: FastAPI, staff_client: TestClient, session: Session, office: Office, other_office: Office
+) -> None:
+    """On a deployment hosting several offices, an office's staff see their office's series only, and not the
+    process's counters (they are every office's at once); the operator sees every office's, and those."""
+    planning.ensure_default_rules(session, other_office)
+    make_appointment(
+        session,
+        make_clinic(session, other_office),
+        make_patient(session, other_office),
+        starts_at=datetime.now(UTC) + timedelta(days=5),
+    )
+    session.execute(update(Reminder).where(Reminder.office_id == other_office.id).values(due_at=utcnow()))
+    session.add(
+        Message(
+            office_id=other_office.id,
+            direction=Direction.OUTBOUND,
+            channel=Channel.SMS,
+            to_number="+13035550199",
+            from_number="+13035550100",
+            body="x",
+            status=MessageStatus.UNDELIVERED,
+            error_code=30007,
+        )
+    )
+    operator = make_user(session, office, role=Role.OPERATOR)
+    token = make_token(session, operator)
+    session.commit()
+
+    staff = staff_client.get("/metrics").text
+    assert f'office="{office.id}"' in staff
+    assert f'office="{other_office.id}"' not in staff
+    assert "30007" not in staff
+    assert "twilio_request_seconds" not in staff and "twilio_webhooks_rejected" not in staff
+
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        every = client.get("/metrics").text
+    assert f'reminders_due{{office="{office.id}"}} 0.0' in every, "an office with nothing due still has its series"
+    due = next(line for line in every.splitlines() if line.startswith(f'reminders_due{{office="{other_office.id}"}}'))
+    assert float(due.split()[1]) >= 1
+    assert f'messages_failed{{code="30007",office="{other_office.id}"}} 1.0' in every
+    assert "twilio_request_seconds_bucket" in every
