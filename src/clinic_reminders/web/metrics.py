@@ -4,7 +4,7 @@ Database-derived figures are right however many workers run, and each series car
 a staff user's scrape has their own office's, an operator's every office's. The process's own counters (its
 sends and Twilio latency, its write-back sends, refused webhooks, for the embedded workers) are the
 deployment's, of every office at once: only an operator, or the staff of a deployment that hosts one office,
-sees them. A separate `reminders worker` serves its own on `--metrics-port`. Scraping needs a staff bearer
+sees them (a separate `reminders worker` does not serve its own yet). Scraping needs a staff bearer
 token, like the API.
 """
 
